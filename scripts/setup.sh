@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the tests, the BPF build and the oracles need on a fresh Debian machine:
+# npm packages, clang-19/llvm-19 (BPF build, llvm-objdump/llvm-readelf oracles),
+# libbpf-dev (BPF-side headers, the C ring-buffer peer), bpftool (BTF and xlated oracles),
+# libbpf-tools and bpftrace (peers for the benchmarks). Mounts tracefs and bpffs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pkg in clang-19 llvm-19 libbpf-dev bpftool libbpf-tools bpftrace util-linux procps gcc make; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# tracefs and bpffs: the loader mounts them itself when absent, but the oracle tools
+# (bpftool prog loadall) need bpffs before they run.
+mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true

@@ -1,0 +1,11 @@
+// The shape every sub-command module exports. src/cli.ts dispatches on `name`.
+
+export interface Command {
+  name: string;
+  /** One line for `tsbpf --help`. */
+  summary: string;
+  /** Full help text for `tsbpf <name> --help`. */
+  help: string;
+  /** Runs the command with the arguments after its name; resolves to the exit status. */
+  run(args: string[]): Promise<number>;
+}
