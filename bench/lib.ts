@@ -1,0 +1,47 @@
+// Shared benchmark helpers: timing, medians, and appending results to bench/RESULTS.md
+// with the date and the exact command, as every bench:<name> script must.
+import { appendFileSync, existsSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const RESULTS_PATH = fileURLToPath(new URL("./RESULTS.md", import.meta.url));
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Wall-clock milliseconds of fn, using the monotonic high-resolution clock. */
+export function timeMs(fn: () => void): number {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+export async function timeMsAsync(fn: () => Promise<void>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+/**
+ * Appends one section to bench/RESULTS.md: a heading with the date, the command that
+ * produced it, and a Markdown body (usually a table).
+ */
+export function appendResult(title: string, command: string, body: string): void {
+  if (!existsSync(RESULTS_PATH)) {
+    writeFileSync(
+      RESULTS_PATH,
+      "# Benchmark results\n\nEach section was appended by the command it names; newest last.\n",
+    );
+  }
+  const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  appendFileSync(RESULTS_PATH, `\n## ${title} — ${date}\n\nCommand: \`${command}\`\n\n${body.trim()}\n`);
+}
+
+/** Formats a Markdown table from a header row and data rows. */
+export function table(header: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
