@@ -1,0 +1,237 @@
+// Kernel UAPI constants shared by the pure parsers and the syscall layer, named as in
+// include/uapi/linux/bpf.h so a reader can cross-check them. Pure data: no koffi here.
+
+/** enum bpf_cmd */
+export const BPF_MAP_CREATE = 0;
+export const BPF_MAP_LOOKUP_ELEM = 1;
+export const BPF_MAP_UPDATE_ELEM = 2;
+export const BPF_MAP_DELETE_ELEM = 3;
+export const BPF_MAP_GET_NEXT_KEY = 4;
+export const BPF_PROG_LOAD = 5;
+export const BPF_OBJ_PIN = 6;
+export const BPF_OBJ_GET = 7;
+export const BPF_PROG_ATTACH = 8;
+export const BPF_PROG_DETACH = 9;
+export const BPF_PROG_TEST_RUN = 10;
+export const BPF_PROG_GET_NEXT_ID = 11;
+export const BPF_MAP_GET_NEXT_ID = 12;
+export const BPF_PROG_GET_FD_BY_ID = 13;
+export const BPF_MAP_GET_FD_BY_ID = 14;
+export const BPF_OBJ_GET_INFO_BY_FD = 15;
+export const BPF_PROG_QUERY = 16;
+export const BPF_RAW_TRACEPOINT_OPEN = 17;
+export const BPF_BTF_LOAD = 18;
+export const BPF_BTF_GET_FD_BY_ID = 19;
+export const BPF_TASK_FD_QUERY = 20;
+export const BPF_MAP_LOOKUP_AND_DELETE_ELEM = 21;
+export const BPF_MAP_FREEZE = 22;
+export const BPF_BTF_GET_NEXT_ID = 23;
+export const BPF_MAP_LOOKUP_BATCH = 24;
+export const BPF_MAP_LOOKUP_AND_DELETE_BATCH = 25;
+export const BPF_MAP_UPDATE_BATCH = 26;
+export const BPF_MAP_DELETE_BATCH = 27;
+export const BPF_LINK_CREATE = 28;
+export const BPF_LINK_UPDATE = 29;
+export const BPF_LINK_GET_FD_BY_ID = 30;
+export const BPF_LINK_GET_NEXT_ID = 31;
+export const BPF_ENABLE_STATS = 32;
+export const BPF_ITER_CREATE = 33;
+export const BPF_LINK_DETACH = 34;
+export const BPF_PROG_BIND_MAP = 35;
+
+export const BPF_CMD_NAMES: Record<number, string> = {
+  0: "BPF_MAP_CREATE",
+  1: "BPF_MAP_LOOKUP_ELEM",
+  2: "BPF_MAP_UPDATE_ELEM",
+  3: "BPF_MAP_DELETE_ELEM",
+  4: "BPF_MAP_GET_NEXT_KEY",
+  5: "BPF_PROG_LOAD",
+  6: "BPF_OBJ_PIN",
+  7: "BPF_OBJ_GET",
+  8: "BPF_PROG_ATTACH",
+  9: "BPF_PROG_DETACH",
+  10: "BPF_PROG_TEST_RUN",
+  11: "BPF_PROG_GET_NEXT_ID",
+  12: "BPF_MAP_GET_NEXT_ID",
+  13: "BPF_PROG_GET_FD_BY_ID",
+  14: "BPF_MAP_GET_FD_BY_ID",
+  15: "BPF_OBJ_GET_INFO_BY_FD",
+  16: "BPF_PROG_QUERY",
+  17: "BPF_RAW_TRACEPOINT_OPEN",
+  18: "BPF_BTF_LOAD",
+  19: "BPF_BTF_GET_FD_BY_ID",
+  20: "BPF_TASK_FD_QUERY",
+  21: "BPF_MAP_LOOKUP_AND_DELETE_ELEM",
+  22: "BPF_MAP_FREEZE",
+  23: "BPF_BTF_GET_NEXT_ID",
+  24: "BPF_MAP_LOOKUP_BATCH",
+  25: "BPF_MAP_LOOKUP_AND_DELETE_BATCH",
+  26: "BPF_MAP_UPDATE_BATCH",
+  27: "BPF_MAP_DELETE_BATCH",
+  28: "BPF_LINK_CREATE",
+  29: "BPF_LINK_UPDATE",
+  30: "BPF_LINK_GET_FD_BY_ID",
+  31: "BPF_LINK_GET_NEXT_ID",
+  32: "BPF_ENABLE_STATS",
+  33: "BPF_ITER_CREATE",
+  34: "BPF_LINK_DETACH",
+  35: "BPF_PROG_BIND_MAP",
+};
+
+/** enum bpf_map_type, with the lower-case names bpftool prints. */
+export const BPF_MAP_TYPE = {
+  UNSPEC: 0,
+  HASH: 1,
+  ARRAY: 2,
+  PROG_ARRAY: 3,
+  PERF_EVENT_ARRAY: 4,
+  PERCPU_HASH: 5,
+  PERCPU_ARRAY: 6,
+  STACK_TRACE: 7,
+  CGROUP_ARRAY: 8,
+  LRU_HASH: 9,
+  LRU_PERCPU_HASH: 10,
+  LPM_TRIE: 11,
+  ARRAY_OF_MAPS: 12,
+  HASH_OF_MAPS: 13,
+  DEVMAP: 14,
+  SOCKMAP: 15,
+  CPUMAP: 16,
+  XSKMAP: 17,
+  SOCKHASH: 18,
+  CGROUP_STORAGE: 19,
+  REUSEPORT_SOCKARRAY: 20,
+  PERCPU_CGROUP_STORAGE: 21,
+  QUEUE: 22,
+  STACK: 23,
+  SK_STORAGE: 24,
+  DEVMAP_HASH: 25,
+  STRUCT_OPS: 26,
+  RINGBUF: 27,
+  INODE_STORAGE: 28,
+  TASK_STORAGE: 29,
+  BLOOM_FILTER: 30,
+  USER_RINGBUF: 31,
+  CGRP_STORAGE: 32,
+  ARENA: 33,
+} as const;
+
+export const BPF_MAP_TYPE_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(BPF_MAP_TYPE).map(([k, v]) => [v, k.toLowerCase()]),
+);
+
+/** enum bpf_prog_type */
+export const BPF_PROG_TYPE = {
+  UNSPEC: 0,
+  SOCKET_FILTER: 1,
+  KPROBE: 2,
+  SCHED_CLS: 3,
+  SCHED_ACT: 4,
+  TRACEPOINT: 5,
+  XDP: 6,
+  PERF_EVENT: 7,
+  CGROUP_SKB: 8,
+  CGROUP_SOCK: 9,
+  LWT_IN: 10,
+  LWT_OUT: 11,
+  LWT_XMIT: 12,
+  SOCK_OPS: 13,
+  SK_SKB: 14,
+  CGROUP_DEVICE: 15,
+  SK_MSG: 16,
+  RAW_TRACEPOINT: 17,
+  CGROUP_SOCK_ADDR: 18,
+  LWT_SEG6LOCAL: 19,
+  LIRC_MODE2: 20,
+  SK_REUSEPORT: 21,
+  FLOW_DISSECTOR: 22,
+  CGROUP_SYSCTL: 23,
+  RAW_TRACEPOINT_WRITABLE: 24,
+  CGROUP_SOCKOPT: 25,
+  TRACING: 26,
+  STRUCT_OPS: 27,
+  EXT: 28,
+  LSM: 29,
+  SK_LOOKUP: 30,
+  SYSCALL: 31,
+  NETFILTER: 32,
+} as const;
+
+export const BPF_PROG_TYPE_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(BPF_PROG_TYPE).map(([k, v]) => [v, k.toLowerCase()]),
+);
+
+/** enum bpf_attach_type (the ones tsbpf uses or recognises). */
+export const BPF_ATTACH_TYPE = {
+  BPF_CGROUP_INET_INGRESS: 0,
+  BPF_CGROUP_INET_EGRESS: 1,
+  BPF_TRACE_RAW_TP: 23,
+  BPF_TRACE_FENTRY: 24,
+  BPF_TRACE_FEXIT: 25,
+  BPF_MODIFY_RETURN: 26,
+  BPF_LSM_MAC: 27,
+  BPF_TRACE_ITER: 28,
+  BPF_XDP: 37,
+  BPF_PERF_EVENT: 41,
+  BPF_TRACE_KPROBE_MULTI: 42,
+  BPF_LSM_CGROUP: 43,
+  BPF_TRACE_UPROBE_MULTI: 48,
+} as const;
+
+/** Map flags (BPF_F_* for BPF_MAP_CREATE). */
+export const BPF_F_NO_PREALLOC = 1 << 0;
+export const BPF_F_NO_COMMON_LRU = 1 << 1;
+export const BPF_F_NUMA_NODE = 1 << 2;
+export const BPF_F_RDONLY = 1 << 3;
+export const BPF_F_WRONLY = 1 << 4;
+export const BPF_F_STACK_BUILD_ID = 1 << 5;
+export const BPF_F_ZERO_SEED = 1 << 6;
+export const BPF_F_RDONLY_PROG = 1 << 7;
+export const BPF_F_WRONLY_PROG = 1 << 8;
+export const BPF_F_CLONE = 1 << 9;
+export const BPF_F_MMAPABLE = 1 << 10;
+export const BPF_F_INNER_MAP = 1 << 12;
+
+/** Update flags for BPF_MAP_UPDATE_ELEM. */
+export const BPF_ANY = 0;
+export const BPF_NOEXIST = 1;
+export const BPF_EXIST = 2;
+export const BPF_F_LOCK = 4;
+
+/** BPF_PROG_LOAD prog_flags */
+export const BPF_F_STRICT_ALIGNMENT = 1 << 0;
+export const BPF_F_ANY_ALIGNMENT = 1 << 1;
+export const BPF_F_TEST_RND_HI32 = 1 << 2;
+export const BPF_F_SLEEPABLE = 1 << 4;
+
+/** src_reg values of ld_imm64 / call that tell the kernel what imm means. */
+export const BPF_PSEUDO_MAP_FD = 1;
+export const BPF_PSEUDO_MAP_VALUE = 2;
+export const BPF_PSEUDO_BTF_ID = 3;
+export const BPF_PSEUDO_FUNC = 4;
+export const BPF_PSEUDO_MAP_IDX = 5;
+export const BPF_PSEUDO_MAP_IDX_VALUE = 6;
+export const BPF_PSEUDO_CALL = 1;
+export const BPF_PSEUDO_KFUNC_CALL = 2;
+
+/** Instruction classes and fields (include/uapi/linux/bpf_common.h, bpf.h). */
+export const BPF_LD = 0x00;
+export const BPF_LDX = 0x01;
+export const BPF_ST = 0x02;
+export const BPF_STX = 0x03;
+export const BPF_ALU = 0x04;
+export const BPF_JMP = 0x05;
+export const BPF_JMP32 = 0x06;
+export const BPF_ALU64 = 0x07;
+export const BPF_CALL = 0x80;
+export const BPF_EXIT = 0x90;
+export const BPF_IMM = 0x00;
+export const BPF_MEM = 0x60;
+export const BPF_MEMSX = 0x80;
+export const BPF_ATOMIC = 0xc0;
+export const BPF_DW = 0x18;
+export const BPF_W = 0x00;
+export const BPF_H = 0x08;
+export const BPF_B = 0x10;
+/** ld_imm64's opcode byte: BPF_LD | BPF_IMM | BPF_DW. */
+export const BPF_LD_IMM64 = 0x18;
