@@ -1,0 +1,261 @@
+#!/usr/bin/env node
+// `npm run build`: the single self-contained binary dist/tsbpf (Node's "single
+// executable application", Node >= 20.12). Steps:
+//   1. esbuild bundles src/cli.ts into one CommonJS file (SEA mains must be CommonJS
+//      and may require() only built-ins), with "koffi" redirected to src/sys/koffi-sea.ts;
+//   2. dist/sea-config.json lists the assets: koffi's native addon and every bpf/*.bpf.o;
+//   3. `node --experimental-sea-config` writes the blob;
+//   4. a copy of this node binary, stripped of its symbols, gets the blob injected by
+//      postject under the NODE_SEA_BLOB note with Node's sentinel fuse.
+//
+// Hidden hook, for tests and field diagnosis: TSBPF_SELFTEST=koffi loads koffi in the
+// binary and calls getpid(2) through libc; TSBPF_SELFTEST=assets lists the embedded
+// objects. Both report on stderr after the normal command runs, and make the exit
+// status 1 on failure. Under CI=true every lazily imported source file must exist;
+// otherwise a missing sub-command is built as a stub that explains itself.
+import { spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { createRequire, isBuiltin } from "node:module";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+// Options (used by test/sea): --out <dir> (default dist), --bpf <dir> (objects to embed,
+// default bpf).
+const argv = process.argv.slice(2);
+function option(name, fallback) {
+  const i = argv.indexOf(name);
+  if (i === -1) return fallback;
+  if (argv[i + 1] === undefined) fail(`${name} needs a directory`);
+  return resolve(argv[i + 1]);
+}
+const dist = option("--out", join(root, "dist"));
+const bpfDir = option("--bpf", join(root, "bpf"));
+const require = createRequire(join(root, "package.json"));
+const strict = process.env.CI === "true" || process.env.CI === "1";
+// Node's fixed SEA sentinel (doc/api/single-executable-applications.md).
+const SENTINEL = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+// Same key as KOFFI_ADDON_ASSET in src/assets.ts.
+const KOFFI_ADDON_ASSET = "koffi.node";
+const t0 = Date.now();
+
+function fail(msg) {
+  console.error(`build-sea: ${msg}`);
+  process.exit(1);
+}
+
+function step(msg) {
+  console.log(`build-sea: [${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
+}
+
+// koffi ships one prebuilt addon per platform package; the binary embeds the one for
+// the node binary being copied (glibc on Linux: koffi's musl build is for Alpine).
+function koffiAddonPath() {
+  const pkg = `@koromix/koffi-${process.platform}-${process.arch}`;
+  let dir;
+  try {
+    dir = dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    fail(`cannot find ${pkg} in node_modules (run 'npm ci' on ${process.platform}-${process.arch})`);
+  }
+  const file = join(dir, `${process.platform}_${process.arch}`, "koffi.node");
+  if (!existsSync(file)) fail(`${pkg} has no ${relative(dir, file)}`);
+  return file;
+}
+
+function bpfObjects() {
+  if (!existsSync(bpfDir)) return [];
+  return readdirSync(bpfDir)
+    .filter((n) => n.endsWith(".bpf.o"))
+    .sort()
+    .map((n) => ({ name: n, path: join(bpfDir, n) }));
+}
+
+// The entry: the CLI itself, plus the TSBPF_SELFTEST hook described above.
+const ENTRY = `
+import "./src/cli.ts";
+const what = process.env.TSBPF_SELFTEST;
+if (what) {
+  const say = (m) => process.stderr.write("tsbpf selftest: " + m + "\\n");
+  const failed = (e) => { say(what + " FAILED: " + (e && e.message ? e.message : e)); process.on("exit", () => { process.exitCode = 1; }); };
+  if (what === "koffi") {
+    Promise.all([import("./src/sys/koffi.ts"), import("./src/sys/koffi-sea.ts")]).then(([k, s]) => {
+      const koffi = k.default;
+      const getpid = koffi.load("libc.so.6").func("int getpid(void)");
+      const pid = getpid();
+      if (pid !== process.pid) throw new Error("getpid() returned " + pid + ", expected " + process.pid);
+      say("koffi " + koffi.version + " ok: getpid()=" + pid + ", addon loaded from " + s.addonLoadedFrom);
+    }).catch(failed);
+  } else if (what === "assets") {
+    Promise.all([import("./src/assets.ts"), import("node:crypto")]).then(([a, crypto]) => {
+      for (const n of a.assetNames()) {
+        const { bytes, path } = a.readObjectFile(n);
+        say("asset " + n + " " + bytes.length + " " + crypto.createHash("sha256").update(bytes).digest("hex") + " " + path);
+      }
+      say("assets ok: sea=" + a.isSea());
+    }).catch(failed);
+  } else failed(new Error("unknown TSBPF_SELFTEST value (expected koffi or assets)"));
+}
+`;
+
+function seaPlugin(stubbed) {
+  const koffiSea = join(root, "src/sys/koffi-sea.ts");
+  const koffiTs = join(root, "src/sys/koffi.ts");
+  return {
+    name: "tsbpf-sea",
+    setup(build) {
+      build.onResolve({ filter: /^koffi$/ }, (args) => {
+        if (args.importer === koffiTs) return { path: koffiSea };
+        // koffi's CommonJS entry: its ESM entry relies on import.meta.url.
+        if (args.importer === koffiSea) return { path: require.resolve("koffi") };
+        return {
+          errors: [{ text: `only src/sys/koffi.ts may import koffi (imported by ${args.importer})` }],
+        };
+      });
+      // koffi's loader require()s its platform package; hand it the addon that
+      // src/sys/koffi-sea.ts loaded from the SEA asset.
+      build.onResolve({ filter: /^@koromix\/koffi-/ }, () => ({
+        path: "koffi-addon",
+        namespace: "tsbpf-sea",
+      }));
+      build.onLoad({ filter: /^koffi-addon$/, namespace: "tsbpf-sea" }, () => ({
+        contents: 'module.exports = globalThis[Symbol.for("tsbpf.koffi-sea.addon")];',
+        loader: "js",
+      }));
+      // src/assets.ts reads import.meta.url only outside the SEA build (the branch is
+      // dead here); blank it so esbuild's empty-import-meta warning is kept for real
+      // uses elsewhere, which would break in the binary.
+      build.onLoad({ filter: /[\\/]src[\\/]assets\.ts$/ }, (args) => ({
+        contents: readFileSync(args.path, "utf8").replaceAll("import.meta.url", "undefined"),
+        loader: "ts",
+      }));
+      // A SEA has no dynamic import() callback: import("node:x") would throw at run
+      // time, so route dynamic imports of built-ins through require().
+      build.onResolve({ filter: /.*/ }, (args) =>
+        args.kind === "dynamic-import" && isBuiltin(args.path)
+          ? { path: args.path, namespace: "tsbpf-builtin" }
+          : undefined,
+      );
+      build.onLoad({ filter: /.*/, namespace: "tsbpf-builtin" }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(args.path)});`,
+        loader: "js",
+      }));
+      // Sub-commands are imported lazily; while they are being written, a missing one
+      // becomes a stub that says so instead of breaking the whole build.
+      build.onResolve({ filter: /^\./ }, (args) => {
+        if (args.kind !== "dynamic-import" || strict) return undefined;
+        const target = resolve(args.resolveDir, args.path);
+        if (existsSync(target)) return undefined;
+        stubbed.push(relative(root, target));
+        return { path: relative(root, target), namespace: "tsbpf-missing" };
+      });
+      build.onLoad({ filter: /.*/, namespace: "tsbpf-missing" }, (args) => ({
+        contents:
+          `import { TsbpfError } from ${JSON.stringify(join(root, "src/errors.ts"))};\n` +
+          `throw new TsbpfError(${JSON.stringify(`this build of tsbpf lacks ${args.path} (it did not exist when dist/tsbpf was built)`)});\n`,
+        loader: "js",
+        resolveDir: root,
+      }));
+    },
+  };
+}
+
+async function bundle(objects) {
+  const stubbed = [];
+  const outfile = join(dist, "tsbpf.cjs");
+  const result = await esbuild.build({
+    stdin: { contents: ENTRY, resolveDir: root, sourcefile: "sea-entry.js", loader: "js" },
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    outfile,
+    minify: true,
+    legalComments: "eof",
+    // src/cli.ts runs main() when this global is set, whatever the binary is called.
+    banner: { js: "globalThis.__TSBPF_SEA__=true;" },
+    define: {
+      __TSBPF_SEA_BUILD__: "true",
+      __TSBPF_BPF_ASSETS__: JSON.stringify(objects.map((o) => o.name)),
+    },
+    plugins: [seaPlugin(stubbed)],
+    logLevel: "warning",
+  });
+  if (result.errors.length) fail("esbuild failed");
+  if (stubbed.length)
+    console.warn(`build-sea: WARNING: missing modules built as stubs: ${stubbed.join(", ")}`);
+  return outfile;
+}
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8" });
+  if (r.error) return { ok: false, out: String(r.error.message) };
+  return { ok: r.status === 0, out: `${r.stdout}${r.stderr}`.trim() };
+}
+
+async function main() {
+  if (process.platform !== "linux") fail("the single binary is built on and for Linux");
+  mkdirSync(dist, { recursive: true });
+  const addon = koffiAddonPath();
+  const objects = bpfObjects();
+  step(
+    `embedding ${objects.length ? objects.map((o) => o.name).join(", ") : "no BPF objects"} + koffi addon`,
+  );
+
+  const main = await bundle(objects);
+  step(`bundled ${relative(root, main)} (${(statSync(main).size / 1024).toFixed(0)} KiB)`);
+
+  const blob = join(dist, "sea-prep.blob");
+  const config = {
+    main,
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    // Compiled code cached in the blob: --version starts ~35% faster (PLATFORM.md, and
+    // re-measured for this project). The cache is specific to this node binary,
+    // which is the one copied below.
+    useCodeCache: true,
+    assets: Object.fromEntries([[KOFFI_ADDON_ASSET, addon], ...objects.map((o) => [o.name, o.path])]),
+  };
+  const configPath = join(dist, "sea-config.json");
+  writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
+  const gen = run(process.execPath, ["--experimental-sea-config", configPath]);
+  if (!gen.ok) fail(`node --experimental-sea-config failed:\n${gen.out}`);
+  step("wrote the SEA blob");
+
+  const out = join(dist, "tsbpf");
+  rmSync(out, { force: true });
+  copyFileSync(process.execPath, out);
+  chmodSync(out, 0o755);
+  // Node's symbols are ~12 MB of the ~99 MB binary and unused at run time. Keep the
+  // strip only if the stripped node still runs; the blob is injected afterwards.
+  const strip = run("strip", [out]);
+  const works = strip.ok && run(out, ["-e", "process.exit(0)"]).ok;
+  if (!works) {
+    console.warn(`build-sea: strip unavailable or broke node, keeping symbols (${strip.out})`);
+    copyFileSync(process.execPath, out);
+    chmodSync(out, 0o755);
+  }
+
+  const postject = join(dirname(require.resolve("postject/package.json")), "dist", "cli.js");
+  const inj = run(process.execPath, [postject, out, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SENTINEL]);
+  if (!inj.ok) fail(`postject failed:\n${inj.out}`);
+  chmodSync(out, 0o755);
+
+  const check = run(out, ["--version"]);
+  if (!check.ok) fail(`the built binary does not run: ${check.out}`);
+  const mb = (statSync(out).size / 1e6).toFixed(1);
+  step(`${relative(process.cwd(), out) || out}: ${mb} MB${works ? " (node stripped)" : ""}, '${check.out}'`);
+}
+
+await main();

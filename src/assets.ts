@@ -1,0 +1,133 @@
+// Files shipped inside the single binary (dist/tsbpf): every bpf/*.bpf.o and koffi's
+// native addon. In the binary they come from Node's SEA asset store (node:sea,
+// Node >= 20.12); when running from the repository (tsx, bin/tsbpf.js) the same names
+// resolve to files under bpf/, so both modes behave alike.
+//
+// Users name an embedded object either by its bare basename (`tsbpf inspect
+// process.bpf.o` uses ./process.bpf.o when it exists, the embedded copy otherwise) or
+// explicitly with the `embedded:` prefix (`tsbpf inspect embedded:process.bpf.o`).
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { TsbpfError } from "./errors.ts";
+
+// Set by scripts/build-sea.mjs through esbuild `define`; absent (typeof "undefined")
+// when the sources run under tsx. In the CommonJS bundle import.meta is empty, so the
+// development branch below must never run there (the build also blanks it).
+declare const __TSBPF_SEA_BUILD__: boolean | undefined;
+declare const __TSBPF_BPF_ASSETS__: readonly string[] | undefined;
+const SEA_BUILD = typeof __TSBPF_SEA_BUILD__ !== "undefined" && __TSBPF_SEA_BUILD__ === true;
+
+/** Prefix that selects an embedded object explicitly, skipping the filesystem. */
+export const EMBEDDED_PREFIX = "embedded:";
+/** SEA asset key of koffi's native addon (scripts/build-sea.mjs uses the same key). */
+export const KOFFI_ADDON_ASSET = "koffi.node";
+
+/** A BPF object or asset that cannot be found or read. */
+export class AssetError extends TsbpfError {}
+
+interface SeaModule {
+  isSea(): boolean;
+  getAsset(key: string): ArrayBuffer;
+}
+
+let seaModule: SeaModule | null | undefined;
+function sea(): SeaModule | null {
+  if (seaModule === undefined) {
+    // `require` exists only in the CommonJS bundle; node:sea only inside a SEA.
+    seaModule = SEA_BUILD ? (require("node:sea") as SeaModule) : null;
+    if (seaModule && !seaModule.isSea()) seaModule = null;
+  }
+  return seaModule;
+}
+
+/** True when running as the single executable (dist/tsbpf). */
+export function isSea(): boolean {
+  return sea() !== null;
+}
+
+/** Directory holding the BPF objects outside the binary: <repo>/bpf. */
+function devBpfDir(): string {
+  // The bundle run by plain node (dist/tsbpf.cjs) sits in <repo>/dist.
+  if (SEA_BUILD) return join(__dirname, "..", "bpf");
+  return fileURLToPath(new URL("../bpf/", import.meta.url));
+}
+
+/** Basenames of the embedded BPF objects (e.g. "process.bpf.o"), sorted. */
+export function assetNames(): string[] {
+  if (sea() && typeof __TSBPF_BPF_ASSETS__ !== "undefined") return [...__TSBPF_BPF_ASSETS__];
+  try {
+    return readdirSync(devBpfDir())
+      .filter((n) => n.endsWith(".bpf.o"))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+function describeAvailable(): string {
+  const names = assetNames();
+  return names.length ? `embedded objects: ${names.join(", ")}` : "no BPF objects are embedded in this build";
+}
+
+/**
+ * Bytes of one embedded asset: a BPF object by basename, or KOFFI_ADDON_ASSET.
+ * Throws AssetError naming the available objects when there is no such asset.
+ */
+export function readAsset(name: string): Uint8Array {
+  const s = sea();
+  if (s) {
+    try {
+      return new Uint8Array(s.getAsset(name));
+    } catch (e) {
+      throw new AssetError(`no embedded asset named '${name}' (${describeAvailable()})`, { cause: e });
+    }
+  }
+  if (name.includes("/") || name === "" || name === "." || name === "..") {
+    throw new AssetError(`invalid embedded asset name '${name}': expected a basename like 'process.bpf.o'`);
+  }
+  const path = join(devBpfDir(), name);
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new AssetError(`no embedded asset named '${name}': cannot read ${path} (${describeAvailable()})`, {
+      cause: e,
+    });
+  }
+}
+
+/**
+ * Reads a BPF object named on the command line. The filesystem wins; a bare basename
+ * that is not a file falls back to the embedded object of that name, and
+ * `embedded:<name>` always means the embedded one. `path` is what to show the user:
+ * the file path, or `embedded:<name>`.
+ */
+export function readObjectFile(pathOrName: string): { bytes: Uint8Array; path: string } {
+  if (pathOrName.startsWith(EMBEDDED_PREFIX)) {
+    const name = pathOrName.slice(EMBEDDED_PREFIX.length);
+    return { bytes: readAsset(name), path: embeddedPath(name) };
+  }
+  try {
+    return { bytes: readFileSync(pathOrName), path: pathOrName };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const bare = !pathOrName.includes("/");
+    if (code === "ENOENT" && bare && assetNames().includes(pathOrName)) {
+      return { bytes: readAsset(pathOrName), path: embeddedPath(pathOrName) };
+    }
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "it is a directory"
+          : code === "EACCES"
+            ? "permission denied"
+            : (e as Error).message;
+    const hint = bare ? ` and no embedded object of that name (${describeAvailable()})` : "";
+    throw new AssetError(`cannot read BPF object '${pathOrName}': ${why}${hint}`, { cause: e });
+  }
+}
+
+function embeddedPath(name: string): string {
+  return sea() ? `${EMBEDDED_PREFIX}${name}` : join(devBpfDir(), name);
+}
