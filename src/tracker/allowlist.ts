@@ -1,0 +1,118 @@
+// Process allowlist: every exec whose executable is not listed raises an `allowlist`
+// alert. Two formats: JSON `{ "allow": ["/usr/bin/*", "/bin/ls"] }` or plain text with
+// one absolute path or glob per line and `#` comments. A `.json` name or a first
+// non-blank character `{` selects JSON.
+import { readFileSync } from "node:fs";
+import { RulesError } from "./errors.ts";
+import type { ExecEvent } from "./events.ts";
+import { globToRegExp, isGlob } from "./glob.ts";
+import { JsonSyntaxError, type Pos, parseJsonWithPositions } from "./json-pos.ts";
+import type { Rule } from "./rules.ts";
+import { parseRules } from "./rules-file.ts";
+
+export class Allowlist {
+  private readonly exact = new Set<string>();
+  private readonly globs: RegExp[] = [];
+  constructor(readonly patterns: readonly string[]) {
+    for (const p of patterns) {
+      if (isGlob(p)) this.globs.push(globToRegExp(p, true));
+      else this.exact.add(p);
+    }
+  }
+
+  allows(path: string): boolean {
+    return this.exact.has(path) || this.globs.some((g) => g.test(path));
+  }
+
+  /**
+   * An exec is allowed when its resolved executable (exe) or its absolute execve
+   * filename is listed: /bin/ls listed still allows exe /usr/bin/ls on a merged-/usr
+   * system. A relative filename alone never matches.
+   */
+  allowsExec(ev: ExecEvent): boolean {
+    if (ev.exe && this.allows(ev.exe)) return true;
+    return ev.filename.startsWith("/") && this.allows(ev.filename);
+  }
+
+  /** The allowlist as a rule for evaluate(). */
+  rule(): Rule {
+    return {
+      id: "allowlist",
+      severity: "high",
+      description: "executable not in the allowlist",
+      check: (ev) => (this.allowsExec(ev) ? null : `${ev.exe ?? ev.filename} is not in the allowlist`),
+    };
+  }
+}
+
+function checkPattern(p: string, file: string, at: Pos): string {
+  if (!p.startsWith("/") && !p.startsWith("*"))
+    throw new RulesError(
+      file,
+      at.line,
+      at.column,
+      `allowlist entry "${p}" must be an absolute path or a glob starting with / or *`,
+    );
+  try {
+    globToRegExp(p, true);
+  } catch (e) {
+    throw new RulesError(file, at.line, at.column, (e as Error).message);
+  }
+  return p;
+}
+
+/** Parses allowlist text; format chosen by file extension or content. */
+export function parseAllowlist(text: string, file: string): Allowlist {
+  const json = file.endsWith(".json") || text.trimStart().startsWith("{");
+  if (!json) {
+    const pats: string[] = [];
+    text.split("\n").forEach((raw, i) => {
+      const line = raw.replace(/\r$/, "");
+      const trimmed = line.trim();
+      if (trimmed === "" || trimmed.startsWith("#")) return;
+      pats.push(checkPattern(trimmed, file, { line: i + 1, column: line.indexOf(trimmed) + 1 }));
+    });
+    return new Allowlist(pats);
+  }
+  let root: ReturnType<typeof parseJsonWithPositions>;
+  try {
+    root = parseJsonWithPositions(text);
+  } catch (e) {
+    if (e instanceof JsonSyntaxError)
+      throw new RulesError(file, e.line, e.column, `invalid JSON: ${e.reason}`);
+    throw e;
+  }
+  const fail = (at: Pos, why: string): never => {
+    throw new RulesError(file, at.line, at.column, why);
+  };
+  if (root.kind !== "object")
+    return fail(root, `the allowlist must be an object {"allow": [...]}, found ${root.kind}`);
+  const allow = root.entries.find((e) => e.key === "allow");
+  for (const e of root.entries)
+    if (e.key !== "allow") fail(e.keyPos, `unknown key "${e.key}" in the allowlist (expected "allow")`);
+  if (!allow) return fail(root, `the allowlist is missing required key "allow"`);
+  if (allow.value.kind !== "array")
+    return fail(allow.value, `"allow" must be an array of paths, found ${allow.value.kind}`);
+  const pats = allow.value.items.map((n) => {
+    if (n.kind !== "string") return fail(n, `allowlist entries must be strings, found ${n.kind}`);
+    return checkPattern(n.value, file, n);
+  });
+  return new Allowlist(pats);
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new RulesError(file, 0, 0, `cannot read the file (${code})`);
+  }
+}
+
+export function loadAllowlist(file: string): Allowlist {
+  return parseAllowlist(readText(file), file);
+}
+
+export function loadRules(file: string): Rule[] {
+  return parseRules(readText(file), file);
+}

@@ -1,0 +1,70 @@
+// Terminal- and file-safe rendering of strings a traced process controls. argv, env,
+// comm and paths are attacker-chosen: printed raw they can move the cursor, rewrite
+// earlier lines (ESC sequences, CR), hide text (bidi overrides, "Trojan Source",
+// CVE-2021-42574) or forge extra log lines (\n, U+2028). Everything goes through
+// escapeTerminal() before a terminal and escapeJsonLine() before an NDJSON file.
+
+const HEX = (n: number, w = 2) => n.toString(16).padStart(w, "0");
+
+/** Code points that are invisible or reorder text: Unicode general category Cf (format), Zl, Zp. */
+const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/**
+ * Makes s safe to print: C0 controls → \xNN (\n and \t as `\n`/`\t`), DEL → \x7f,
+ * surrogateescape bytes (U+DC80..U+DCFF) → \xNN (the original byte), C1 controls,
+ * other lone surrogates, bidi/zero-width/format characters and line/paragraph
+ * separators → \u{NN}, backslash → `\\`. Printable text (any script) is unchanged.
+ * C1 controls use \u{..} rather than \x.. so they stay distinct from invalid bytes.
+ */
+export function escapeTerminal(s: string): string {
+  // Fast path: nothing to escape (the common case for argv).
+  if (!/[\x00-\x1f\x7f-\x9f\\\ud800-\udfff]/.test(s) && !INVISIBLE.test(s)) return s;
+  let out = "";
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if (cp === 0x5c) out += "\\\\";
+    else if (cp === 0x0a) out += "\\n";
+    else if (cp === 0x09) out += "\\t";
+    else if (cp < 0x20 || cp === 0x7f) out += `\\x${HEX(cp)}`;
+    else if (cp >= 0xdc80 && cp <= 0xdcff) out += `\\x${HEX(cp - 0xdc00)}`;
+    else if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0xd800 && cp <= 0xdfff) || INVISIBLE.test(ch))
+      out += `\\u{${HEX(cp)}}`;
+    else out += ch;
+  }
+  return out;
+}
+
+const SAFE_WORD = /^[\p{L}\p{N}\p{M}_@%+=:,./~^-]+$/u;
+
+/**
+ * One argv element for display: escaped, and single-quoted (shell style, ' as '\'')
+ * when it is empty or contains spaces, quotes, shell metacharacters or escapes, so
+ * argument boundaries stay visible: ["a b", "c"] shows as `'a b' c`.
+ */
+export function quoteArg(s: string): string {
+  const e = escapeTerminal(s);
+  if (e !== "" && e === s && SAFE_WORD.test(s)) return s;
+  return `'${e.replaceAll("'", "'\\''")}'`;
+}
+
+/** A whole argv for display: quoteArg on each element, joined by spaces. */
+export function formatArgv(argv: readonly string[]): string {
+  return argv.map(quoteArg).join(" ");
+}
+
+// JSON.stringify already escapes C0, '"', '\\' and lone surrogates (ES2019 well-formed
+// JSON.stringify). These are the remaining code points that are valid raw in JSON but
+// unsafe when the file is `cat`ted: DEL, C1 controls, U+2028/2029 and format characters
+// (bidi overrides/isolates, zero-width). They can only occur inside JSON strings, so
+// replacing them with \uXXXX keeps the line valid JSON with the same value.
+const JSON_UNSAFE =
+  /[\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+
+function bigintToJson(_k: string, v: unknown): unknown {
+  return typeof v === "bigint" ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v;
+}
+
+/** One NDJSON line (no trailing newline) that is safe to print on a terminal. */
+export function escapeJsonLine(obj: unknown): string {
+  return JSON.stringify(obj, bigintToJson).replace(JSON_UNSAFE, (c) => `\\u${HEX(c.charCodeAt(0), 4)}`);
+}

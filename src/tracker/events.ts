@@ -1,0 +1,212 @@
+// The tracer's event model: one TypeScript type per NDJSON record of `tsbpf trace`
+// (documented field by field in docs/events.md), plus the helpers that turn raw
+// kernel values into those fields. Field names are snake_case because they ARE the
+// wire format: an event object is written with escapeJsonLine() unchanged.
+import { constants } from "node:os";
+
+export { argvToBytes, bytesToArgv, cString, decodeSurrogateEscape, encodeSurrogateEscape } from "./utf8.ts";
+
+export type EventKind = "fork" | "exec" | "exec_failed" | "exit" | "alert" | "lost";
+export type Severity = "low" | "medium" | "high" | "critical";
+
+/** Fields every event carries. `pid` is the thread-group id (what ps calls PID). */
+export interface BaseEvent {
+  event: EventKind;
+  /** Wall-clock time, ISO 8601 UTC with ms or µs ("2025-01-02T03:04:05.123456Z"). */
+  time: string;
+  pid: number;
+  ppid: number;
+  uid: number;
+  gid: number;
+  comm: string;
+  /** "<tgid>-<start ticks>": unique across pid reuse, see formatExecId(). */
+  exec_id: string;
+  parent_exec_id: string;
+  /** Thread id; present on thread events (and on every event from the BPF side). */
+  tid?: number;
+  cgroup_id?: number;
+  /** Inode number of the task's own pid namespace. */
+  pidns?: number;
+  /** The pid as seen inside that namespace. */
+  ns_pid?: number;
+}
+
+export interface ForkEvent extends BaseEvent {
+  event: "fork";
+  child_pid: number;
+  child_tid: number;
+  /** True for a new thread (CLONE_THREAD), false for a new process. */
+  thread: boolean;
+  /** The child's own exec_id when the producer knows its start time (extension). */
+  child_exec_id?: string;
+}
+
+export interface ExecEvent extends BaseEvent {
+  event: "exec";
+  filename: string;
+  argv: string[];
+  /** The real argument count, even when argv was truncated. */
+  argc: number;
+  argv_truncated: boolean;
+  env?: string[];
+  env_truncated?: boolean;
+  /** Former thread id when a non-leader thread called execve (it takes over the tgid). */
+  old_pid?: number;
+  /** Resolved path of the new executable (e.g. /proc/<pid>/exe), when known. */
+  exe?: string;
+}
+
+export interface ExecFailedEvent extends BaseEvent {
+  event: "exec_failed";
+  filename: string;
+  errno: number;
+  /** Symbolic errno name, e.g. "ENOENT". */
+  error: string;
+}
+
+export interface ExitEvent extends BaseEvent {
+  event: "exit";
+  exit_code: number;
+  signal: number | null;
+  signal_name: string | null;
+  core_dumped: boolean;
+  lifetime_ns: number;
+  /** Raw wait(2)-style status (task->exit_code). */
+  status: number;
+  /** True when only one thread of a still-running process exited. */
+  thread?: boolean;
+}
+
+export interface AlertEvent extends BaseEvent {
+  event: "alert";
+  rule: string;
+  severity: Severity;
+  description: string;
+  reason: string;
+  /** Executable path of the triggering exec. */
+  filename?: string;
+}
+
+export interface LostEvent extends BaseEvent {
+  event: "lost";
+  count: number;
+  /** Which event type was lost, or "ratelimit:<type>" for events dropped by the rate limiter. */
+  kind: string;
+}
+
+export type TraceEvent = ForkEvent | ExecEvent | ExecFailedEvent | ExitEvent | AlertEvent | LostEvent;
+
+/** Kernel USER_HZ on every architecture Linux exports to user space (include/asm-generic/param.h). */
+export const USER_HZ = 100;
+const NS_PER_TICK = BigInt(1e9 / USER_HZ);
+
+/**
+ * exec_id = "<tgid>-<start ticks>", where ticks = group leader start_boottime / (1e9/USER_HZ):
+ * the same rounding as the kernel's nsec_to_clock_t() for /proc/<pid>/stat field 22
+ * (fs/proc/array.c), so ids from BPF and from /proc agree.
+ */
+export function formatExecId(tgid: number, startBoottimeNs: bigint): string {
+  return `${tgid}-${startBoottimeNs / NS_PER_TICK}`;
+}
+
+/** exec_id for a process seeded from /proc (starttime already in ticks). */
+export function execIdFromTicks(tgid: number, startTicks: number | bigint): string {
+  return `${tgid}-${startTicks}`;
+}
+
+/** Start ticks parsed back out of an exec_id, or undefined if malformed. */
+export function execIdTicks(execId: string): number | undefined {
+  const m = /^\d+-(\d+)$/.exec(execId);
+  return m ? Number(m[1]) : undefined;
+}
+
+// x86-64/generic numbering (include/uapi/asm-generic/signal.h); 32..64 are real-time.
+const SIGNALS = [
+  "",
+  "SIGHUP",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGILL",
+  "SIGTRAP",
+  "SIGABRT",
+  "SIGBUS",
+  "SIGFPE",
+  "SIGKILL",
+  "SIGUSR1",
+  "SIGSEGV",
+  "SIGUSR2",
+  "SIGPIPE",
+  "SIGALRM",
+  "SIGTERM",
+  "SIGSTKFLT",
+  "SIGCHLD",
+  "SIGCONT",
+  "SIGSTOP",
+  "SIGTSTP",
+  "SIGTTIN",
+  "SIGTTOU",
+  "SIGURG",
+  "SIGXCPU",
+  "SIGXFSZ",
+  "SIGVTALRM",
+  "SIGPROF",
+  "SIGWINCH",
+  "SIGIO",
+  "SIGPWR",
+  "SIGSYS",
+];
+
+/** "SIGKILL" for 9; real-time signals as "SIGRTMIN+n" counted from the kernel's SIGRTMIN (32). */
+export function signalName(n: number): string {
+  if (n > 0 && n < SIGNALS.length) return SIGNALS[n];
+  if (n >= 32 && n <= 64) return n === 32 ? "SIGRTMIN" : `SIGRTMIN+${n - 32}`;
+  return `SIG${n}`;
+}
+
+const ERRNO_NAMES = new Map<number, string>();
+for (const [name, num] of Object.entries(constants.errno)) {
+  // First name wins: EAGAIN before EWOULDBLOCK, EDEADLK before EDEADLOCK.
+  if (!ERRNO_NAMES.has(num)) ERRNO_NAMES.set(num, name);
+}
+
+/** "ENOENT" for 2 (negative values, as the kernel returns them, are accepted too). */
+export function errnoName(n: number): string {
+  const v = Math.abs(n);
+  return ERRNO_NAMES.get(v) ?? `E${v}`;
+}
+
+export interface DecodedStatus {
+  exit_code: number;
+  signal: number | null;
+  signal_name: string | null;
+  core_dumped: boolean;
+}
+
+/**
+ * Decodes a wait(2) status as the kernel stores it in task->exit_code at exit
+ * (kernel/exit.c: do_exit((code & 0xff) << 8) or the terminating signal | 0x80 for a
+ * core dump). Unlike the `status >> 8` shortcut this keeps the signal and core bit,
+ * and never guesses "code > 128 means signal" (that is only a shell convention).
+ */
+export function decodeStatus(status: number): DecodedStatus {
+  const sig = status & 0x7f;
+  return {
+    exit_code: (status >> 8) & 0xff,
+    signal: sig === 0 ? null : sig,
+    signal_name: sig === 0 ? null : signalName(sig),
+    core_dumped: (status & 0x80) !== 0,
+  };
+}
+
+/** ISO 8601 UTC with microseconds, from nanoseconds since the Unix epoch. */
+export function isoTimeFromNs(epochNs: bigint): string {
+  const ms = epochNs / 1_000_000n;
+  const us = (epochNs / 1000n) % 1000n;
+  const base = new Date(Number(ms)).toISOString(); // ...sss Z
+  return `${base.slice(0, -1)}${us.toString().padStart(3, "0")}Z`;
+}
+
+/** Milliseconds since the epoch of an event's `time` (µs precision is dropped). */
+export function eventTimeMs(ev: { time: string }): number {
+  return Date.parse(ev.time);
+}

@@ -1,0 +1,154 @@
+// Seeds the process table from /proc so processes that existed before the trace
+// started are visible (the tutorial's tracer could not see them), and reads one
+// process's details on demand for the rules' ancestor checks. Processes may exit at
+// any moment while we read: every per-process read tolerates ENOENT/ESRCH.
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { bytesToArgv, cString, decodeSurrogateEscape, execIdFromTicks } from "./events.ts";
+import type { ProcessTable } from "./process-table.ts";
+
+export interface StatFields {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  /** Field 22: start time in clock ticks after boot. */
+  starttime: number;
+}
+
+/**
+ * Parses /proc/<pid>/stat (proc(5)). comm is in parentheses and may itself contain
+ * ')' and spaces, so it runs to the LAST ')' in the line; fields are 1-based: after
+ * the comm come state (3), ppid (4) ... starttime (22).
+ */
+export function parseStat(text: string): StatFields | undefined {
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(")");
+  if (open < 0 || close < open) return undefined;
+  const pid = Number.parseInt(text.slice(0, open), 10);
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(" ");
+  if (!Number.isInteger(pid) || rest.length < 20) return undefined;
+  return {
+    pid,
+    comm: text.slice(open + 1, close),
+    state: rest[0],
+    ppid: Number(rest[1]),
+    starttime: Number(rest[19]),
+  };
+}
+
+/** Real uid/gid and thread count from /proc/<pid>/status. */
+export function parseStatus(text: string): { uid: number; gid: number; threads: number } {
+  const num = (key: string) => {
+    const m = new RegExp(`^${key}:\\s*(\\d+)`, "m").exec(text);
+    return m ? Number(m[1]) : -1;
+  };
+  return { uid: num("Uid"), gid: num("Gid"), threads: Math.max(1, num("Threads")) };
+}
+
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  comm: string;
+  state: string;
+  start_ticks: number;
+  exec_id: string;
+  uid: number;
+  gid: number;
+  threads: number;
+  argv: string[];
+  /** Target of /proc/<pid>/exe ("" when unreadable, e.g. kernel threads). */
+  exe: string;
+}
+
+function tryRead(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined; // the process exited, or (exe/cmdline) access was denied
+  }
+}
+
+/** Reads one process from procRoot/<pid>; undefined when it vanished or is malformed. */
+export function readProcessInfo(pid: number, procRoot = "/proc"): ProcessInfo | undefined {
+  const dir = join(procRoot, String(pid));
+  const statBuf = tryRead(join(dir, "stat"));
+  if (!statBuf) return undefined;
+  const stat = parseStat(decodeSurrogateEscape(statBuf));
+  if (!stat) return undefined;
+  const statusBuf = tryRead(join(dir, "status"));
+  const status = statusBuf ? parseStatus(statusBuf.toString("latin1")) : { uid: -1, gid: -1, threads: 1 };
+  const cmdline = tryRead(join(dir, "cmdline"));
+  const commBuf = tryRead(join(dir, "comm"));
+  let exe = "";
+  try {
+    exe = decodeSurrogateEscape(readlinkSync(join(dir, "exe"), { encoding: "buffer" }));
+  } catch {
+    // kernel thread, exited, or not permitted
+  }
+  // comm file ends with "\n"; the stat copy is the fallback.
+  const comm = commBuf ? cString(commBuf).replace(/\n$/, "") : stat.comm;
+  return {
+    pid: stat.pid,
+    ppid: stat.ppid,
+    comm,
+    state: stat.state,
+    start_ticks: stat.starttime,
+    exec_id: execIdFromTicks(stat.pid, stat.starttime),
+    uid: status.uid,
+    gid: status.gid,
+    threads: status.threads,
+    argv: cmdline ? bytesToArgv(cmdline) : [],
+    exe,
+  };
+}
+
+/** Numeric entries of procRoot (one per process; threads live under task/). */
+export function listPids(procRoot = "/proc"): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(procRoot);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+/**
+ * Adds every process under procRoot to the table, marked `preexisting`, with
+ * exec_id/parent_exec_id in the same "<tgid>-<ticks>" form the BPF side reports.
+ * Returns how many were added.
+ */
+export function seedFromProc(table: ProcessTable, procRoot = "/proc"): number {
+  const infos: ProcessInfo[] = [];
+  for (const pid of listPids(procRoot)) {
+    const info = readProcessInfo(pid, procRoot);
+    if (info) infos.push(info);
+  }
+  const ticks = new Map(infos.map((i) => [i.pid, i.exec_id]));
+  for (const i of infos) {
+    table.upsert({
+      pid: i.pid,
+      ppid: i.ppid,
+      exec_id: i.exec_id,
+      parent_exec_id: ticks.get(i.ppid) ?? "",
+      comm: i.comm,
+      filename: i.exe,
+      exe: i.exe || undefined,
+      argv: i.argv,
+      uid: i.uid,
+      gid: i.gid,
+      start_ticks: i.start_ticks,
+      threads: i.threads,
+      preexisting: true,
+    });
+  }
+  table.relink();
+  return infos.length;
+}

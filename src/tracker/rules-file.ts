@@ -1,0 +1,188 @@
+// User rule files: JSON `{ "rules": [ { id, severity, description, match: {...} } ] }`.
+// Validation is strict (unknown keys, wrong types, bad globs/regexes, bad severity)
+// and every error names file:line:column, from the position-tracking parser.
+
+import { RulesError } from "./errors.ts";
+import type { ExecEvent, Severity } from "./events.ts";
+import { globToRegExp } from "./glob.ts";
+import {
+  type JsonEntry,
+  type JsonNode,
+  JsonSyntaxError,
+  type Pos,
+  parseJsonWithPositions,
+} from "./json-pos.ts";
+import type { ProcessEntry } from "./process-table.ts";
+import { basename, type Rule, type RuleContext } from "./rules.ts";
+
+const SEVERITIES: readonly Severity[] = ["low", "medium", "high", "critical"];
+const MATCH_KEYS = ["path", "path_regex", "args", "args_regex", "parent", "ancestor", "uid", "comm"] as const;
+
+/** The conditions of one user rule, compiled. All present conditions must match. */
+export interface RuleMatch {
+  path?: RegExp;
+  path_regex?: RegExp;
+  args?: RegExp;
+  args_regex?: RegExp;
+  parent?: RegExp;
+  ancestor?: RegExp;
+  uid?: number[];
+  comm?: RegExp;
+}
+
+class Validator {
+  constructor(readonly file: string) {}
+  fail(at: Pos, reason: string): never {
+    throw new RulesError(this.file, at.line, at.column, reason);
+  }
+  object(
+    n: JsonNode,
+    what: string,
+    allowed: readonly string[],
+    required: readonly string[] = [],
+  ): Map<string, JsonEntry> {
+    if (n.kind !== "object") this.fail(n, `${what} must be an object, found ${n.kind}`);
+    const m = new Map<string, JsonEntry>();
+    for (const e of n.entries) {
+      if (!allowed.includes(e.key))
+        this.fail(e.keyPos, `unknown key "${e.key}" in ${what} (expected one of: ${allowed.join(", ")})`);
+      m.set(e.key, e);
+    }
+    for (const r of required) if (!m.has(r)) this.fail(n, `${what} is missing required key "${r}"`);
+    return m;
+  }
+  string(n: JsonNode, what: string): string {
+    if (n.kind !== "string") this.fail(n, `${what} must be a string, found ${n.kind}`);
+    if (n.value === "") this.fail(n, `${what} must not be empty`);
+    return n.value;
+  }
+  regex(n: JsonNode, what: string): RegExp {
+    const s = this.string(n, what);
+    try {
+      return new RegExp(s, "u");
+    } catch (e) {
+      return this.fail(n, `${what} is not a valid regular expression: ${(e as Error).message}`);
+    }
+  }
+  glob(n: JsonNode, what: string, pathMode: boolean): RegExp {
+    const s = this.string(n, what);
+    try {
+      return globToRegExp(s, pathMode);
+    } catch (e) {
+      return this.fail(n, `${what}: ${(e as Error).message}`);
+    }
+  }
+  /** "/regex/flags" is a regex, anything else a glob (args accept both). */
+  globOrRegex(n: JsonNode, what: string): RegExp {
+    const s = this.string(n, what);
+    const m = /^\/(.*)\/([imsu]*)$/s.exec(s);
+    if (!m) return this.glob(n, what, false);
+    try {
+      return new RegExp(m[1], m[2].includes("u") ? m[2] : `${m[2]}u`);
+    } catch (e) {
+      return this.fail(n, `${what} is not a valid regular expression: ${(e as Error).message}`);
+    }
+  }
+  uid(n: JsonNode, what: string): number[] {
+    const one = (x: JsonNode) => {
+      if (x.kind !== "number" || !Number.isInteger(x.value) || x.value < 0 || x.value > 0xffffffff)
+        this.fail(
+          x,
+          `${what} must be a uid (integer 0..4294967295), found ${x.kind === "number" ? x.value : x.kind}`,
+        );
+      return x.value;
+    };
+    if (n.kind === "array") {
+      if (n.items.length === 0) this.fail(n, `${what} must not be an empty list`);
+      return n.items.map(one);
+    }
+    return [one(n)];
+  }
+}
+
+/** Matches a parent/ancestor pattern against a process's comm and its executable path. */
+function procMatches(re: RegExp, p: ProcessEntry, pathPattern: boolean): boolean {
+  if (pathPattern) return [p.exe, p.filename].some((x) => x && re.test(x));
+  return [p.comm, basename(p.exe ?? ""), basename(p.filename)].some((x) => x && re.test(x));
+}
+
+export function matchRule(
+  m: RuleMatch,
+  ev: ExecEvent,
+  ctx: RuleContext,
+  slashIn: { parent: boolean; ancestor: boolean },
+): boolean {
+  const targets = ev.exe && ev.exe !== ev.filename ? [ev.filename, ev.exe] : [ev.filename];
+  if (m.path && !targets.some((t) => m.path!.test(t))) return false;
+  if (m.path_regex && !targets.some((t) => m.path_regex!.test(t))) return false;
+  const args = ev.argv.slice(1).join(" ");
+  if (m.args && !m.args.test(args)) return false;
+  if (m.args_regex && !m.args_regex.test(args)) return false;
+  if (m.uid && !m.uid.includes(ev.uid)) return false;
+  if (m.comm && !m.comm.test(ev.comm)) return false;
+  if (m.parent || m.ancestor) {
+    const anc = ctx.table.ancestry(ev.pid);
+    if (m.parent && !(anc[0] && procMatches(m.parent, anc[0], slashIn.parent))) return false;
+    if (m.ancestor && !anc.some((a) => procMatches(m.ancestor!, a, slashIn.ancestor))) return false;
+  }
+  return true;
+}
+
+/** Parses and validates a rules file's text; `file` is used in error messages. */
+export function parseRules(text: string, file: string): Rule[] {
+  let root: JsonNode;
+  try {
+    root = parseJsonWithPositions(text);
+  } catch (e) {
+    if (e instanceof JsonSyntaxError)
+      throw new RulesError(file, e.line, e.column, `invalid JSON: ${e.reason}`);
+    throw e;
+  }
+  const v = new Validator(file);
+  const top = v.object(root, "the rules file", ["rules"], ["rules"]);
+  const list = top.get("rules")!.value;
+  if (list.kind !== "array") return v.fail(list, `"rules" must be an array, found ${list.kind}`);
+  const ids = new Set<string>();
+  return list.items.map((item, i): Rule => {
+    const what = `rule #${i + 1}`;
+    const f = v.object(item, what, ["id", "severity", "description", "match"], ["id", "severity", "match"]);
+    const idNode = f.get("id")!.value;
+    const id = v.string(idNode, `${what} "id"`);
+    if (!/^[A-Za-z0-9_.:-]+$/.test(id))
+      v.fail(idNode, `${what} "id" may contain only letters, digits and _ . : -`);
+    if (ids.has(id)) v.fail(idNode, `duplicate rule id "${id}"`);
+    ids.add(id);
+    const sevNode = f.get("severity")!.value;
+    const sev = v.string(sevNode, `rule "${id}" "severity"`);
+    if (!SEVERITIES.includes(sev as Severity))
+      v.fail(sevNode, `rule "${id}": severity must be one of ${SEVERITIES.join(", ")}, found "${sev}"`);
+    const descNode = f.get("description")?.value;
+    const description = descNode ? v.string(descNode, `rule "${id}" "description"`) : `user rule ${id}`;
+    const mNode = f.get("match")!.value;
+    const mf = v.object(mNode, `rule "${id}" "match"`, MATCH_KEYS);
+    if (mf.size === 0) v.fail(mNode, `rule "${id}" "match" has no conditions (it would match every exec)`);
+    const m: RuleMatch = {};
+    const slashIn = { parent: false, ancestor: false };
+    for (const [key, e] of mf) {
+      const w = `rule "${id}" match "${key}"`;
+      if (key === "path") m.path = v.glob(e.value, w, true);
+      else if (key === "path_regex" || key === "args_regex") m[key] = v.regex(e.value, w);
+      else if (key === "args") m.args = v.globOrRegex(e.value, w);
+      else if (key === "comm") m.comm = v.glob(e.value, w, false);
+      else if (key === "uid") m.uid = v.uid(e.value, w);
+      else {
+        // parent/ancestor: a pattern with '/' is matched against the executable path, else the name.
+        const k = key as "parent" | "ancestor";
+        slashIn[k] = v.string(e.value, w).includes("/");
+        m[k] = v.glob(e.value, w, slashIn[k]);
+      }
+    }
+    const severity = sev as Severity;
+    return {
+      id,
+      severity,
+      description,
+      check: (ev, ctx) => (matchRule(m, ev, ctx, slashIn) ? `matched user rule ${id}: ${ev.filename}` : null),
+    };
+  });
+}

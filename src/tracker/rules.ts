@@ -1,0 +1,255 @@
+// Suspicious-behaviour rules evaluated on every exec. Each rule returns the reason it
+// fired (shown to the user) or null. The built-ins fix the tutorial's heuristics:
+// there is no "ROOT_SPAWN" (uid 0 with ppid != 1 is nearly every root process); a
+// shell is suspicious when a network-facing service spawned it, whatever the uid.
+import type { AlertEvent, ExecEvent, Severity } from "./events.ts";
+import type { ProcessEntry, ProcessTable } from "./process-table.ts";
+
+export interface RuleContext {
+  table: ProcessTable;
+  /**
+   * Optional check that a directory is world-writable (mode o+w), used for paths
+   * outside the fixed list (e.g. /run/user/*). The CLI passes a cached stat(2).
+   */
+  isWorldWritableDir?: (dir: string) => boolean;
+}
+
+export interface Rule {
+  id: string;
+  severity: Severity;
+  description: string;
+  check(ev: ExecEvent, ctx: RuleContext): string | null;
+}
+
+export const basename = (p: string) => p.slice(p.lastIndexOf("/") + 1);
+const dirname = (p: string) => (p.lastIndexOf("/") > 0 ? p.slice(0, p.lastIndexOf("/")) : "/");
+
+/** Paths that identify the executable: the resolved exe (if known) and the execve filename. */
+function paths(ev: ExecEvent): string[] {
+  return ev.exe && ev.exe !== ev.filename ? [ev.exe, ev.filename] : [ev.filename];
+}
+
+/** Directories writable by everyone on a standard Linux system (FHS; tmpfs /dev/shm). */
+const WORLD_WRITABLE = ["/tmp/", "/var/tmp/", "/dev/shm/"];
+
+const worldWritable: Rule = {
+  id: "exec_world_writable",
+  severity: "high",
+  description: "executable run from a world-writable directory (/tmp, /var/tmp, /dev/shm, ...)",
+  check(ev, ctx) {
+    for (const p of paths(ev)) {
+      if (!p.startsWith("/")) continue;
+      const clean = p.replace(/ \(deleted\)$/, "");
+      if (WORLD_WRITABLE.some((d) => clean.startsWith(d))) return `executed ${clean}`;
+      if (ctx.isWorldWritableDir?.(dirname(clean)))
+        return `executed ${clean} (its directory is world-writable)`;
+    }
+    return null;
+  },
+};
+
+const fileless: Rule = {
+  id: "fileless_exec",
+  severity: "high",
+  description: "fileless execution: a memfd, a deleted file, or an fd path",
+  check(ev) {
+    for (const p of paths(ev)) {
+      // memfd_create(2) files show as "/memfd:<name> (deleted)" in /proc/<pid>/exe.
+      if (p.startsWith("/memfd:") || p.includes("/memfd:")) return `executed memfd ${p}`;
+      if (p.endsWith(" (deleted)")) return `executed deleted file ${p}`;
+    }
+    // fexecve(3)/execveat(AT_EMPTY_PATH) go through /dev/fd/N or /proc/self/fd/N.
+    if (/^\/(dev\/fd|proc\/(self|\d+)\/fd)\/\d+$/.test(ev.filename)) return `executed through ${ev.filename}`;
+    return null;
+  },
+};
+
+const NC = /^(nc|ncat|netcat|nc\.traditional|nc\.openbsd)$/;
+const INTERP = /^(python[\d.]*|perl[\d.]*|ruby[\d.]*|php[\d.]*|node|nodejs|lua[\d.]*)$/;
+
+/** Returns a reason if a command line (argv, and the payload of `sh -c`) looks like a reverse shell. */
+export function reverseShellReason(argv: readonly string[]): string | null {
+  const line = argv.join(" ");
+  const m = /\/dev\/(tcp|udp)\/[^\s/]+\/\d+/.exec(line);
+  if (m) return `bash network redirection ${m[0]}`;
+  if (/\/dev\/(tcp|udp)\//.test(line) && /(^|\s|\/)(ba|z|k)?sh\b/.test(line))
+    return "shell redirected to /dev/tcp";
+  // nc -e /bin/sh host port | ncat --exec | nc -c sh (also inside `sh -c "..."` payloads)
+  const ncRe =
+    /(^|[\s;&|/(])(nc|ncat|netcat|nc\.traditional|nc\.openbsd)\s+(?:\S+\s+)*?(-[a-zA-Z]*[ec]\b|--exec\b|--sh-exec\b|--lua-exec\b|-[a-zA-Z]*e\S)/;
+  if (
+    ncRe.test(line) ||
+    (NC.test(basename(argv[0] ?? "")) && argv.some((a) => /^(-[a-zA-Z]*[ec]|--(sh-|lua-)?exec)$/.test(a)))
+  )
+    return "netcat executing a program (-e/-c)";
+  if (
+    /\bsocat\b/.test(line) &&
+    /\b(exec|system):/i.test(line) &&
+    /\b(tcp|udp|openssl|ssl)[46]?(-connect|-listen)?:/i.test(line)
+  )
+    return "socat connecting a socket to a program";
+  if (
+    /\bmkfifo\b|\bmknod\b\s+\S+\s+p\b/.test(line) &&
+    /(^|[\s;&|/])(nc|ncat|netcat|telnet|openssl\s+s_client)\b/.test(line)
+  )
+    return "named pipe wired to a network client";
+  // python -c 'import socket,...;s.connect(...);os.dup2(...)' and perl/ruby/php equivalents.
+  for (let i = 0; i < argv.length - 1; i++) {
+    if (!INTERP.test(basename(argv[i]))) continue;
+    const flagAt = argv.findIndex((a, j) => j > i && /^-(c|e|r|E)$/.test(a));
+    if (flagAt < 0) continue;
+    const code = argv.slice(flagAt + 1).join(" ");
+    if (
+      /socket|TCPSocket|fsockopen|net\.(connect|Socket)/i.test(code) &&
+      /connect|dup2|exec|spawn|popen|pty|system|proc_open|\bsh\b/i.test(code)
+    )
+      return `${basename(argv[i])} one-liner opening a socket and running a program`;
+  }
+  // Shells spawning interpreters via -c: scan the payload too.
+  if (argv.length >= 3 && /^(ba|da|z|k|mk)?sh$/.test(basename(argv[0])) && argv.includes("-c")) {
+    const payload = argv[argv.indexOf("-c") + 1] ?? "";
+    const inner = payload.split(/\s+/).filter(Boolean);
+    if (inner.length > 1 && inner.join(" ") !== line) return reverseShellReason(inner);
+  }
+  return null;
+}
+
+const reverseShell: Rule = {
+  id: "reverse_shell",
+  severity: "critical",
+  description: "command line of a reverse shell (/dev/tcp, nc -e, socat exec:, interpreter socket one-liner)",
+  check: (ev) => reverseShellReason(ev.argv),
+};
+
+const hidden: Rule = {
+  id: "hidden_executable",
+  severity: "medium",
+  description: "executable whose file name starts with '.' (hidden)",
+  check(ev) {
+    for (const p of paths(ev)) {
+      const b = basename(p);
+      if (b.startsWith(".") && b !== "." && b !== "..") return `hidden file name ${b}`;
+    }
+    return null;
+  },
+};
+
+/** Shells (including busybox applets invoked as sh/ash). */
+export const SHELLS = new Set([
+  "sh",
+  "bash",
+  "dash",
+  "zsh",
+  "ksh",
+  "mksh",
+  "ash",
+  "fish",
+  "csh",
+  "tcsh",
+  "rbash",
+  "busybox",
+]);
+
+/**
+ * Network-facing daemons that should never need an interactive shell. sshd is not in
+ * the list: spawning shells is its job.
+ */
+const SERVICES =
+  /^(nginx|httpd|apache2?|lighttpd|caddy|php-fpm.*|php-cgi|mysqld|mariadbd|postgres|postmaster|redis-server|mongod|memcached|tomcat.*|jetty|gunicorn|uwsgi|unicorn|puma|named|dnsmasq|vsftpd|proftpd|smbd|exim4?|postfix|master|dovecot|squid|haproxy|traefik|envoy|elasticsearch|rabbitmq-server|beam\.smp|influxd|grafana.*|jenkins)$/;
+/** Runtimes that are services only when a service manager started them (parent is init/containerd). */
+const RUNTIMES = /^(java|node|nodejs|python[\d.]*|ruby|perl|dotnet|php)$/;
+const SUPERVISORS =
+  /^(systemd|init|containerd-shim.*|runc|tini|dumb-init|s6-supervise|supervisord|runsv|pm2.*)$/;
+
+function names(e: ProcessEntry): string[] {
+  return [e.comm, basename(e.exe ?? ""), basename(e.filename)].filter(Boolean);
+}
+
+/** Whether an entry is a service process; returns its name. */
+export function serviceName(e: ProcessEntry, table: ProcessTable): string | null {
+  const n = names(e);
+  const svc = n.find((x) => SERVICES.test(x));
+  if (svc) return svc;
+  const rt = n.find((x) => RUNTIMES.test(x));
+  if (rt) {
+    const parent = table.get(e.ppid);
+    if (e.ppid === 1 || (parent && names(parent).some((x) => SUPERVISORS.test(x)))) return `${rt} (service)`;
+  }
+  return null;
+}
+
+const shellFromService: Rule = {
+  id: "shell_from_service",
+  severity: "high",
+  description: "shell spawned by a network service (web server, database, app server)",
+  check(ev, ctx) {
+    const prog = basename(ev.filename);
+    const isShell = SHELLS.has(prog) && (prog !== "busybox" || /sh$/.test(basename(ev.argv[0] ?? "")));
+    if (!isShell) return null;
+    // Skip over intermediate shells (nginx → sh → bash); the first non-shell ancestor decides.
+    let depth = 0;
+    for (const anc of ctx.table.ancestry(ev.pid)) {
+      if (++depth > 4) break;
+      const svc = serviceName(anc, ctx.table);
+      if (svc) return `${prog} started under ${svc} (pid ${anc.pid})`;
+      if (!names(anc).some((x) => SHELLS.has(x))) break;
+    }
+    return null;
+  },
+};
+
+export const BUILTIN_RULES: readonly Rule[] = [
+  worldWritable,
+  fileless,
+  reverseShell,
+  hidden,
+  shellFromService,
+];
+
+/** Builds the alert event for a rule that fired on ev. */
+export function makeAlert(
+  ev: ExecEvent,
+  rule: Pick<Rule, "id" | "severity" | "description">,
+  reason: string,
+): AlertEvent {
+  const alert: AlertEvent = {
+    event: "alert",
+    time: ev.time,
+    pid: ev.pid,
+    ppid: ev.ppid,
+    uid: ev.uid,
+    gid: ev.gid,
+    comm: ev.comm,
+    exec_id: ev.exec_id,
+    parent_exec_id: ev.parent_exec_id,
+    rule: rule.id,
+    severity: rule.severity,
+    description: rule.description,
+    reason,
+    filename: ev.filename,
+  };
+  if (ev.tid !== undefined) alert.tid = ev.tid;
+  return alert;
+}
+
+/**
+ * Runs rules on one exec event. Call it after table.apply(ev) so the process's
+ * parent links are current. A rule that throws is reported as not matching.
+ */
+export function evaluate(
+  ev: ExecEvent,
+  ctx: RuleContext,
+  rules: readonly Rule[] = BUILTIN_RULES,
+): AlertEvent[] {
+  const out: AlertEvent[] = [];
+  for (const r of rules) {
+    let reason: string | null = null;
+    try {
+      reason = r.check(ev, ctx);
+    } catch {
+      reason = null;
+    }
+    if (reason !== null) out.push(makeAlert(ev, r, reason));
+  }
+  return out;
+}
