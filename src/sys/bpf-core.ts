@@ -1,0 +1,103 @@
+// bpf(2) itself: one entry point, errno -> SyscallError, and the optional recorder that
+// lets `tsbpf explain` show every call of the load path.
+import { BPF_CMD_NAMES } from "../uapi.ts";
+import { ATTR_SIZE, decodeAttr } from "./bpf-attr.ts";
+import { SyscallError } from "./errors.ts";
+import { errno as lastErrno, SYS_bpf, sysBpf } from "./libc.ts";
+
+export interface BpfCallRecord {
+  cmd: number;
+  cmdName: string;
+  /** Attr fields that were set, named as in linux/bpf.h; buffers shown as "<N bytes>". */
+  attr: Record<string, unknown>;
+  result: number;
+  errno?: number;
+  durationNs: number;
+}
+export type BpfRecorder = (e: BpfCallRecord) => void;
+
+let recorder: BpfRecorder | undefined;
+
+/** Install (or remove, with undefined) a hook that sees every bpf() call. */
+export function setBpfRecorder(rec: BpfRecorder | undefined): void {
+  recorder = rec;
+}
+
+/** What a caller knows about a call, for messages and the recorder. */
+export interface BpfCallContext {
+  /** "map 'events'", "program 'handle_exec'", "pin /sys/fs/bpf/x" */
+  what?: string;
+  /** Readable attr fields (instead of decoding the raw attr). */
+  fields?: Record<string, unknown>;
+}
+
+export function cmdName(cmd: number): string {
+  return BPF_CMD_NAMES[cmd] ?? `BPF_CMD_${cmd}`;
+}
+
+/**
+ * bpf(cmd, attr, size): returns the fd or result, throws SyscallError on -1.
+ * `attr` must be at least ATTR_SIZE bytes long for commands whose struct is that long
+ * (the kernel copies min(size, sizeof(attr)) and checks the tail is zero).
+ */
+export function bpf(cmd: number, attr: Uint8Array, ctx?: BpfCallContext): number {
+  if (recorder !== undefined) return recordedCall(recorder, cmd, attr, ctx);
+  const r = sysBpf(SYS_bpf, cmd, attr, attr.byteLength);
+  if (r < 0) throw bpfError(cmd, attr, lastErrno(), ctx);
+  return r;
+}
+
+/**
+ * bpf() returning -errno instead of throwing: for probes and for the loops
+ * (GET_NEXT_KEY, LOOKUP) where ENOENT is an expected answer, not an error.
+ */
+export function bpfTry(cmd: number, attr: Uint8Array): number {
+  if (recorder !== undefined) {
+    try {
+      return recordedCall(recorder, cmd, attr, undefined);
+    } catch (e) {
+      if (e instanceof SyscallError) return -e.errno;
+      throw e;
+    }
+  }
+  const r = sysBpf(SYS_bpf, cmd, attr, attr.byteLength);
+  return r < 0 ? -lastErrno() : r;
+}
+
+function recordedCall(
+  rec: BpfRecorder,
+  cmd: number,
+  attr: Uint8Array,
+  ctx: BpfCallContext | undefined,
+): number {
+  const t0 = process.hrtime.bigint();
+  const r = sysBpf(SYS_bpf, cmd, attr, attr.byteLength);
+  const err = r < 0 ? lastErrno() : 0;
+  const durationNs = Number(process.hrtime.bigint() - t0);
+  const e: BpfCallRecord = {
+    cmd,
+    cmdName: cmdName(cmd),
+    attr: { ...decodeAttr(cmd, attr), ...(ctx?.fields ?? {}) },
+    result: r,
+    durationNs,
+  };
+  if (err) e.errno = err;
+  rec(e);
+  if (r < 0) throw bpfError(cmd, attr, err, ctx);
+  return r;
+}
+
+export function bpfError(
+  cmd: number,
+  attr: Uint8Array,
+  errno: number,
+  ctx: BpfCallContext | undefined,
+): SyscallError {
+  const fields = { ...decodeAttr(cmd, attr), ...(ctx?.fields ?? {}) };
+  return new SyscallError(`bpf(${cmdName(cmd)})`, errno, { what: ctx?.what, fields });
+}
+
+/** A zeroed attr buffer in off-heap memory, reusable by a caller that owns it. */
+export function newAttr(): Uint8Array {
+  return new Uint8Array(new ArrayBuffer(ATTR_SIZE));
+}
