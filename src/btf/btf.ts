@@ -1,0 +1,367 @@
+// Raw BTF reader (include/uapi/linux/btf.h, Documentation/bpf/btf.rst). Pure: bytes
+// in, objects out. Parsing is one pass that validates every record's length and
+// records its byte offset; type objects are materialised lazily and cached, so
+// opening the ~150k-type vmlinux BTF costs only the scan.
+import { decodeType } from "./decode.ts";
+import { BtfError } from "./errors.ts";
+import {
+  BTF_HEADER_LEN,
+  BTF_MAGIC,
+  BTF_TYPE_LEN,
+  BTF_VERSION,
+  EXTRA_FIXED,
+  EXTRA_PER_VLEN,
+} from "./layout.ts";
+import { StringTable } from "./strings.ts";
+import type { BtfKindName, BtfType, BtfVoid } from "./types.ts";
+import { BTF_KIND_NAMES } from "./types.ts";
+
+const VOID: BtfVoid = Object.freeze({ kind: "void", id: 0, name: "" }) as BtfVoid;
+/** Pointer size of the BPF target (64-bit, like the kernel's btf_resolve_size). */
+const PTR_SIZE = 8;
+const EMPTY: readonly number[] = Object.freeze([]);
+
+export interface BtfParseOptions {
+  /** Base BTF for split (module) BTF. */
+  base?: Btf;
+  /** Used in error messages, usually the file path. */
+  name?: string;
+}
+
+export class Btf {
+  readonly raw: Uint8Array;
+  readonly name: string;
+  readonly base: Btf | undefined;
+  /** First type id described by this blob: 1 for base BTF, base.length for split BTF. */
+  readonly firstId: number;
+  /** Last type id + 1: valid ids are 0..length-1 (0 is void). */
+  readonly length: number;
+  /** BTF header fields, as read. */
+  readonly header: {
+    magic: number;
+    version: number;
+    flags: number;
+    hdrLen: number;
+    typeOff: number;
+    typeLen: number;
+    strOff: number;
+    strLen: number;
+  };
+  /** @internal string table (with the base's offsets for split BTF). */
+  readonly strings: StringTable;
+  /** @internal little-endian view of `raw`. */
+  readonly dv: DataView;
+  /** Absolute byte offset of each own type record, indexed by id - firstId. */
+  private readonly offsets: Int32Array;
+  /** BTF_KIND_* of each own type, indexed by id - firstId. */
+  private readonly kinds: Uint8Array;
+  private readonly cache: (BtfType | undefined)[];
+  private index: Map<string, number[]> | undefined;
+
+  private constructor(bytes: Uint8Array, opts: BtfParseOptions) {
+    const name = opts.name ?? opts.base?.name ?? "<btf>";
+    const fail = (msg: string, offset?: number): never => {
+      throw new BtfError(name, msg, { offset });
+    };
+    this.raw = bytes;
+    this.name = name;
+    this.base = opts.base;
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.dv = dv;
+
+    if (bytes.length < BTF_HEADER_LEN) {
+      fail(`${bytes.length} bytes is too short for the BTF header (expected ≥ ${BTF_HEADER_LEN})`, 0);
+    }
+    const magic = dv.getUint16(0, true);
+    if (magic !== BTF_MAGIC) {
+      const hint = magic === 0x9feb ? " (big-endian BTF is not supported)" : "";
+      fail(`magic 0x${magic.toString(16)}, expected 0xeb9f${hint}`, 0);
+    }
+    const version = bytes[2];
+    if (version !== BTF_VERSION) fail(`version ${version}, expected ${BTF_VERSION}`, 2);
+    const flags = bytes[3];
+    const hdrLen = dv.getUint32(4, true);
+    if (hdrLen < BTF_HEADER_LEN || hdrLen > bytes.length) {
+      fail(`hdr_len ${hdrLen} out of range (expected ${BTF_HEADER_LEN}..${bytes.length})`, 4);
+    }
+    const typeOff = dv.getUint32(8, true);
+    const typeLen = dv.getUint32(12, true);
+    const strOff = dv.getUint32(16, true);
+    const strLen = dv.getUint32(20, true);
+    this.header = { magic, version, flags, hdrLen, typeOff, typeLen, strOff, strLen };
+    // Section offsets are relative to the end of the header (kernel btf_parse_hdr).
+    const data = bytes.length - hdrLen;
+    if (typeOff % 4 !== 0) fail(`type_off ${typeOff} is not 4-byte aligned`, 8);
+    if (typeOff + typeLen > data) {
+      fail(`type section ${typeOff}+${typeLen} runs past the data (expected ≤ ${data} bytes)`, 8);
+    }
+    if (strOff + strLen > data) {
+      fail(`string section ${strOff}+${strLen} runs past the data (expected ≤ ${data} bytes)`, 16);
+    }
+    if (typeOff < strOff ? typeOff + typeLen > strOff : strOff + strLen > typeOff) {
+      fail(`type section ${typeOff}+${typeLen} overlaps string section ${strOff}+${strLen}`, 8);
+    }
+
+    // Strings (libbpf btf_parse_str_sec): base BTF needs a non-empty section starting
+    // with the empty string; split BTF may have none. Any section must end in NUL.
+    const strStart = hdrLen + strOff;
+    const strBytes = bytes.subarray(strStart, strStart + strLen);
+    if (strLen === 0 && !opts.base) fail("empty string section (expected at least the empty string)", 20);
+    if (strLen > 0 && strBytes[strLen - 1] !== 0) {
+      fail("string section does not end with NUL", strStart + strLen - 1);
+    }
+    if (!opts.base && strBytes[0] !== 0)
+      fail("string section does not start with the empty string", strStart);
+    this.strings = new StringTable(
+      strBytes,
+      opts.base ? opts.base.strings.end : 0,
+      opts.base?.strings,
+      name,
+      strStart,
+    );
+
+    // One pass over the records: bounds and kinds only.
+    this.firstId = opts.base ? opts.base.length : 1;
+    const start = hdrLen + typeOff;
+    const end = start + typeLen;
+    const maxTypes = Math.floor(typeLen / BTF_TYPE_LEN);
+    const offsets = new Int32Array(maxTypes);
+    const kinds = new Uint8Array(maxTypes);
+    // Local copies: module bindings cost a getter per access under some loaders.
+    const fixedTab = EXTRA_FIXED;
+    const perVlenTab = EXTRA_PER_VLEN;
+    const nKinds = fixedTab.length;
+    let n = 0;
+    let p = start;
+    while (p < end) {
+      const id = this.firstId + n;
+      if (end - p < 12) {
+        throw new BtfError(name, `truncated type record (${end - p} bytes left, expected ≥ 12)`, {
+          typeId: id,
+          offset: p,
+        });
+      }
+      const info = dv.getUint32(p + 4, true);
+      const kind = (info >>> 24) & 0x1f;
+      const fixed = kind < nKinds ? fixedTab[kind] : -1;
+      if (fixed < 0) {
+        throw new BtfError(name, `unknown kind ${kind} (expected 1..${BTF_KIND_NAMES.length - 1})`, {
+          typeId: id,
+          offset: p,
+        });
+      }
+      const extra = fixed + perVlenTab[kind] * (info & 0xffff);
+      if (extra > end - p - 12) {
+        throw new BtfError(
+          name,
+          `vlen ${info & 0xffff} of ${BTF_KIND_NAMES[kind]} runs past end of type section (needs ${extra} bytes, ${end - p - BTF_TYPE_LEN} left)`,
+          { typeId: id, offset: p },
+        );
+      }
+      offsets[n] = p;
+      kinds[n] = kind;
+      n++;
+      p += 12 + extra; // sizeof(struct btf_type) + kind data
+    }
+    this.offsets = offsets.subarray(0, n);
+    this.kinds = kinds.subarray(0, n);
+    this.length = this.firstId + n;
+    this.cache = new Array(n);
+  }
+
+  static parse(bytes: Uint8Array, opts: BtfParseOptions = {}): Btf {
+    return new Btf(bytes, opts);
+  }
+
+  /** The type section bytes (for re-encoding). */
+  get typesBytes(): Uint8Array {
+    const s = this.header.hdrLen + this.header.typeOff;
+    return this.raw.subarray(s, s + this.header.typeLen);
+  }
+
+  /** This blob's own string section bytes (offsets start at `strings.start`). */
+  get stringsBytes(): Uint8Array {
+    return this.strings.bytes;
+  }
+
+  private checkId(id: number): void {
+    if (!Number.isInteger(id) || id < 0 || id >= this.length) {
+      throw new BtfError(this.name, `type id ${id} out of range (expected 0..${this.length - 1})`);
+    }
+  }
+
+  /** Byte offset of a type record inside `raw` (own ids only). */
+  offsetOf(id: number): number {
+    this.checkId(id);
+    if (id < this.firstId) throw new BtfError(this.name, `type id ${id} belongs to the base BTF`);
+    return this.offsets[id - this.firstId];
+  }
+
+  type(id: number): BtfType {
+    if (id === 0) return VOID;
+    if (id < this.firstId && this.base && id > 0) return this.base.type(id);
+    this.checkId(id);
+    const i = id - this.firstId;
+    let t = this.cache[i];
+    if (t === undefined) {
+      t = decodeType(this, id, this.offsets[i]);
+      this.cache[i] = t;
+    }
+    return t;
+  }
+
+  kind(id: number): BtfKindName {
+    if (id === 0) return "void";
+    if (id < this.firstId && this.base && id > 0) return this.base.kind(id);
+    this.checkId(id);
+    return BTF_KIND_NAMES[this.kinds[id - this.firstId]];
+  }
+
+  /** The name of a type without materialising it ("" for anonymous types and void). */
+  nameOf(id: number): string {
+    if (id === 0) return "";
+    if (id < this.firstId && this.base && id > 0) return this.base.nameOf(id);
+    this.checkId(id);
+    const off = this.offsets[id - this.firstId];
+    const nameOff = this.dv.getUint32(off, true);
+    if (!this.strings.has(nameOff)) {
+      throw new BtfError(this.name, `name offset ${nameOff} out of range (expected < ${this.strings.end})`, {
+        typeId: id,
+        offset: off,
+      });
+    }
+    return this.strings.get(nameOff);
+  }
+
+  str(off: number): string {
+    return this.strings.get(off);
+  }
+
+  /** Materialises every type, validating all string offsets and type references. */
+  parseAll(): void {
+    for (let id = this.firstId; id < this.length; id++) this.type(id);
+  }
+
+  private nameIndex(): Map<string, number[]> {
+    if (this.index) return this.index;
+    const index = new Map<string, number[]>();
+    for (let id = this.firstId; id < this.length; id++) {
+      const n = this.nameOf(id);
+      if (n === "") continue;
+      const ids = index.get(n);
+      if (ids) ids.push(id);
+      else index.set(n, [id]);
+    }
+    this.index = index;
+    return index;
+  }
+
+  /** All ids with exactly this name, ascending, base ids first. Do not mutate the result. */
+  findByName(name: string): number[] {
+    const own = this.nameIndex().get(name);
+    if (!this.base) return own ?? (EMPTY as number[]);
+    const inBase = this.base.findByName(name);
+    if (!own) return inBase;
+    return inBase.length ? inBase.concat(own) : own;
+  }
+
+  findByNameKind(name: string, kind: BtfKindName): number[] {
+    const ids = this.findByName(name);
+    const out: number[] = [];
+    for (const id of ids) if (this.kind(id) === kind) out.push(id);
+    return out;
+  }
+
+  /** Follows a reference chain with a bound, so a cycle in bad BTF ends in BtfError. */
+  private follow(id: number, skip: (k: BtfKindName) => boolean): number {
+    let cur = id;
+    for (let hops = 0; hops <= this.length; hops++) {
+      if (!skip(this.kind(cur))) return cur;
+      cur = (this.type(cur) as { type: number }).type;
+    }
+    throw new BtfError(this.name, `reference cycle starting at type #${id}`, { typeId: id });
+  }
+
+  /** Skips typedef, const, volatile, restrict and type_tag. */
+  resolve(id: number): number {
+    return this.follow(id, isTypedefOrModifier);
+  }
+
+  /** Skips const, volatile, restrict and type_tag (not typedefs). */
+  skipModifiers(id: number): number {
+    return this.follow(id, isModifier);
+  }
+
+  /** Size in bytes, per the kernel's btf_resolve_size(): arrays multiply, pointers are 8. */
+  sizeof(id: number): number {
+    let mult = 1;
+    let cur = id;
+    for (let hops = 0; hops <= this.length; hops++) {
+      cur = this.resolve(cur);
+      const t = this.type(cur);
+      switch (t.kind) {
+        case "int":
+        case "struct":
+        case "union":
+        case "enum":
+        case "enum64":
+        case "datasec":
+        case "float":
+          return checkSize(this, id, mult * t.size);
+        case "ptr":
+          return checkSize(this, id, mult * PTR_SIZE);
+        case "array":
+          mult *= t.nelems;
+          cur = t.type;
+          continue;
+        default:
+          throw new BtfError(this.name, `${t.kind} has no size`, { typeId: cur });
+      }
+    }
+    throw new BtfError(this.name, `reference cycle while sizing type #${id}`, { typeId: id });
+  }
+
+  /** Natural alignment in bytes, as libbpf's btf__align_of(). */
+  alignof(id: number, depth = 0): number {
+    if (depth > 64) throw new BtfError(this.name, `types nest too deeply while aligning type #${id}`);
+    const t = this.type(this.resolve(id));
+    switch (t.kind) {
+      case "int":
+      case "enum":
+      case "enum64":
+      case "float":
+        return Math.max(1, Math.min(t.size, PTR_SIZE));
+      case "ptr":
+        return PTR_SIZE;
+      case "array":
+        return this.alignof(t.type, depth + 1);
+      case "struct":
+      case "union": {
+        let max = 1;
+        for (const m of t.members) {
+          const a = this.alignof(m.type, depth + 1);
+          // A member placed off its natural alignment means the struct is packed.
+          if (m.bitfieldSize === 0 && m.bitOffset % (8 * a) !== 0) return 1;
+          if (a > max) max = a;
+        }
+        if (t.size % max !== 0) return 1;
+        return max;
+      }
+      default:
+        throw new BtfError(this.name, `${t.kind} has no alignment`, { typeId: t.id });
+    }
+  }
+}
+
+function isModifier(k: BtfKindName): boolean {
+  return k === "const" || k === "volatile" || k === "restrict" || k === "type_tag";
+}
+function isTypedefOrModifier(k: BtfKindName): boolean {
+  return k === "typedef" || isModifier(k);
+}
+function checkSize(btf: Btf, id: number, size: number): number {
+  if (size > 0xffffffff) {
+    throw new BtfError(btf.name, `size ${size} exceeds the u32 limit`, { typeId: id });
+  }
+  return size;
+}
