@@ -289,6 +289,19 @@ struct signal_struct {
 	unsigned int flags;
 };
 
+/* cgroup v2 id of a task: task->cgroups->dfl_cgrp->kn->id (include/linux/cgroup-defs.h, kernfs.h). */
+struct kernfs_node {
+	u64 id;
+};
+
+struct cgroup {
+	struct kernfs_node *kn;
+};
+
+struct css_set {
+	struct cgroup *dfl_cgrp;
+};
+
 struct task_struct {
 	unsigned int __state;
 	unsigned int flags;
@@ -312,6 +325,7 @@ struct task_struct {
 	char comm[16];
 	struct nsproxy *nsproxy;
 	struct signal_struct *signal;
+	struct css_set *cgroups;
 };
 
 struct linux_binprm {
