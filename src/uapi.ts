@@ -235,3 +235,58 @@ export const BPF_H = 0x08;
 export const BPF_B = 0x10;
 /** ld_imm64's opcode byte: BPF_LD | BPF_IMM | BPF_DW. */
 export const BPF_LD_IMM64 = 0x18;
+
+/** Instruction field masks and the remaining opcode constants (bpf_common.h, bpf.h). */
+export const BPF_CLASS_MASK = 0x07;
+export const BPF_SIZE_MASK = 0x18;
+export const BPF_MODE_MASK = 0xe0;
+export const BPF_OP_MASK = 0xf0;
+export const BPF_SRC_MASK = 0x08;
+export const BPF_ABS = 0x20;
+export const BPF_IND = 0x40;
+export const BPF_K = 0x00;
+export const BPF_X = 0x08;
+/** ALU operations (BPF_OP of BPF_ALU/BPF_ALU64). */
+export const BPF_ADD = 0x00;
+export const BPF_SUB = 0x10;
+export const BPF_MUL = 0x20;
+export const BPF_DIV = 0x30;
+export const BPF_OR = 0x40;
+export const BPF_AND = 0x50;
+export const BPF_LSH = 0x60;
+export const BPF_RSH = 0x70;
+export const BPF_NEG = 0x80;
+export const BPF_MOD = 0x90;
+export const BPF_XOR = 0xa0;
+export const BPF_MOV = 0xb0;
+export const BPF_ARSH = 0xc0;
+export const BPF_END = 0xd0;
+/** Byte-order conversion source bit of BPF_END (BPF_ALU64 | BPF_END is the unconditional bswap). */
+export const BPF_TO_LE = 0x00;
+export const BPF_TO_BE = 0x08;
+export const BPF_FROM_LE = BPF_TO_LE;
+export const BPF_FROM_BE = BPF_TO_BE;
+/** Jump operations (BPF_OP of BPF_JMP/BPF_JMP32). */
+export const BPF_JA = 0x00;
+export const BPF_JEQ = 0x10;
+export const BPF_JGT = 0x20;
+export const BPF_JGE = 0x30;
+export const BPF_JSET = 0x40;
+export const BPF_JNE = 0x50;
+export const BPF_JSGT = 0x60;
+export const BPF_JSGE = 0x70;
+export const BPF_JLT = 0xa0;
+export const BPF_JLE = 0xb0;
+export const BPF_JSLT = 0xc0;
+export const BPF_JSLE = 0xd0;
+export const BPF_JCOND = 0xe0;
+/** src_reg of BPF_JMP | BPF_JCOND: the may_goto instruction. */
+export const BPF_MAY_GOTO = 0;
+/** Atomic operations: imm of BPF_STX | BPF_ATOMIC. */
+export const BPF_FETCH = 0x01;
+export const BPF_XCHG = 0xe0 | BPF_FETCH;
+export const BPF_CMPXCHG = 0xf0 | BPF_FETCH;
+export const BPF_LOAD_ACQ = 0x100;
+export const BPF_STORE_REL = 0x110;
+/** Size of one struct bpf_insn in bytes. */
+export const BPF_INSN_SIZE = 8;
