@@ -230,4 +230,27 @@ test("attach.bpf.o and fentry.bpf.o: program types from SEC() names", () => {
   assert.is(t(f, "fexit_getpgid")?.attachTo, "__x64_sys_getpgid");
 });
 
+test("BTF.ext records are split per function with function-relative instruction indexes", () => {
+  for (const path of committedObjects()) {
+    const c = readCollectionSpec(new Uint8Array(readFileSync(path)), basename(path));
+    if (!c.btfExt) continue;
+    for (const f of c.functions.values()) {
+      const n = f.insns.length / 8;
+      // Every function starts with its func_info record (the kernel requires insn_off 0 first).
+      assert.is(f.funcInfo[0]?.insn, 0, `${path} ${f.name}: func_info at insn 0`);
+      assert.is(
+        c.btf?.nameOf(f.funcInfo[0]?.typeId ?? 0),
+        f.name,
+        `${path} ${f.name}: func_info names the function`,
+      );
+      assert.ok(f.lineInfo.length > 0, `${path} ${f.name}: line_info`);
+      for (const l of f.lineInfo) assert.ok(l.insn >= 0 && l.insn < n);
+      for (const r of f.coreRelos) assert.ok(r.insn >= 0 && r.insn < n);
+    }
+  }
+  const core = load("core.bpf.o");
+  const probe = core.programs.find((p) => p.name === "probe");
+  assert.ok((probe?.coreRelos.length ?? 0) > 0, "core.bpf.o probe has CO-RE relocations");
+});
+
 test.run();
