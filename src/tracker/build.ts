@@ -1,0 +1,146 @@
+// Constructors from raw kernel record fields to event objects, so the BPF glue only
+// decodes the record layout and calls one of these. Kernel-side values (bigint ns,
+// byte buffers) are converted here in one place: exec ids, surrogateescape strings,
+// wait-status decoding, errno names.
+import {
+  bytesToArgv,
+  cString,
+  decodeStatus,
+  decodeSurrogateEscape,
+  type ExecEvent,
+  type ExecFailedEvent,
+  type ExitEvent,
+  errnoName,
+  type ForkEvent,
+  formatExecId,
+  type LostEvent,
+} from "./events.ts";
+
+/** Fields of the task an event is about, as the BPF side records them. */
+export interface RawTask {
+  /** ISO time string (see isoTimeFromNs for converting kernel timestamps). */
+  time: string;
+  tgid: number;
+  tid: number;
+  ppid: number;
+  uid: number;
+  gid: number;
+  /** task->comm (16 bytes, NUL-padded) or an already decoded string. */
+  comm: Uint8Array | string;
+  /** Group leader's start_boottime in ns. */
+  startBoottimeNs: bigint;
+  /** The parent group leader's start_boottime in ns. */
+  parentStartBoottimeNs: bigint;
+  cgroupId?: bigint | number;
+  pidnsInode?: number;
+  nsPid?: number;
+}
+
+const str = (v: Uint8Array | string) => (typeof v === "string" ? v : cString(v));
+
+function base(r: RawTask) {
+  return {
+    time: r.time,
+    pid: r.tgid,
+    tid: r.tid,
+    ppid: r.ppid,
+    uid: r.uid,
+    gid: r.gid,
+    comm: str(r.comm),
+    exec_id: formatExecId(r.tgid, r.startBoottimeNs),
+    parent_exec_id: r.ppid > 0 ? formatExecId(r.ppid, r.parentStartBoottimeNs) : "",
+    ...(r.cgroupId !== undefined ? { cgroup_id: Number(r.cgroupId) } : {}),
+    ...(r.pidnsInode !== undefined ? { pidns: r.pidnsInode } : {}),
+    ...(r.nsPid !== undefined ? { ns_pid: r.nsPid } : {}),
+  };
+}
+
+export function forkEvent(
+  r: RawTask,
+  f: { childPid: number; childTid: number; thread: boolean; childStartBoottimeNs?: bigint },
+): ForkEvent {
+  const ev: ForkEvent = {
+    event: "fork",
+    ...base(r),
+    child_pid: f.childPid,
+    child_tid: f.childTid,
+    thread: f.thread,
+  };
+  if (!f.thread && f.childStartBoottimeNs !== undefined)
+    ev.child_exec_id = formatExecId(f.childPid, f.childStartBoottimeNs);
+  return ev;
+}
+
+export interface RawExec {
+  filename: Uint8Array | string;
+  /** NUL-separated argv bytes: only the used part of the BPF buffer. */
+  argvBytes: Uint8Array;
+  argc: number;
+  argvTruncated: boolean;
+  envBytes?: Uint8Array;
+  envc?: number;
+  envTruncated?: boolean;
+  /** Previous tid when a non-leader thread exec'd (omit or pass the tgid otherwise). */
+  oldPid?: number;
+  exe?: Uint8Array | string;
+}
+
+export function execEvent(r: RawTask, x: RawExec): ExecEvent {
+  const argv = bytesToArgv(x.argvBytes, x.argc);
+  const ev: ExecEvent = {
+    event: "exec",
+    ...base(r),
+    filename: str(x.filename),
+    argv,
+    argc: x.argc,
+    argv_truncated: x.argvTruncated || argv.length < x.argc,
+  };
+  if (x.envBytes) {
+    const env = bytesToArgv(x.envBytes, x.envc ?? -1);
+    ev.env = env;
+    ev.env_truncated = (x.envTruncated ?? false) || (x.envc !== undefined && env.length < x.envc);
+  }
+  if (x.oldPid !== undefined && x.oldPid !== r.tgid) ev.old_pid = x.oldPid;
+  if (x.exe !== undefined) ev.exe = typeof x.exe === "string" ? x.exe : decodeSurrogateEscape(x.exe);
+  return ev;
+}
+
+export function execFailedEvent(
+  r: RawTask,
+  x: { filename: Uint8Array | string; errno: number },
+): ExecFailedEvent {
+  const errno = Math.abs(x.errno);
+  return { event: "exec_failed", ...base(r), filename: str(x.filename), errno, error: errnoName(errno) };
+}
+
+export function exitEvent(
+  r: RawTask,
+  x: { status: number; lifetimeNs: bigint | number; thread: boolean },
+): ExitEvent {
+  const ev: ExitEvent = {
+    event: "exit",
+    ...base(r),
+    ...decodeStatus(x.status),
+    lifetime_ns: Number(x.lifetimeNs),
+    status: x.status,
+  };
+  if (x.thread) ev.thread = true;
+  return ev;
+}
+
+/** A lost-events record; task fields are zero/empty because no task is involved. */
+export function lostEvent(time: string, count: number, kind: string): LostEvent {
+  return {
+    event: "lost",
+    time,
+    pid: 0,
+    ppid: 0,
+    uid: 0,
+    gid: 0,
+    comm: "",
+    exec_id: "",
+    parent_exec_id: "",
+    count,
+    kind,
+  };
+}
