@@ -174,24 +174,31 @@ function seaPlugin(stubbed) {
 async function bundle(objects) {
   const stubbed = [];
   const outfile = join(dist, "tsbpf.cjs");
-  const result = await esbuild.build({
-    stdin: { contents: ENTRY, resolveDir: root, sourcefile: "sea-entry.js", loader: "js" },
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    outfile,
-    minify: true,
-    legalComments: "eof",
-    // src/cli.ts runs main() when this global is set, whatever the binary is called.
-    banner: { js: "globalThis.__TSBPF_SEA__=true;" },
-    define: {
-      __TSBPF_SEA_BUILD__: "true",
-      __TSBPF_BPF_ASSETS__: JSON.stringify(objects.map((o) => o.name)),
-    },
-    plugins: [seaPlugin(stubbed)],
-    logLevel: "warning",
-  });
+  const result = await esbuild
+    .build({
+      stdin: { contents: ENTRY, resolveDir: root, sourcefile: "sea-entry.js", loader: "js" },
+      bundle: true,
+      platform: "node",
+      target: "node20",
+      format: "cjs",
+      outfile,
+      minify: true,
+      legalComments: "eof",
+      // src/cli.ts runs main() when this global is set, whatever the binary is called.
+      banner: { js: "globalThis.__TSBPF_SEA__=true;" },
+      define: {
+        __TSBPF_SEA_BUILD__: "true",
+        __TSBPF_BPF_ASSETS__: JSON.stringify(objects.map((o) => o.name)),
+      },
+      plugins: [seaPlugin(stubbed)],
+      logLevel: "warning",
+    })
+    // esbuild has already printed each error with its file and line.
+    .catch(() =>
+      fail(
+        `esbuild could not bundle src/cli.ts${strict ? " (CI=true: every imported file must exist)" : ""}`,
+      ),
+    );
   if (result.errors.length) fail("esbuild failed");
   if (stubbed.length)
     console.warn(`build-sea: WARNING: missing modules built as stubs: ${stubbed.join(", ")}`);
