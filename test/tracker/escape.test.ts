@@ -36,10 +36,23 @@ test("quoteArg keeps argument boundaries visible", () => {
 });
 
 test("escapeJsonLine: valid JSON, same value, nothing raw that a terminal interprets", () => {
-  const obj = { a: "\x1b[31m", b: "\u0085\u009b", c: "\u2028\u2029", d: "\u202e\u2066", e: "\udcff", f: "é", g: 3n };
+  const obj = {
+    a: "\x1b[31m",
+    b: "\u0085\u009b",
+    c: "\u2028\u2029",
+    d: "\u202e\u2066",
+    e: "\udcff",
+    f: "é",
+    g: 3n,
+  };
   const line = escapeJsonLine(obj);
   assert.not.match(line, /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]/);
-  assert.ok(line.includes("\\u0085") && line.includes("\\u2028") && line.includes("\\u202e") && line.includes("\\udcff"));
+  assert.ok(
+    line.includes("\\u0085") &&
+      line.includes("\\u2028") &&
+      line.includes("\\u202e") &&
+      line.includes("\\udcff"),
+  );
   assert.equal(JSON.parse(line), { ...obj, g: 3 });
   assert.ok(line.includes("é"));
 });

@@ -13,14 +13,24 @@ import {
 
 test("decodeStatus: normal exits keep the full 8-bit code", () => {
   for (const code of [0, 1, 3, 255]) {
-    assert.equal(decodeStatus(code << 8), { exit_code: code, signal: null, signal_name: null, core_dumped: false });
+    assert.equal(decodeStatus(code << 8), {
+      exit_code: code,
+      signal: null,
+      signal_name: null,
+      core_dumped: false,
+    });
   }
 });
 
 test("decodeStatus: signals and the core-dump bit are not lost", () => {
   assert.equal(decodeStatus(9), { exit_code: 0, signal: 9, signal_name: "SIGKILL", core_dumped: false });
   assert.equal(decodeStatus(15), { exit_code: 0, signal: 15, signal_name: "SIGTERM", core_dumped: false });
-  assert.equal(decodeStatus(11 | 0x80), { exit_code: 0, signal: 11, signal_name: "SIGSEGV", core_dumped: true });
+  assert.equal(decodeStatus(11 | 0x80), {
+    exit_code: 0,
+    signal: 11,
+    signal_name: "SIGSEGV",
+    core_dumped: true,
+  });
   // exit(137) is a normal exit with code 137, not "signal 9" (the shell convention).
   assert.equal(decodeStatus(137 << 8).signal, null);
   assert.is(decodeStatus(137 << 8).exit_code, 137);
@@ -82,7 +92,13 @@ test("build: raw records become contract events", () => {
     pidnsInode: 4026531836,
     nsPid: 100,
   };
-  const x = execEvent(raw, { filename: "/bin/ls", argvBytes: new TextEncoder().encode("ls\0-l\0"), argc: 3, argvTruncated: false, oldPid: 101 });
+  const x = execEvent(raw, {
+    filename: "/bin/ls",
+    argvBytes: new TextEncoder().encode("ls\0-l\0"),
+    argc: 3,
+    argvTruncated: false,
+    oldPid: 101,
+  });
   assert.is(x.comm, "bash");
   assert.is(x.exec_id, "100-200");
   assert.is(x.parent_exec_id, "1-1");
@@ -94,7 +110,12 @@ test("build: raw records become contract events", () => {
   assert.is(e.core_dumped, true);
   assert.is(e.status, 0x8b);
   assert.is(e.thread, undefined);
-  const f = forkEvent(raw, { childPid: 200, childTid: 200, thread: false, childStartBoottimeNs: 3_000_000_000n });
+  const f = forkEvent(raw, {
+    childPid: 200,
+    childTid: 200,
+    thread: false,
+    childStartBoottimeNs: 3_000_000_000n,
+  });
   assert.is(f.child_exec_id, "200-300");
 });
 

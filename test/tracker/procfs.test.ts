@@ -18,7 +18,10 @@ function fakeProc(): string {
     const d = join(root, String(pid));
     mkdirSync(d);
     writeFileSync(join(d, "stat"), stat(pid, comm, ppid, start));
-    writeFileSync(join(d, "status"), `Name:\t${comm}\nUid:\t${uid}\t${uid}\t${uid}\t${uid}\nGid:\t${uid}\t0\t0\t0\nThreads:\t2\n`);
+    writeFileSync(
+      join(d, "status"),
+      `Name:\t${comm}\nUid:\t${uid}\t${uid}\t${uid}\t${uid}\nGid:\t${uid}\t0\t0\t0\nThreads:\t2\n`,
+    );
     writeFileSync(join(d, "cmdline"), argv.map((a) => `${a}\0`).join(""));
     writeFileSync(join(d, "comm"), `${comm}\n`);
     if (argv.length) symlinkSync(argv[0], join(d, "exe"));
