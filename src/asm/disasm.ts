@@ -159,8 +159,8 @@ export function disassembleInsn(insn: Insn, opts: DisasmOptions = {}, slot = 0):
   }
   if (text === undefined) return unknown(insn.code);
   const note = opts.annotate?.(slot);
-  if (note !== undefined && !(opts.helperNames && isPseudoCall(insn))) return `${text} ; ${note}`;
-  return text;
+  if (note === undefined) return text;
+  return opts.helperNames && isPseudoCall(insn) ? `call ${note}` : `${text} ; ${note}`;
 }
 
 function isPseudoCall(insn: Insn): boolean {
