@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { lostEvent } from "../../src/tracker/build.ts";
+import type { ExecEvent } from "../../src/tracker/events.ts";
 import { formatDuration, TextFormatter } from "../../src/tracker/format-text.ts";
 import { ProcessTable } from "../../src/tracker/process-table.ts";
 import { makeAlert } from "../../src/tracker/rules.ts";
@@ -103,7 +104,11 @@ test("summary: counts, lost, top commands, alerts and tree", () => {
   }
   s.add(lostEvent(events[0].time, 5, "exec"));
   s.add(lostEvent(events[0].time, 2, "ratelimit:fork"));
-  const alert = makeAlert(events[2], { id: "allowlist", severity: "high", description: "d" }, "r");
+  const alert = makeAlert(
+    events[2] as ExecEvent,
+    { id: "allowlist", severity: "high", description: "d" },
+    "r",
+  );
   s.add(alert);
   const out = s.render(t);
   assert.match(out, /Events: fork=2 exec=3 exec_failed=0 exit=2 alert=1/);
