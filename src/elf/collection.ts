@@ -3,9 +3,17 @@
 // Which function is a program and how each relocation is read follow libbpf's
 // bpf_object__add_programs() and bpf_program__record_reloc(); the code is ours.
 import { Btf } from "../btf/btf.ts";
-import type { CollectionSpec, FunctionSpec, MapSpec, ProgramSpec, RelocationSpec } from "../spec.ts";
+import type {
+  CollectionSpec,
+  ElfLayout,
+  FunctionSpec,
+  MapSpec,
+  ProgramSpec,
+  RelocationSpec,
+} from "../spec.ts";
 import { BPF_CALL, BPF_JMP, BPF_LD_IMM64, BPF_PSEUDO_CALL } from "../uapi.ts";
 import { attachBtfExt } from "./btfext.ts";
+import { fixupDatasecs } from "./datasec.ts";
 import {
   type ElfFile,
   type ElfSection,
@@ -38,13 +46,15 @@ export function readCollectionSpec(bytes: Uint8Array, path: string): CollectionS
   const elf = parseElf(bytes, path);
 
   const btfSec = findSection(elf, ".BTF");
-  const btf = btfSec ? Btf.parse(btfSec.data, { name: `${path} (.BTF)` }) : undefined;
+  // A private copy: the DATASEC fix-up below patches it.
+  let btf = btfSec ? Btf.parse(btfSec.data.slice(), { name: `${path} (.BTF)` }) : undefined;
 
   const objName = objectName(path);
   const mapsSec = findSection(elf, ".maps");
   const btfMaps = mapsSec ? readBtfMaps(elf, btf, mapsSec) : [];
   const dataMaps = readDataMaps(elf, btf, objName);
   const { externs, kconfigSize } = readExterns(elf, btf);
+  if (btf) btf = fixupDatasecs(btf, elf, externs, `${path} (.BTF)`);
 
   const functions = readFunctions(elf);
   const ctx: RelocContext = { elf, functions, btfMaps, dataMaps, mapsSec };
@@ -78,7 +88,23 @@ export function readCollectionSpec(bytes: Uint8Array, path: string): CollectionS
     externs,
     btf,
     btfExt,
+    elfLayout: readElfLayout(elf),
   };
+}
+
+/** Section sizes and data-symbol offsets, for the loader's DATASEC fix-up (see ElfLayout). */
+function readElfLayout(elf: ElfFile): ElfLayout {
+  const sectionSizes = new Map<string, number>();
+  for (const s of elf.sections) if (s.name) sectionSizes.set(s.name, s.size);
+  const symbols: ElfLayout["symbols"] = new Map();
+  for (const sym of elf.symbols) {
+    const sec = elf.sections[sym.shndx];
+    if (!sec || sym.shndx === 0 || sym.type === STT_SECTION || sym.type === STT_FUNC || !sym.name) continue;
+    // STV_INTERNAL = 1, STV_HIDDEN = 2 (ELF gABI).
+    const hidden = sym.visibility === 1 || sym.visibility === 2;
+    symbols.set(sym.name, { section: sec.name, offset: sym.value, hidden });
+  }
+  return { sectionSizes, symbols };
 }
 
 function isCode(s: ElfSection): boolean {
