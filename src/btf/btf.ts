@@ -98,7 +98,8 @@ export class Btf {
     if (strOff + strLen > data) {
       fail(`string section ${strOff}+${strLen} runs past the data (expected ≤ ${data} bytes)`, 16);
     }
-    if (typeOff < strOff ? typeOff + typeLen > strOff : strOff + strLen > typeOff) {
+    const overlap = typeOff < strOff ? typeOff + typeLen > strOff : strOff + strLen > typeOff;
+    if (typeLen > 0 && strLen > 0 && overlap) {
       fail(`type section ${typeOff}+${typeLen} overlaps string section ${strOff}+${strLen}`, 8);
     }
 

@@ -74,10 +74,10 @@ export function scratchDir(): string {
   return scratch;
 }
 
-/** `bpftool btf dump file FILE [base BASE]` (raw format). */
+/** `bpftool [-B BASE] btf dump file FILE` (raw format); bpftool 7.1 takes the base as -B. */
 export function bpftoolDump(file: string, base?: string): string {
-  const args = ["btf", "dump", "file", file];
-  if (base) args.push("base", base);
+  const args = base ? ["-B", base] : [];
+  args.push("btf", "dump", "file", file);
   return execFileSync("bpftool", args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
 }
 
