@@ -308,7 +308,7 @@ export class BpfMap {
     this.check();
     const ks = this.spec.keySize;
     const packed = new Uint8Array(new ArrayBuffer(Math.max(1, keys.length * ks)));
-    keys.forEach((k, i) => this.putKey(k, packed.subarray(i * ks, (i + 1) * ks)));
+    for (let i = 0; i < keys.length; i++) this.putKey(keys[i], packed.subarray(i * ks, (i + 1) * ks));
     const n = batchDelete(this, packed, keys.length);
     if (n !== undefined) {
       // The kernel stops at the first absent key (ENOENT): skip it and finish one by one.

@@ -66,7 +66,7 @@ export function encodeProbeBtf(types: RawType[]): Uint8Array {
   dv.setUint32(12, typeLen, true);
   dv.setUint32(16, typeLen, true);
   dv.setUint32(20, strs.length, true);
-  words.forEach((w, i) => dv.setUint32(24 + i * 4, w >>> 0, true));
+  for (let i = 0; i < words.length; i++) dv.setUint32(24 + i * 4, words[i] >>> 0, true);
   buf.set(strs, 24 + typeLen);
   return buf;
 }
