@@ -87,16 +87,26 @@ export function parseAllowlist(text: string, file: string): Allowlist {
   };
   if (root.kind !== "object")
     return fail(root, `the allowlist must be an object {"allow": [...]}, found ${root.kind}`);
-  const allow = root.entries.find((e) => e.key === "allow");
+  // "allow" is ours; "exact_paths" and "patterns" are the seed tutorial's format, accepted
+  // so its allowlist files work unchanged (globs are accepted in either key).
+  const KEYS = ["allow", "exact_paths", "patterns"];
   for (const e of root.entries)
-    if (e.key !== "allow") fail(e.keyPos, `unknown key "${e.key}" in the allowlist (expected "allow")`);
-  if (!allow) return fail(root, `the allowlist is missing required key "allow"`);
-  if (allow.value.kind !== "array")
-    return fail(allow.value, `"allow" must be an array of paths, found ${allow.value.kind}`);
-  const pats = allow.value.items.map((n) => {
-    if (n.kind !== "string") return fail(n, `allowlist entries must be strings, found ${n.kind}`);
-    return checkPattern(n.value, file, n);
-  });
+    if (!KEYS.includes(e.key))
+      fail(
+        e.keyPos,
+        `unknown key "${e.key}" in the allowlist (expected "allow", "exact_paths" or "patterns")`,
+      );
+  const lists = root.entries.filter((e) => KEYS.includes(e.key));
+  if (lists.length === 0) return fail(root, `the allowlist is missing required key "allow"`);
+  const pats: string[] = [];
+  for (const list of lists) {
+    if (list.value.kind !== "array")
+      return fail(list.value, `"${list.key}" must be an array of paths, found ${list.value.kind}`);
+    for (const n of list.value.items) {
+      if (n.kind !== "string") return fail(n, `allowlist entries must be strings, found ${n.kind}`);
+      pats.push(checkPattern(n.value, file, n));
+    }
+  }
   return new Allowlist(pats);
 }
 

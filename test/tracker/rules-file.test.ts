@@ -136,6 +136,13 @@ test("allowlist: JSON and text formats", () => {
   assert.is(alert.reason, "/home/u/miner is not in the allowlist");
 });
 
+test("allowlist: the seed tutorial's {exact_paths, patterns} format", () => {
+  const a = parseAllowlist('{"exact_paths": ["/bin/ls"], "patterns": ["/usr/bin/*"]}', "a.json");
+  assert.equal(a.patterns, ["/bin/ls", "/usr/bin/*"]);
+  assert.ok(a.allows("/usr/bin/env"));
+  assert.not.ok(a.allows("/tmp/x"));
+});
+
 test("allowlist: errors with line:column", () => {
   assert.is(
     rulesError(() => parseAllowlist("/usr/bin/*\n  relative/path\n", "allow.txt")).message,
@@ -151,7 +158,7 @@ test("allowlist: errors with line:column", () => {
   );
   assert.is(
     rulesError(() => parseAllowlist('{"allow": [],\n "deny": []}', "a.json")).message,
-    'a.json:2:2: unknown key "deny" in the allowlist (expected "allow")',
+    'a.json:2:2: unknown key "deny" in the allowlist (expected "allow", "exact_paths" or "patterns")',
   );
 });
 
