@@ -5,11 +5,23 @@ import { TsbpfError, UsageError } from "./errors.ts";
 import { VERSION } from "./version.ts";
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  trace: { summary: "trace process fork, exec and exit events", load: async () => (await import("./cli/trace.ts")).default },
+  trace: {
+    summary: "trace process fork, exec and exit events",
+    load: async () => (await import("./cli/trace.ts")).default,
+  },
   tree: { summary: "print the live process tree", load: async () => (await import("./cli/tree.ts")).default },
-  inspect: { summary: "describe a BPF object or a BTF file", load: async () => (await import("./cli/inspect.ts")).default },
-  explain: { summary: "show every step of loading a BPF object", load: async () => (await import("./cli/explain.ts")).default },
-  load: { summary: "load (and attach) every program of a BPF object", load: async () => (await import("./cli/load.ts")).default },
+  inspect: {
+    summary: "describe a BPF object or a BTF file",
+    load: async () => (await import("./cli/inspect.ts")).default,
+  },
+  explain: {
+    summary: "show every step of loading a BPF object",
+    load: async () => (await import("./cli/explain.ts")).default,
+  },
+  load: {
+    summary: "load (and attach) every program of a BPF object",
+    load: async () => (await import("./cli/load.ts")).default,
+  },
 };
 
 function usage(): string {
@@ -65,7 +77,8 @@ export function reportError(e: unknown): number {
   return 1;
 }
 
-const isEntry = process.argv[1] !== undefined && /(^|[\\/])(cli\.(ts|js|mjs|cjs)|tsbpf(\.js)?)$/.test(process.argv[1]);
+const isEntry =
+  process.argv[1] !== undefined && /(^|[\\/])(cli\.(ts|js|mjs|cjs)|tsbpf(\.js)?)$/.test(process.argv[1]);
 if (isEntry || (globalThis as { __TSBPF_SEA__?: boolean }).__TSBPF_SEA__) {
   main(process.argv.slice(2)).then(
     (code) => {
