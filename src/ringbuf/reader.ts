@@ -1,0 +1,196 @@
+// Consumer of a BPF_MAP_TYPE_RINGBUF map (kernel 5.8+), reading the kernel's shared
+// memory directly. The contract (kernel/bpf/ringbuf.c, include/uapi/linux/bpf.h):
+//  - mmap offset 0, one page, READ-WRITE: the consumer page; consumer_pos (u64) at 0.
+//  - mmap offset page_size, page_size + 2 × max_entries, READ-ONLY: the producer page
+//    (producer_pos u64 at 0) followed by the data pages, which the kernel maps twice in a
+//    row so a record that wraps the end of the ring reads contiguously.
+//  - a record is an 8-byte header { u32 len; u32 pg_off } then `len & ~(BUSY|DISCARD)`
+//    bytes, the whole rounded up to 8 (BPF_RINGBUF_HDR_SZ = 8). BPF_RINGBUF_BUSY_BIT
+//    (1 << 31) = reserved but not committed yet: stop there, the next wakeup brings it.
+//    BPF_RINGBUF_DISCARD_BIT (1 << 30) = committed as discarded: skip it.
+//  - positions are free-running u64 byte counters (offset = pos mod max_entries);
+//    producer_pos and each len are read with acquire semantics (Atomics.load),
+//    consumer_pos is published with a release store (Atomics.store) after the reads.
+//
+// When consumer_pos is advanced: once per drained batch, not per record. Measured in
+// bench/ringbuf.ts (see bench/RESULTS.md): per-record stores cost a BigInt allocation
+// and a store per record. The price of batching is that the space of a batch is held
+// until the batch ends (bounded by TURN_LIMIT records), and that the kernel's wakeup
+// rule (bpf_ringbuf_commit: wake only when consumer_pos equals the committed record's
+// position, i.e. the consumer had caught up) sends no wakeup for records committed while
+// we drain. That is safe because the waiter's epoll is level-triggered: the next
+// epoll_wait re-runs the map's poll(), which reports data whenever consumer_pos <
+// producer_pos, and we only wait after a drain found the ring empty.
+import type { BpfMap } from "../maps/map.ts";
+import { MAP_SHARED, mmap, munmap, PAGE_SIZE, PROT_READ, PROT_WRITE, view } from "../sys/mm.ts";
+import { BPF_MAP_TYPE } from "../uapi.ts";
+import { EventReaderBase, type RawCallback, RingBufError } from "./base.ts";
+import type { LossCounter } from "./loss.ts";
+import { Waiter } from "./waiter.ts";
+
+export const BPF_RINGBUF_BUSY_BIT = 0x8000_0000;
+export const BPF_RINGBUF_DISCARD_BIT = 0x4000_0000;
+export const BPF_RINGBUF_HDR_SZ = 8;
+const LEN_MASK = 0x3fff_ffff;
+
+export interface RingBufSource {
+  fd: number;
+  maxEntries: number;
+}
+
+export interface RingBufReaderOptions {
+  /** Producer-side loss counter (see loss.ts); reader.lost() reports its total. */
+  loss?: LossCounter;
+}
+
+function sourceOf(map: BpfMap | RingBufSource): RingBufSource {
+  if ("spec" in map) {
+    if (map.spec.type !== BPF_MAP_TYPE.RINGBUF) {
+      throw new RingBufError(`map '${map.spec.name}' is a ${map.spec.typeName} map, expected a ringbuf map`);
+    }
+    return { fd: map.fd, maxEntries: map.spec.maxEntries };
+  }
+  return map;
+}
+
+export class RingBufReader extends EventReaderBase {
+  readonly fd: number;
+  /** Size of the data area (max_entries): a power of two, a multiple of the page size. */
+  readonly size: number;
+  protected readonly waiter: Waiter;
+  private readonly consAddr: bigint;
+  private readonly roAddr: bigint;
+  private readonly roLen: number;
+  /** consumer_pos, over the RW page. */
+  private readonly cons64: BigUint64Array;
+  /** producer_pos, over the RO mapping. */
+  private readonly prod64: BigUint64Array;
+  /** The RO mapping (producer page + double-mapped data) as bytes and as u32 for the headers. */
+  private readonly ro: DataView;
+  private readonly ro32: Uint32Array;
+  /** Our copy of consumer_pos: we are the only consumer. */
+  private pos: number;
+  private readonly loss: LossCounter | undefined;
+
+  constructor(map: BpfMap | RingBufSource, opts: RingBufReaderOptions = {}) {
+    super();
+    const { fd, maxEntries } = sourceOf(map);
+    if (!(maxEntries >= PAGE_SIZE && (maxEntries & (maxEntries - 1)) === 0)) {
+      // ringbuf_map_alloc() enforces the same: a power of two and page aligned.
+      throw new RingBufError(
+        `ring buffer fd ${fd}: max_entries ${maxEntries} is not a power of two >= page size ${PAGE_SIZE}`,
+      );
+    }
+    this.fd = fd;
+    this.size = maxEntries;
+    this.loss = opts.loss;
+    this.consAddr = mmap(
+      PAGE_SIZE,
+      PROT_READ | PROT_WRITE,
+      MAP_SHARED,
+      fd,
+      0,
+      `ring buffer fd ${fd} consumer page`,
+    );
+    this.roLen = PAGE_SIZE + 2 * maxEntries;
+    try {
+      this.roAddr = mmap(this.roLen, PROT_READ, MAP_SHARED, fd, PAGE_SIZE, `ring buffer fd ${fd} data pages`);
+    } catch (e) {
+      munmap(this.consAddr, PAGE_SIZE);
+      throw e;
+    }
+    this.cons64 = new BigUint64Array(view(this.consAddr, PAGE_SIZE), 0, 1);
+    const ro = view(this.roAddr, this.roLen);
+    this.prod64 = new BigUint64Array(ro, 0, 1);
+    this.ro = new DataView(ro);
+    this.ro32 = new Uint32Array(ro);
+    this.pos = Number(Atomics.load(this.cons64, 0));
+    try {
+      this.waiter = new Waiter([fd]);
+    } catch (e) {
+      this.unmap();
+      throw e;
+    }
+  }
+
+  /** Bytes committed by producers and not yet consumed. */
+  available(): number {
+    this.check();
+    return Number(Atomics.load(this.prod64, 0)) - this.pos;
+  }
+
+  consume(cb: RawCallback, limit = Number.POSITIVE_INFINITY, beforeCommit?: () => void): number {
+    if (this.closed) return 0;
+    const size = this.size;
+    const ro32 = this.ro32;
+    const ro = this.ro;
+    const start = this.pos;
+    let pos = start;
+    let n = 0;
+    try {
+      let prod = Number(Atomics.load(this.prod64, 0));
+      while (pos < prod && n < limit) {
+        // Positions pass 2^32 over time: `%` on doubles is exact below 2^53, `&` is not.
+        const hdr = PAGE_SIZE + (pos % size);
+        const len = Atomics.load(ro32, hdr >>> 2);
+        if (len & BPF_RINGBUF_BUSY_BIT) break;
+        const dataLen = len & LEN_MASK;
+        if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
+          n++;
+          cb(ro, hdr + BPF_RINGBUF_HDR_SZ, dataLen);
+        }
+        pos += (dataLen + BPF_RINGBUF_HDR_SZ + 7) & ~7;
+        if (pos >= prod) prod = Number(Atomics.load(this.prod64, 0));
+      }
+      beforeCommit?.();
+    } finally {
+      // Release the space even if a callback threw, so a bad record cannot wedge the ring.
+      if (pos !== start && !this.closed) {
+        this.pos = pos;
+        Atomics.store(this.cons64, 0, BigInt(pos));
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Variant of consume() publishing consumer_pos after EVERY record (for the bench's
+   * per-record vs per-batch measurement, and for producers that must see space freed
+   * as early as possible).
+   */
+  consumeEach(cb: RawCallback, limit = Number.POSITIVE_INFINITY): number {
+    if (this.closed) return 0;
+    let n = 0;
+    let prod = Number(Atomics.load(this.prod64, 0));
+    while (this.pos < prod && n < limit) {
+      const hdr = PAGE_SIZE + (this.pos % this.size);
+      const len = Atomics.load(this.ro32, hdr >>> 2);
+      if (len & BPF_RINGBUF_BUSY_BIT) break;
+      const dataLen = len & LEN_MASK;
+      try {
+        if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
+          n++;
+          cb(this.ro, hdr + BPF_RINGBUF_HDR_SZ, dataLen);
+        }
+      } finally {
+        this.pos += (dataLen + BPF_RINGBUF_HDR_SZ + 7) & ~7;
+        Atomics.store(this.cons64, 0, BigInt(this.pos));
+      }
+      if (this.pos >= prod) prod = Number(Atomics.load(this.prod64, 0));
+    }
+    return n;
+  }
+
+  lost(): number {
+    return this.loss ? this.loss.total() : 0;
+  }
+
+  protected dispose(): void {
+    this.unmap();
+  }
+
+  private unmap(): void {
+    munmap(this.roAddr, this.roLen);
+    munmap(this.consAddr, PAGE_SIZE);
+  }
+}
