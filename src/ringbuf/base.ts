@@ -104,6 +104,8 @@ export abstract class EventReaderBase {
             yield queue[i];
           }
           queue.length = 0;
+          // Let timers and I/O run between batches under sustained load.
+          await new Promise<void>((r) => setImmediate(r));
           continue;
         }
         await this.wait();

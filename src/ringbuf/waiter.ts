@@ -48,7 +48,7 @@ export class Waiter {
     try {
       this.efd = eventfd();
       epollCtl(this.epfd, EPOLL_CTL_ADD, this.efd, EPOLLIN, WAKE);
-      fds.forEach((fd, i) => epollCtl(this.epfd, EPOLL_CTL_ADD, fd, EPOLLIN, i));
+      for (let i = 0; i < fds.length; i++) epollCtl(this.epfd, EPOLL_CTL_ADD, fds[i], EPOLLIN, i);
     } catch (e) {
       if (this.efd >= 0) closeFdRaw(this.efd);
       closeFdRaw(this.epfd);

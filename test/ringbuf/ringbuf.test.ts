@@ -1,0 +1,175 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { LossCounter } from "../../src/ringbuf/loss.ts";
+import { RingBufReader } from "../../src/ringbuf/reader.ts";
+import { privileged } from "../helpers/env.ts";
+import { CNT_ATTEMPTS, CNT_FAILED, checkMixed, mixedSize, Producers } from "./producers.ts";
+
+const root = privileged("ring buffer tests");
+
+test("mixed-size records crossing the wrap point arrive intact and in order over >= 3 laps", () => {
+  if (!root) return;
+  const p = new Producers({ rbSize: 16384 });
+  const r = new RingBufReader(p.rb);
+  try {
+    let next = 0;
+    let bytes = 0;
+    const errors: string[] = [];
+    // Each run emits 7 records (one of each size, ~7.8 KiB) into a 16 KiB ring, then we
+    // drain: 40 runs = ~19 laps, with records starting at every kind of offset.
+    for (let run = 0; run < 40; run++) {
+      assert.is(p.run("emit_mixed", 7, next), 7); // bpf_loop returns the iterations run
+      r.consume((v, off, len) => {
+        const e = checkMixed(v, off, len, next);
+        if (e && errors.length < 5) errors.push(e);
+        bytes += (len + 8 + 7) & ~7;
+        next++;
+      });
+    }
+    assert.equal(errors, []);
+    assert.is(next, 280);
+    assert.is(p.counter(CNT_FAILED), 0);
+    assert.ok(bytes / r.size >= 3, `only ${bytes / r.size} laps`);
+    assert.is(r.available(), 0);
+  } finally {
+    r.close();
+    p.close();
+  }
+});
+
+test("a record wrapping the end of the ring reads contiguously (double-mapped data pages)", () => {
+  if (!root) return;
+  const p = new Producers({ rbSize: 8192 });
+  const r = new RingBufReader(p.rb);
+  try {
+    // seq 6 is 4000 bytes; after 5 records of 8..2500 (3792 bytes + headers) and one
+    // more 4000-byte record the position passes 8192 inside a record.
+    let next = 0;
+    let wrapped = 0;
+    for (let run = 0; run < 20; run++) {
+      const seqs = [next, next + 1];
+      p.run("emit_mixed", 2, next);
+      r.consume((v, off, len) => {
+        const start = off - 8 - 4096; // offset inside the data area
+        if (start + 8 + len > r.size) wrapped++;
+        assert.is(checkMixed(v, off, len, next), "");
+        assert.is(len, mixedSize(next));
+        next++;
+      });
+      assert.is(next, seqs[1] + 1);
+    }
+    assert.ok(wrapped > 0, "no record crossed the wrap point");
+  } finally {
+    r.close();
+    p.close();
+  }
+});
+
+test("discarded records are skipped", () => {
+  if (!root) return;
+  const p = new Producers();
+  const r = new RingBufReader(p.rb);
+  try {
+    p.run("emit_small", 30, 1000, 4);
+    const codec = p.codec("rb_small");
+    const seqs: number[] = [];
+    r.consume((v, off) => {
+      const e = codec.decode(v, off) as { seq: bigint; value: bigint };
+      assert.is(e.value, e.seq * 3n);
+      seqs.push(Number(e.seq));
+    });
+    const want = Array.from({ length: 30 }, (_, i) => 1000 + i).filter((s) => s % 4 !== 0);
+    assert.equal(seqs, want);
+    assert.is(r.available(), 0);
+  } finally {
+    r.close();
+    p.close();
+  }
+});
+
+test("a tiny ring under load reports exactly the records lost (produced = received + lost)", () => {
+  if (!root) return;
+  const p = new Producers({ rbSize: 4096 });
+  const loss = new LossCounter(p.counters, CNT_FAILED);
+  const r = new RingBufReader(p.rb, { loss });
+  try {
+    let received = 0;
+    let lastSeq = -1;
+    let deltas = 0;
+    for (let run = 0; run < 50; run++) {
+      // 300 × 72-byte records into a 4 KiB ring (room for 56): most fail, and are counted.
+      p.run("emit_small", 300, run * 300);
+      r.consume((v, off) => {
+        const seq = Number(v.getBigUint64(off, true));
+        assert.ok(seq > lastSeq, "records out of order");
+        lastSeq = seq;
+        received++;
+      });
+      deltas += loss.delta();
+    }
+    const produced = p.counter(CNT_ATTEMPTS);
+    assert.is(produced, 50 * 300);
+    assert.ok(r.lost() > 0, "nothing was lost: the ring is not tiny enough");
+    assert.is(received + r.lost(), produced);
+    assert.is(deltas, r.lost());
+    assert.is(loss.delta(), 0);
+  } finally {
+    r.close();
+    p.close();
+  }
+});
+
+test("records() yields BTF-decoded values and ends on abort", async () => {
+  if (!root) return;
+  const p = new Producers();
+  const r = new RingBufReader(p.rb);
+  try {
+    const ac = new AbortController();
+    const got: bigint[] = [];
+    setTimeout(() => p.run("emit_small", 20, 0, 0), 50);
+    for await (const e of r.records({ signal: ac.signal, decode: p.codec("rb_small") })) {
+      got.push((e as { seq: bigint }).seq);
+      if (got.length === 20) ac.abort();
+    }
+    assert.equal(
+      got,
+      Array.from({ length: 20 }, (_, i) => BigInt(i)),
+    );
+  } finally {
+    r.close();
+    p.close();
+  }
+});
+
+test("onBatch hands out zero-copy windows and stops on close()", async () => {
+  if (!root) return;
+  const p = new Producers();
+  const r = new RingBufReader(p.rb);
+  try {
+    const seqs: number[] = [];
+    const done = r.onBatch((views) => {
+      for (const v of views) {
+        assert.is(v.byteLength, 64);
+        seqs.push(Number(v.getBigUint64(0, true)));
+      }
+      if (seqs.length >= 100) r.close();
+    });
+    p.run("emit_small", 60, 0);
+    setTimeout(() => p.run("emit_small", 40, 60), 30);
+    await done;
+    assert.equal(
+      seqs,
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+    assert.ok(r.isClosed);
+  } finally {
+    r.close();
+    p.close();
+  }
+});
+
+test("rejects a map that is not a power-of-two ring", () => {
+  assert.throws(() => new RingBufReader({ fd: 0, maxEntries: 5000 }), /power of two/);
+});
+
+test.run();
