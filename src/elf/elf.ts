@@ -3,69 +3,37 @@
 // file is checked against the file (or the table it indexes) before it is used,
 // so a hostile object ends in an ElfError, never a RangeError, a hang or a huge
 // allocation. Layouts follow the System V gABI ("Object Files") and <elf.h>.
+import {
+  EHDR_SIZE,
+  EI_CLASS,
+  EI_DATA,
+  EI_VERSION,
+  ELFCLASS64,
+  ELFDATA2LSB,
+  ELFMAG,
+  EM_BPF,
+  ET_REL,
+  EV_CURRENT,
+  REL_SIZE,
+  RELA_SIZE,
+  SHDR_SIZE,
+  SHN_LORESERVE,
+  SHN_UNDEF,
+  SHN_XINDEX,
+  SHT_NOBITS,
+  SHT_NULL,
+  SHT_REL,
+  SHT_RELA,
+  SHT_STRTAB,
+  SHT_SYMTAB,
+  SHT_SYMTAB_SHNDX,
+  SYM_SIZE,
+} from "./consts.ts";
 import { ElfError, hex } from "./errors.ts";
+import { Reader, readString } from "./reader.ts";
 
-// e_ident (gABI "ELF Identification")
-const ELFMAG = [0x7f, 0x45, 0x4c, 0x46];
-const EI_CLASS = 4;
-const EI_DATA = 5;
-const EI_VERSION = 6;
-const ELFCLASS64 = 2;
-const ELFDATA2LSB = 1;
-const EV_CURRENT = 1;
-export const ET_REL = 1;
-export const EM_BPF = 247;
-
-const EHDR_SIZE = 64;
-const SHDR_SIZE = 64;
-const SYM_SIZE = 24;
-const REL_SIZE = 16;
-const RELA_SIZE = 24;
-
-/** Section header types (sh_type). */
-export const SHT_NULL = 0;
-export const SHT_PROGBITS = 1;
-export const SHT_SYMTAB = 2;
-export const SHT_STRTAB = 3;
-export const SHT_RELA = 4;
-export const SHT_NOBITS = 8;
-export const SHT_REL = 9;
-export const SHT_SYMTAB_SHNDX = 18;
-export const SHT_LLVM_ADDRSIG = 0x6fff4c03;
-
-/** Section flags (sh_flags). */
-export const SHF_WRITE = 0x1;
-export const SHF_ALLOC = 0x2;
-export const SHF_EXECINSTR = 0x4;
-
-/** Special section indexes. */
-export const SHN_UNDEF = 0;
-export const SHN_LORESERVE = 0xff00;
-export const SHN_ABS = 0xfff1;
-export const SHN_COMMON = 0xfff2;
-export const SHN_XINDEX = 0xffff;
-
-/** Symbol types, bindings and visibilities (st_info, st_other). */
-export const STT_NOTYPE = 0;
-export const STT_OBJECT = 1;
-export const STT_FUNC = 2;
-export const STT_SECTION = 3;
-export const STT_FILE = 4;
-export const STB_LOCAL = 0;
-export const STB_GLOBAL = 1;
-export const STB_WEAK = 2;
-export const STV_DEFAULT = 0;
-export const STV_INTERNAL = 1;
-export const STV_HIDDEN = 2;
-export const STV_PROTECTED = 3;
-
-/** BPF relocation types (llvm's BPF backend, Documentation/bpf/llvm_reloc.rst). */
-export const R_BPF_NONE = 0;
-export const R_BPF_64_64 = 1;
-export const R_BPF_64_ABS64 = 2;
-export const R_BPF_64_ABS32 = 3;
-export const R_BPF_64_NODYLD32 = 4;
-export const R_BPF_64_32 = 10;
+export * from "./consts.ts";
+export { readString } from "./reader.ts";
 
 const MACHINE_NAMES: Record<number, string> = {
   3: "i386",
@@ -134,73 +102,6 @@ export interface ElfFile {
   symbols: ElfSymbol[];
   relSections: ElfRelSection[];
 }
-
-/** Bounds-checked little-endian reads that fail with an ElfError naming the field. */
-class Reader {
-  readonly view: DataView;
-  constructor(
-    readonly bytes: Uint8Array,
-    readonly name: string,
-  ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  need(off: number, len: number, what: string): void {
-    if (off < 0 || len < 0 || off + len > this.bytes.length) {
-      throw new ElfError(
-        this.name,
-        off,
-        `truncated: ${what} at ${hex(off)} needs ${len} bytes but the file ends at ${hex(this.bytes.length)}`,
-      );
-    }
-  }
-  u8(off: number): number {
-    return this.view.getUint8(off);
-  }
-  u16(off: number): number {
-    return this.view.getUint16(off, true);
-  }
-  u32(off: number): number {
-    return this.view.getUint32(off, true);
-  }
-  /** A u64 that must fit a JS number (any value a BPF object needs does). */
-  u64(off: number, field: string): number {
-    const v = this.view.getBigUint64(off, true);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new ElfError(
-        this.name,
-        off,
-        `${field} at offset ${hex(off)} is ${hex(v)}, too large for a BPF object`,
-      );
-    }
-    return Number(v);
-  }
-  i64(off: number): number {
-    return Number(this.view.getBigInt64(off, true));
-  }
-}
-
-/** Reads a NUL-terminated name from a string table section; checks the offset and terminator. */
-export function readString(file: string, strtab: ElfSection, off: number, what: string): string {
-  const d = strtab.data;
-  if (off >= d.length) {
-    throw new ElfError(
-      file,
-      strtab.offset,
-      `${what}: string offset ${off} is outside string table '${strtab.name}' (${d.length} bytes)`,
-    );
-  }
-  const end = d.indexOf(0, off);
-  if (end < 0) {
-    throw new ElfError(
-      file,
-      strtab.offset + off,
-      `${what}: string at offset ${off} of '${strtab.name}' is not NUL-terminated`,
-    );
-  }
-  return utf8.decode(d.subarray(off, end));
-}
-
-const utf8 = new TextDecoder("utf-8");
 
 function checkIdent(r: Reader): void {
   const { name } = r;

@@ -7,6 +7,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { BtfError } from "../../src/btf/errors.ts";
 import { readCollectionSpec } from "../../src/elf/collection.ts";
+import { describeCollection } from "../../src/elf/describe.ts";
+import { renderDisasm, renderObjectText } from "../../src/elf/describe-text.ts";
 import { ElfError } from "../../src/elf/errors.ts";
 import { committedObjects } from "./objects.ts";
 
@@ -58,6 +60,9 @@ test(`${RUNS} mutated objects end in a CollectionSpec or a typed error`, () => {
         const c = readCollectionSpec(bytes, "fuzz.o");
         // BTF types are decoded lazily: touch them all so late errors are caught here too.
         c.btf?.parseAll();
+        // What `tsbpf inspect --disasm` does with the spec must not raw-throw either.
+        renderObjectText(describeCollection(c));
+        renderDisasm(c);
         counts.ok++;
       } catch (e) {
         if (e instanceof ElfError) counts.elf++;
