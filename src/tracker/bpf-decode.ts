@@ -1,0 +1,232 @@
+// Turns raw `events` ring-buffer records of bpf/process.bpf.o into TraceEvents.
+// Field positions come from the object's own BTF (struct tsbpf_event_hdr,
+// tsbpf_fork_event, ... are anchored in process.bpf.c so clang emits them), through
+// one BTF codec per member compiled at start: a change in process.h shows up here
+// as a clear error, never as silently shifted fields. Per record we read scalars
+// straight from the DataView, with no intermediate objects: the only allocations
+// are the event itself and its strings (the ring buffer's hot path).
+import type { Btf } from "../btf/btf.ts";
+import { makeCodec } from "../btf/codec.ts";
+import type { BtfMember } from "../btf/types.ts";
+import { TsbpfError } from "../errors.ts";
+import { execEvent, execFailedEvent, exitEvent, forkEvent, type RawTask } from "./build.ts";
+import { cString, formatExecId, isoTimeFromNs, type TraceEvent } from "./events.ts";
+
+/** enum tsbpf_event_type (bpf/process.h); checked against the BTF enum at start. */
+export const EV = { FORK: 1, THREAD: 2, EXEC: 3, EXEC_FAILED: 4, EXIT: 5, THREAD_EXIT: 6 } as const;
+/** Names used for `lost` events, indexed by event type. */
+export const EV_KIND = ["", "fork", "thread", "exec", "exec_failed", "exit", "thread_exit"];
+const EXEC_ARGS_TRUNCATED = 1;
+const EXEC_ENV_CAPTURED = 2;
+const EXEC_ENV_TRUNCATED = 4;
+
+/** The object's BTF does not describe the records the way this tracer expects. */
+export class RecordLayoutError extends TsbpfError {}
+
+type Read = (dv: DataView, off: number) => number;
+type ReadBig = (dv: DataView, off: number) => bigint;
+
+/** Reader of one struct member: offset in bytes and a decoder compiled from its BTF type. */
+function member(btf: Btf, structName: string, name: string): { off: number; size: number; typeId: number } {
+  const ids = btf.findByNameKind(structName, "struct");
+  if (ids.length === 0) throw new RecordLayoutError(`process.bpf.o: BTF has no struct ${structName}`);
+  const t = btf.type(ids[0] as number) as { members?: BtfMember[] };
+  const m = t.members?.find((x) => x.name === name);
+  if (m === undefined || m.bitfieldSize !== 0 || m.bitOffset % 8 !== 0)
+    throw new RecordLayoutError(`process.bpf.o: struct ${structName} has no byte-aligned member '${name}'`);
+  return { off: m.bitOffset / 8, size: btf.sizeof(m.type), typeId: m.type };
+}
+
+function u32(btf: Btf, s: string, name: string): { off: number; read: Read } {
+  const m = member(btf, s, name);
+  if (m.size !== 4) throw new RecordLayoutError(`process.bpf.o: ${s}.${name} is ${m.size} bytes, expected 4`);
+  const c = makeCodec(btf, m.typeId, { root: `${s}.${name}` });
+  return { off: m.off, read: (dv, off) => Number(c.decode(dv, off)) };
+}
+
+function u64(btf: Btf, s: string, name: string): { off: number; read: ReadBig } {
+  const m = member(btf, s, name);
+  if (m.size !== 8) throw new RecordLayoutError(`process.bpf.o: ${s}.${name} is ${m.size} bytes, expected 8`);
+  const c = makeCodec(btf, m.typeId, { root: `${s}.${name}` });
+  return { off: m.off, read: (dv, off) => c.decode(dv, off) as bigint };
+}
+
+function structSize(btf: Btf, name: string): number {
+  const ids = btf.findByNameKind(name, "struct");
+  if (ids.length === 0) throw new RecordLayoutError(`process.bpf.o: BTF has no struct ${name}`);
+  return btf.sizeof(ids[0] as number);
+}
+
+export interface DecoderOptions {
+  /** Added to ts_boot_ns (CLOCK_BOOTTIME) to get ns since the epoch. */
+  bootToRealtimeNs: bigint;
+  /** Parent lookup for fork events, whose header describes the child. */
+  parentOf?: (pid: number) => { ppid: number; parent_exec_id: string } | undefined;
+}
+
+/**
+ * One compiled decoder: `decode(view, offset, length)` → event, or undefined for
+ * unknown or short records. The record is `length` bytes at `offset` of `view` (the
+ * ring-buffer reader's zero-copy window); nothing is kept after the call.
+ */
+export interface RecordDecoder {
+  decode(view: DataView, offset: number, length: number): TraceEvent | undefined;
+}
+
+export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder {
+  const H = "tsbpf_event_hdr";
+  const ts = u64(btf, H, "ts_boot_ns");
+  const cg = u64(btf, H, "cgroup_id");
+  const eid = u64(btf, H, "exec_id");
+  const peid = u64(btf, H, "parent_exec_id");
+  const type = u32(btf, H, "type");
+  const pid = u32(btf, H, "pid");
+  const tid = u32(btf, H, "tid");
+  const ppid = u32(btf, H, "ppid");
+  const uid = u32(btf, H, "uid");
+  const gid = u32(btf, H, "gid");
+  const pidns = u32(btf, H, "pidns_ino");
+  const nsPid = u32(btf, H, "ns_pid");
+  const comm = member(btf, H, "comm");
+  const hdrSize = structSize(btf, H);
+  // Every per-type struct starts with `struct tsbpf_event_hdr hdr`.
+  const hdrOff = (s: string) => member(btf, s, "hdr").off;
+  for (const s of ["tsbpf_fork_event", "tsbpf_exec_event", "tsbpf_exec_failed_event", "tsbpf_exit_event"])
+    if (hdrOff(s) !== 0) throw new RecordLayoutError(`process.bpf.o: ${s}.hdr is not at offset 0`);
+
+  const F = "tsbpf_fork_event";
+  const fParentPid = u32(btf, F, "parent_pid");
+  const fParentTid = u32(btf, F, "parent_tid");
+  const fSize = structSize(btf, F);
+
+  const X = "tsbpf_exec_event";
+  const xOld = u32(btf, X, "old_pid");
+  const xArgc = u32(btf, X, "argc");
+  const xEnvc = u32(btf, X, "envc");
+  const xFn = u32(btf, X, "filename_len");
+  const xInterp = u32(btf, X, "interp_len");
+  const xArgs = u32(btf, X, "args_len");
+  const xEnv = u32(btf, X, "env_len");
+  const xFlags = u32(btf, X, "flags");
+  const xSize = structSize(btf, X);
+
+  const XF = "tsbpf_exec_failed_event";
+  const xfErr = u32(btf, XF, "error");
+  const xfFn = u32(btf, XF, "filename_len");
+  const xfSize = structSize(btf, XF);
+
+  const E = "tsbpf_exit_event";
+  const eLife = u64(btf, E, "lifetime_ns");
+  const eStatus = u32(btf, E, "status");
+  const eSize = structSize(btf, E);
+
+  const offset = opts.bootToRealtimeNs;
+  const parentOf = opts.parentOf;
+
+  const task = (dv: DataView, b: number, bytes: Uint8Array): RawTask => ({
+    time: isoTimeFromNs(ts.read(dv, b + ts.off) + offset),
+    tgid: pid.read(dv, b + pid.off),
+    tid: tid.read(dv, b + tid.off),
+    ppid: ppid.read(dv, b + ppid.off),
+    uid: uid.read(dv, b + uid.off),
+    gid: gid.read(dv, b + gid.off),
+    comm: cString(bytes.subarray(comm.off, comm.off + comm.size)),
+    startBoottimeNs: eid.read(dv, b + eid.off),
+    parentStartBoottimeNs: peid.read(dv, b + peid.off),
+    cgroupId: cg.read(dv, b + cg.off),
+    pidnsInode: pidns.read(dv, b + pidns.off),
+    nsPid: nsPid.read(dv, b + nsPid.off),
+  });
+
+  return {
+    decode(dv: DataView, b: number, len: number): TraceEvent | undefined {
+      if (len < hdrSize) return undefined;
+      const bytes = new Uint8Array(dv.buffer, dv.byteOffset + b, len);
+      const t = type.read(dv, b + type.off);
+      switch (t) {
+        case EV.FORK:
+        case EV.THREAD: {
+          if (len < fSize) return undefined;
+          const child = task(dv, b, bytes);
+          const thread = t === EV.THREAD;
+          const ppidT = fParentPid.read(dv, b + fParentPid.off);
+          // The header is the CHILD; the event's common fields describe the parent
+          // (docs/events.md). For a thread the parent is the same process; for a
+          // process fork the child's real_parent is the caller unless CLONE_PARENT.
+          const parentKnown = parentOf?.(ppidT);
+          const ev = forkEvent(
+            {
+              ...child,
+              tgid: ppidT,
+              tid: fParentTid.read(dv, b + fParentTid.off),
+              ppid: thread ? child.ppid : (parentKnown?.ppid ?? 0),
+              startBoottimeNs: thread ? child.startBoottimeNs : child.parentStartBoottimeNs,
+              parentStartBoottimeNs: 0n,
+            },
+            {
+              childPid: child.tgid,
+              childTid: child.tid,
+              thread,
+              childStartBoottimeNs: child.startBoottimeNs,
+            },
+          );
+          if (thread)
+            ev.parent_exec_id = child.ppid > 0 ? formatExecId(child.ppid, child.parentStartBoottimeNs) : "";
+          else if (child.ppid !== ppidT) {
+            // CLONE_PARENT: the caller is not the child's parent; its start time is unknown here.
+            ev.exec_id = "";
+            ev.parent_exec_id = parentKnown?.parent_exec_id ?? "";
+          } else ev.parent_exec_id = parentKnown?.parent_exec_id ?? "";
+          return ev;
+        }
+        case EV.EXEC: {
+          if (len < xSize) return undefined;
+          const fnLen = xFn.read(dv, b + xFn.off);
+          const interpLen = xInterp.read(dv, b + xInterp.off);
+          const argsLen = xArgs.read(dv, b + xArgs.off);
+          const envLen = xEnv.read(dv, b + xEnv.off);
+          const flags = xFlags.read(dv, b + xFlags.off);
+          const p0 = xSize;
+          const p1 = p0 + fnLen + interpLen;
+          const p2 = p1 + argsLen;
+          if (p2 + envLen > len) return undefined;
+          const envc = xEnvc.read(dv, b + xEnvc.off);
+          return execEvent(task(dv, b, bytes), {
+            filename: bytes.subarray(p0, p0 + fnLen),
+            argvBytes: bytes.subarray(p1, p2),
+            argc: xArgc.read(dv, b + xArgc.off),
+            argvTruncated: (flags & EXEC_ARGS_TRUNCATED) !== 0,
+            ...(flags & EXEC_ENV_CAPTURED
+              ? {
+                  envBytes: bytes.subarray(p2, p2 + envLen),
+                  envc,
+                  envTruncated: (flags & EXEC_ENV_TRUNCATED) !== 0,
+                }
+              : {}),
+            oldPid: xOld.read(dv, b + xOld.off),
+          });
+        }
+        case EV.EXEC_FAILED: {
+          if (len < xfSize) return undefined;
+          const fnLen = xfFn.read(dv, b + xfFn.off);
+          if (xfSize + fnLen > len) return undefined;
+          return execFailedEvent(task(dv, b, bytes), {
+            filename: bytes.subarray(xfSize, xfSize + fnLen),
+            errno: xfErr.read(dv, b + xfErr.off),
+          });
+        }
+        case EV.EXIT:
+        case EV.THREAD_EXIT: {
+          if (len < eSize) return undefined;
+          return exitEvent(task(dv, b, bytes), {
+            status: eStatus.read(dv, b + eStatus.off),
+            lifetimeNs: eLife.read(dv, b + eLife.off),
+            thread: t === EV.THREAD_EXIT,
+          });
+        }
+        default:
+          return undefined;
+      }
+    },
+  };
+}
