@@ -96,6 +96,26 @@ test("corrupted header fields: e_shentsize, e_shstrndx, sh_link, string offsets"
   }
 });
 
+test("extended numbering (e_shnum 0, e_shstrndx SHN_XINDEX) reads the counts from section 0", () => {
+  const b = good.slice();
+  const dv = new DataView(b.buffer);
+  const shoff = Number(dv.getBigUint64(40, true));
+  const shnum = dv.getUint16(60, true);
+  const shstrndx = dv.getUint16(62, true);
+  dv.setUint16(60, 0, true);
+  dv.setBigUint64(shoff + 32, BigInt(shnum), true);
+  dv.setUint16(62, 0xffff, true);
+  dv.setUint32(shoff + 40, shstrndx, true);
+  const want = parseElf(good, "x.o");
+  const got = parseElf(b, "x.o");
+  assert.is(got.sections.length, shnum);
+  assert.equal(
+    got.sections.slice(1).map((s) => s.name),
+    want.sections.slice(1).map((s) => s.name),
+  );
+  assert.equal(got.symbols, want.symbols);
+});
+
 test("ET_EXEC and e_version problems are refused", () => {
   const b = good.slice();
   new DataView(b.buffer).setUint16(16, 2, true);
