@@ -1,9 +1,21 @@
-// Applies the CO-RE relocations of one linked program against the target BTF and
-// explains each one (for `tsbpf explain` and for error messages).
+// Applies the CO-RE relocations of one linked program against the target BTF (the
+// running kernel's unless told otherwise) and explains each one: local type and
+// access path, candidates, the chosen target, the value, and the instruction before
+// and after. Rules follow libbpf's relo_core.c (bpf_core_calc_relo_insn,
+// bpf_core_patch_insn); see resolve.ts and patch.ts.
+import { disassembleInsn } from "../asm/disasm.ts";
+import { decodeInsn } from "../asm/insn.ts";
 import type { Btf } from "../btf/btf.ts";
 import type { CoreRelo } from "../btf/ext.ts";
-import { BPF_CORE_KIND_NAMES } from "../btf/ext.ts";
+import { BPF_CORE, BPF_CORE_KIND_NAMES } from "../btf/ext.ts";
+import { formatAccess, formatType } from "../btf/format.ts";
+import { cachedKernelBtf, kernelBtf, kernelModuleBtfs } from "../loader/kernel-btf.ts";
 import type { LineInfoSpec } from "../spec.ts";
+import type { TargetBtfs } from "./candidates.ts";
+import { CoreRelocationError } from "./errors.ts";
+import { patchInsn } from "./patch.ts";
+import { type CoreResolution, resolveCoreRelo } from "./resolve.ts";
+import { type CoreSpec, isEnumKind, isFieldKind } from "./spec.ts";
 
 export interface CoreReloResult {
   /** Position of the record among the program's CO-RE records (the `#N` in messages). */
@@ -12,19 +24,25 @@ export interface CoreReloResult {
   insn: number;
   /** BPF_CORE_* */
   kind: number;
+  /** libbpf's name of the kind: byte_off, field_exists, enumval_value, ... */
   kindName: string;
   localTypeId: number;
-  /** The local type as C text. */
+  /** The local type as C text, e.g. `struct task_struct`. */
   localType: string;
-  /** Raw access string ("0:1:2") and its readable form (`task_struct->real_parent->tgid`). */
-  access: { spec: string; text: string };
-  /** Target types with the same essential name. */
-  candidates: { id: number; name: string }[];
-  chosen?: { id: number; name: string };
-  value: { local: number | bigint; target: number | bigint };
+  /** Raw access string ("0:1:2") and its readable form (`task_struct->real_parent`). */
+  access: { spec: string; text: string; target?: string };
+  /** Target types with the same essential name and a compatible kind. */
+  candidates: { id: number; name: string; module?: string }[];
+  /** The first candidate that matched (all matches agree on the value). */
+  chosen?: { id: number; name: string; module?: string };
+  /** u64 values; decimal strings when beyond Number.MAX_SAFE_INTEGER (JSON-safe). */
+  value: { local: number | string; target: number | string };
   insnBefore: string;
   insnAfter: string;
+  /** What the patch did: "off 16 -> 2552", "imm 0 -> 1", "poisoned". */
+  patch: string;
   poisoned: boolean;
+  /** Why the relocation was poisoned (or failed). */
   error?: string;
   /** "file:line" from line_info, when known. */
   source?: string;
@@ -37,26 +55,161 @@ export interface ApplyCoreArgs {
   /** Instruction indexes relative to the linked program. */
   relos: CoreRelo[];
   localBtf: Btf;
-  /** Defaults to the kernel BTF (src/loader/kernel-btf.ts). */
+  /** Defaults to the kernel BTF (src/loader/kernel-btf.ts), with module BTFs. */
   targetBtf?: Btf;
   /** Instruction indexes relative to the linked program. */
   lineInfo?: LineInfoSpec[];
 }
 
+/** Thrown for relocations that cannot be applied at all; carries what was done so far. */
+export class CoreApplyError extends CoreRelocationError {
+  results: CoreReloResult[] = [];
+}
+
+function show(insns: Uint8Array, slot: number): string {
+  try {
+    return disassembleInsn(decodeInsn(insns, slot), { helperNames: true }, slot);
+  } catch {
+    return "?";
+  }
+}
+
+function num(v: bigint): number | string {
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+}
+
+/** "file:line" of the closest line_info at or before `insn`. */
+export function sourceOf(lineInfo: LineInfoSpec[] | undefined, insn: number): string | undefined {
+  if (!lineInfo) return undefined;
+  let best: LineInfoSpec | undefined;
+  for (const l of lineInfo) if (l.insn <= insn && (!best || l.insn >= best.insn)) best = l;
+  if (!best) return undefined;
+  return `${best.fileName.replace(/^\.\//, "")}:${best.lineNumber}`;
+}
+
+/** `task_struct::real_parent`, `pid_type::PIDTYPE_SID`, `struct foo` for a spec. */
+export function specPath(spec: CoreSpec): string {
+  const btf = spec.btf;
+  if (!isFieldKind(spec.kind) && !isEnumKind(spec.kind)) return formatType(btf, spec.rootTypeId);
+  const root = btf.nameOf(btf.resolve(spec.rootTypeId)) || formatType(btf, spec.rootTypeId);
+  if (isEnumKind(spec.kind)) return `${root}::${spec.access[0]?.name ?? "?"}`;
+  let path = "";
+  for (let i = 1; i < spec.access.length; i++) {
+    const a = spec.access[i] as { name?: string; idx: number };
+    path += a.name !== undefined ? `${path ? "." : ""}${a.name}` : `[${a.idx}]`;
+  }
+  const first = spec.access[0]?.idx ?? 0;
+  return `${root}${first ? `[${first}]` : ""}${path ? `::${path}` : ""}`;
+}
+
+function targetsFor(targetBtf: Btf | undefined): TargetBtfs {
+  if (targetBtf)
+    return { vmlinux: targetBtf, modules: targetBtf === cachedKernelBtf() ? kernelModuleBtfs() : [] };
+  return { vmlinux: kernelBtf(), modules: kernelModuleBtfs() };
+}
+
+function poisonReason(r: CoreResolution, kind: number): string {
+  const what = specPath(r.localSpec);
+  if (r.candidates.length === 0) {
+    const t = r.localSpec.btf.nameOf(r.localSpec.rootTypeId);
+    return `${what} not found in kernel BTF (no type named ${t.replace(/___.*$/, "")})`;
+  }
+  if (kind === BPF_CORE.ENUMVAL_VALUE) return `${what} not found in kernel BTF`;
+  return `${what} not found in kernel BTF`;
+}
+
 export function applyCoreRelocations(args: ApplyCoreArgs): CoreReloResult[] {
-  // Signature-first stub; the resolver lands next.
-  return args.relos.map((r, index) => ({
-    index,
-    insn: r.insn,
-    kind: r.kind,
-    kindName: BPF_CORE_KIND_NAMES[r.kind] ?? `kind#${r.kind}`,
-    localTypeId: r.typeId,
-    localType: "",
-    access: { spec: r.accessStr, text: r.accessStr },
-    candidates: [],
-    value: { local: 0, target: 0 },
-    insnBefore: "",
-    insnAfter: "",
-    poisoned: false,
-  }));
+  const { program, insns, relos, localBtf, lineInfo } = args;
+  const targets = targetsFor(args.targetBtf);
+  const results: CoreReloResult[] = [];
+  relos.forEach((relo, index) => {
+    const source = sourceOf(lineInfo, relo.insn);
+    const kindName = BPF_CORE_KIND_NAMES[relo.kind] ?? `kind#${relo.kind}`;
+    const insnBefore = show(insns, relo.insn);
+    let accessText = relo.accessStr;
+    let localType = "";
+    try {
+      localType = formatType(localBtf, relo.typeId);
+      accessText =
+        relo.kind === BPF_CORE.TYPE_ID_LOCAL || !(isFieldKind(relo.kind) || isEnumKind(relo.kind))
+          ? localType
+          : formatAccess(localBtf, relo.typeId, relo.accessStr);
+    } catch {
+      // The resolver reports bad access strings below with the full context.
+    }
+    const base = {
+      index,
+      insn: relo.insn,
+      kind: relo.kind,
+      kindName,
+      localTypeId: relo.typeId,
+      localType,
+      insnBefore,
+      source,
+    };
+    const fail = (reason: string, partial: Partial<CoreReloResult>): never => {
+      const err = new CoreApplyError(program, index, reason, source);
+      results.push({
+        ...base,
+        access: { spec: relo.accessStr, text: accessText },
+        candidates: [],
+        value: { local: 0, target: 0 },
+        insnAfter: insnBefore,
+        patch: "failed",
+        poisoned: false,
+        ...partial,
+        error: reason,
+      });
+      err.results = results;
+      throw err;
+    };
+    let r: CoreResolution;
+    try {
+      r = resolveCoreRelo(localBtf, relo, targets);
+    } catch (e) {
+      return fail(`${kindName} ${accessText}: ${(e as Error).message}`, {});
+    }
+    const candidates = r.candidates.map((c) =>
+      c.module ? { id: c.id, name: c.name, module: c.module } : { id: c.id, name: c.name },
+    );
+    const chosen = r.chosen
+      ? r.chosen.module
+        ? { id: r.chosen.id, name: r.chosen.name, module: r.chosen.module }
+        : { id: r.chosen.id, name: r.chosen.name }
+      : undefined;
+    const value = { local: num(r.res.origVal), target: num(r.res.newVal) };
+    const access = {
+      spec: relo.accessStr,
+      text: accessText,
+      ...(r.targetSpec ? { target: r.targetSpec.raw.join(":") } : {}),
+    };
+    let patch: string;
+    try {
+      patch = patchInsn(insns, relo.insn, r.res);
+    } catch (e) {
+      return fail(`${kindName} ${accessText}: ${(e as Error).message}`, {
+        candidates,
+        chosen,
+        value,
+        access,
+      });
+    }
+    const poisoned = patch.startsWith("poisoned");
+    const out: CoreReloResult = {
+      ...base,
+      access,
+      candidates,
+      ...(chosen ? { chosen } : {}),
+      value,
+      insnAfter: show(insns, relo.insn),
+      patch,
+      poisoned,
+    };
+    if (poisoned)
+      out.error = r.res.poison
+        ? poisonReason(r, relo.kind)
+        : `${specPath(r.localSpec)}: ${patch.slice(10, -1)}`;
+    results.push(out);
+  });
+  return results;
 }

@@ -36,7 +36,8 @@ function readOrFail(path: string, what: string): Uint8Array {
         `kernel BTF not found at ${VMLINUX}: this kernel was built without CONFIG_DEBUG_INFO_BTF; pass --btf FILE`,
       );
     }
-    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (code ?? String(e));
+    const why =
+      code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (code ?? String(e));
     throw new KernelBtfError(`cannot read BTF file ${path}: ${why}`);
   }
 }
@@ -66,6 +67,11 @@ export function kernelBtf(): Btf {
   return cached;
 }
 
+/** The target BTF if it was already read (no I/O), for identity checks. */
+export function cachedKernelBtf(): Btf | undefined {
+  return cached;
+}
+
 /**
  * Module BTF (/sys/kernel/btf/<module>, split BTF whose ids continue vmlinux's). Not
  * used with a --btf override: a BTFHub file describes vmlinux only.
@@ -76,7 +82,9 @@ export function kernelModuleBtfs(): { name: string; btf: Btf }[] {
   if (overridePath === undefined) {
     let names: string[] = [];
     try {
-      names = readdirSync(SYSFS_BTF).filter((n) => n !== "vmlinux").sort();
+      names = readdirSync(SYSFS_BTF)
+        .filter((n) => n !== "vmlinux")
+        .sort();
     } catch {
       names = [];
     }
