@@ -122,7 +122,8 @@ export function applyCoreRelocations(args: ApplyCoreArgs): CoreReloResult[] {
   const { program, insns, relos, localBtf, lineInfo } = args;
   const targets = targetsFor(args.targetBtf);
   const results: CoreReloResult[] = [];
-  relos.forEach((relo, index) => {
+  for (let index = 0; index < relos.length; index++) {
+    const relo = relos[index] as CoreRelo;
     const source = sourceOf(lineInfo, relo.insn);
     const kindName = BPF_CORE_KIND_NAMES[relo.kind] ?? `kind#${relo.kind}`;
     const insnBefore = show(insns, relo.insn);
@@ -210,6 +211,6 @@ export function applyCoreRelocations(args: ApplyCoreArgs): CoreReloResult[] {
         ? poisonReason(r, relo.kind)
         : `${specPath(r.localSpec)}: ${patch.slice(10, -1)}`;
     results.push(out);
-  });
+  }
   return results;
 }
