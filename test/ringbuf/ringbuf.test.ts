@@ -127,8 +127,8 @@ test("records() yields BTF-decoded values and ends on abort", async () => {
     const ac = new AbortController();
     const got: bigint[] = [];
     setTimeout(() => p.run("emit_small", 20, 0, 0), 50);
-    for await (const e of r.records({ signal: ac.signal, decode: p.codec("rb_small") })) {
-      got.push((e as { seq: bigint }).seq);
+    for await (const e of r.records<{ seq: bigint }>({ signal: ac.signal, decode: p.codec("rb_small") })) {
+      got.push(e.seq);
       if (got.length === 20) ac.abort();
     }
     assert.equal(
