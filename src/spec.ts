@@ -139,4 +139,17 @@ export interface CollectionSpec {
   externs: ExternSpec[];
   btf: Btf | undefined;
   btfExt: BtfExt | undefined;
+  /**
+   * ELF facts the loader needs to fix up clang's BTF before BPF_BTF_LOAD: clang leaves
+   * DATASEC sizes and VAR offsets 0 (libbpf btf_fixup_datasec fills them from the ELF
+   * section sizes and symbol values). Absent for hand-built specs.
+   */
+  elfLayout?: ElfLayout;
+}
+
+export interface ElfLayout {
+  /** Section name → size in bytes. */
+  sectionSizes: Map<string, number>;
+  /** Defined data symbol name → its section, offset and STV_HIDDEN/INTERNAL visibility. */
+  symbols: Map<string, { section: string; offset: number; hidden: boolean }>;
 }

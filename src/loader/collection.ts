@@ -1,0 +1,304 @@
+// The high-level API: an object file (path, bytes or CollectionSpec) in, kernel
+// objects out, keyed by their C names. Creation order follows libbpf's
+// bpf_object__load: BTF → maps (inner templates, global data written, .rodata
+// frozen) → map-in-map slots → programs (link, CO-RE, relocate, load) → prog_array
+// slots. Any failure closes everything created so far: no fd or kernel object leaks.
+import { readObjectFile } from "../assets.ts";
+import { Btf } from "../btf/btf.ts";
+import { resolveExterns } from "../core/externs.ts";
+import { applyCoreRelocations, type CoreReloResult } from "../core/relocate.ts";
+import { readCollectionSpec } from "../elf/collection.ts";
+import { GlobalData, type GlobalValue, setRodata } from "../maps/global-data.ts";
+import { BpfMap } from "../maps/map.ts";
+import { createOrReusePinned, DEFAULT_PIN_DIR, pinPath } from "../maps/pin.ts";
+import type { CollectionSpec, MapSpec } from "../spec.ts";
+import { closeFd } from "../sys/bpf.ts";
+import { BPF_MAP_TYPE } from "../uapi.ts";
+import { loadPreparedBtf, prepareBtf } from "./btf.ts";
+import { LoadError } from "./errors.ts";
+import { Program } from "./handle.ts";
+import { kernelBtf, setTargetBtfPath } from "./kernel-btf.ts";
+import { linkProgram } from "./link.ts";
+import { loadProgram } from "./program.ts";
+import { applyRelocations, type ResolvedKsym } from "./relocate.ts";
+import type { OnStep } from "./steps.ts";
+
+export interface MapOverride {
+  maxEntries?: number;
+  flags?: number;
+}
+
+export interface LoadOptions {
+  /** Values for `.rodata` (const volatile) variables, set before load. */
+  rodata?: Record<string, GlobalValue>;
+  /** Per-map changes before creation, by C name. */
+  maps?: Record<string, MapOverride>;
+  /** Where maps marked LIBBPF_PIN_BY_NAME are pinned or reused (default /sys/fs/bpf). */
+  pinDir?: string;
+  /** Target BTF for CO-RE (BTFHub file) instead of /sys/kernel/btf/vmlinux. */
+  btf?: string;
+  onStep?: OnStep;
+  /** Verifier log level for every program (0: log only on failure). */
+  logLevel?: number;
+}
+
+export type Source = string | Uint8Array | CollectionSpec;
+
+function toSpec(src: Source): CollectionSpec {
+  if (typeof src === "string") {
+    const { bytes, path } = readObjectFile(src);
+    return readCollectionSpec(bytes, path);
+  }
+  if (src instanceof Uint8Array) return readCollectionSpec(src, "<bytes>");
+  return src;
+}
+
+/** Section → globals key: ".bss" → "bss", ".rodata.str1.1" → "rodata.str1.1". */
+function globalsKey(section: string): string {
+  return section.replace(/^\./, "");
+}
+
+export class Collection {
+  readonly spec: CollectionSpec;
+  readonly programs: Record<string, Program> = {};
+  /** By C name; global-data maps also under their section name ("bss", "rodata", ...). */
+  readonly maps: Record<string, BpfMap> = {};
+  /** Typed views of the global-data sections: globals.bss.counter, globals.data.x. */
+  readonly globals: Record<string, Record<string, unknown>> = {};
+  readonly globalData: Record<string, GlobalData> = {};
+  /** fd of the object's BTF in the kernel; undefined when it has none or it was rejected. */
+  btfFd: number | undefined;
+  /** Why the kernel refused the BTF, when it did (programs then load without it). */
+  btfRejected: string | undefined;
+  /** The BTF as loaded (DATASEC offsets fixed up): use it for codecs. */
+  btf: Btf | undefined;
+  private readonly owned: { close(): void }[] = [];
+  private closed = false;
+
+  constructor(spec: CollectionSpec) {
+    this.spec = spec;
+  }
+
+  /** @internal */
+  own<T extends { close(): void }>(x: T): T {
+    this.owned.push(x);
+    return x;
+  }
+
+  /** Close programs (detaching their links), maps and the BTF. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    let first: unknown;
+    for (const x of this.owned.reverse()) {
+      try {
+        x.close();
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    this.owned.length = 0;
+    if (first) throw first;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Loads an object: see LoadOptions. Resolves to a Collection (close it when done). */
+export async function loadCollection(src: Source, opts: LoadOptions = {}): Promise<Collection> {
+  return loadCollectionSync(src, opts);
+}
+
+export function loadCollectionSync(src: Source, opts: LoadOptions = {}): Collection {
+  if (opts.btf !== undefined) setTargetBtfPath(opts.btf);
+  const orig = toSpec(src);
+  // Private copies of what gets edited (map sizes, .rodata contents).
+  const spec: CollectionSpec = {
+    ...orig,
+    maps: orig.maps.map((m) => ({ ...m, globalData: m.globalData && { ...m.globalData } })),
+  };
+  const coll = new Collection(spec);
+  try {
+    build(coll, spec, opts);
+    return coll;
+  } catch (e) {
+    try {
+      coll.close();
+    } catch {
+      // the original error is the one to report
+    }
+    throw e;
+  }
+}
+
+function applyOverrides(spec: CollectionSpec, over: Record<string, MapOverride>): void {
+  for (const [name, o] of Object.entries(over)) {
+    const m = spec.maps.find((x) => x.name === name);
+    if (!m)
+      throw new LoadError(
+        `${spec.path}: no map '${name}' to override (maps: ${spec.maps.map((x) => x.name).join(", ")})`,
+      );
+    if (o.maxEntries !== undefined) m.maxEntries = o.maxEntries;
+    if (o.flags !== undefined) m.flags = o.flags;
+  }
+}
+
+function build(coll: Collection, spec: CollectionSpec, opts: LoadOptions): void {
+  const onStep = opts.onStep;
+  applyOverrides(spec, opts.maps ?? {});
+
+  // 1. BTF, fixed up for the kernel; its parsed form has the real DATASEC offsets.
+  const prepared = spec.btf ? prepareBtf(spec, spec.btf) : undefined;
+  coll.btf = prepared ? Btf.parse(prepared.bytes, { name: spec.btf?.name }) : undefined;
+  if (opts.rodata && Object.keys(opts.rodata).length) {
+    const ro = spec.maps.find((m) => m.globalData?.section === ".rodata");
+    if (!ro || !coll.btf)
+      throw new LoadError(
+        `${spec.path}: rodata values given, but the object has no .rodata section with BTF`,
+      );
+    setRodata(ro, coll.btf, opts.rodata);
+  }
+  if (prepared) {
+    const loaded = loadPreparedBtf(spec.path, prepared, { onStep });
+    if (loaded) {
+      coll.btfFd = loaded.fd;
+      coll.own({ close: () => closeFd(loaded.fd) });
+    } else coll.btfRejected = "the kernel rejected the object's BTF";
+  }
+
+  // 2. Externs, before the maps: the .kconfig map's contents come from them.
+  let ksyms = new Map<string, ResolvedKsym>();
+  if (spec.externs.length > 0) {
+    const res = resolveExterns(spec, kernelBtf());
+    ksyms = res.ksyms;
+    const kc = spec.maps.find((m) => m.globalData?.section === ".kconfig");
+    if (kc?.globalData && res.kconfig) kc.globalData.contents = res.kconfig;
+    for (const e of spec.externs) {
+      const k = ksyms.get(e.name);
+      onStep?.({
+        step: "extern_resolved",
+        name: e.name,
+        kind: e.kind,
+        value:
+          e.kind === "kconfig"
+            ? `.kconfig+${e.offset}`
+            : k
+              ? `btf id ${k.btfId}${k.btfObjFd ? ` (module btf fd ${k.btfObjFd})` : ""}`
+              : "unresolved",
+      });
+    }
+  }
+
+  // 3. Maps.
+  const mapFds = new Map<string, number>();
+  const btfOpts = { btf: coll.btf, btfFd: coll.btfFd };
+  for (const m of spec.maps) {
+    let map: BpfMap;
+    if (m.globalData) {
+      const gd = coll.own(GlobalData.create(m, coll.btf, btfOpts));
+      map = gd.map;
+      const key = globalsKey(m.globalData.section);
+      coll.globalData[key] = gd;
+      coll.globals[key] = gd.vars;
+      coll.maps[key] ??= map;
+      onStep?.({
+        step: "global_data_written",
+        map: m.name,
+        bytes: m.valueSize,
+        frozen: m.globalData.readonly,
+      });
+    } else if (m.pinning === "by_name") {
+      map = coll.own(createOrReusePinned(m, pinPath(m, opts.pinDir ?? DEFAULT_PIN_DIR), btfOpts).map);
+    } else {
+      map = coll.own(BpfMap.create(m, btfOpts));
+    }
+    coll.maps[m.name] = map;
+    mapFds.set(m.name, map.fd);
+    onStep?.({
+      step: "map_created",
+      name: m.name,
+      type: m.typeName,
+      fd: map.fd,
+      attrs: {
+        key_size: map.spec.keySize,
+        value_size: map.spec.valueSize,
+        max_entries: map.spec.maxEntries,
+        map_flags: map.spec.flags,
+      },
+    });
+  }
+  for (const m of spec.maps) {
+    if (m.type === BPF_MAP_TYPE.PROG_ARRAY) continue;
+    for (const slot of m.initialSlots ?? []) {
+      const inner = mapFds.get(slot.name);
+      if (inner === undefined)
+        throw new LoadError(
+          `${spec.path}: map '${m.name}' slot ${slot.index} names map '${slot.name}', which is not in the object`,
+        );
+      coll.maps[m.name]?.update(slot.index, inner);
+    }
+  }
+
+  // 4. Programs.
+  const kconfigMap = spec.maps.find((m) => m.globalData?.section === ".kconfig")?.name;
+  for (const p of spec.programs) {
+    const lp = linkProgram(spec, p, onStep);
+    let core: CoreReloResult[] | undefined;
+    if (lp.coreRelos.length > 0) {
+      if (!spec.btf)
+        throw new LoadError(
+          `${spec.path}: program '${p.name}' has CO-RE relocations but the object has no BTF`,
+        );
+      core = applyCoreRelocations({
+        program: p.name,
+        insns: lp.insns,
+        relos: lp.coreRelos,
+        localBtf: spec.btf,
+        targetBtf: kernelBtf(),
+        lineInfo: lp.lineInfo,
+      });
+      for (const r of core)
+        onStep?.({ step: "core_relocation", program: p.name, result: { ...r, kind: r.kindName } });
+    }
+    const fdArray: number[] = [];
+    applyRelocations(lp, {
+      objectPath: spec.path,
+      mapFds,
+      externs: spec.externs,
+      kconfigMap,
+      ksyms,
+      fdArray,
+      onStep,
+    });
+    const info = loadProgram(lp, {
+      objectPath: spec.path,
+      license: spec.license,
+      kernVersion: spec.kernelVersion,
+      btfFd: coll.btfFd,
+      funcInfoRecSize: spec.btfExt?.funcInfoRecSize,
+      lineInfoRecSize: spec.btfExt?.lineInfoRecSize,
+      fdArray,
+      logLevel: opts.logLevel,
+      coreResults: core,
+      onStep,
+    });
+    coll.programs[p.name] = coll.own(new Program(info.fd, lp, info.stats, onStep));
+  }
+
+  // 5. prog_array slots name programs.
+  for (const m of spec.maps) {
+    if (m.type !== BPF_MAP_TYPE.PROG_ARRAY) continue;
+    for (const slot of m.initialSlots ?? []) {
+      const prog = coll.programs[slot.name];
+      if (!prog)
+        throw new LoadError(
+          `${spec.path}: prog_array '${m.name}' slot ${slot.index} names program '${slot.name}', which is not in the object`,
+        );
+      coll.maps[m.name]?.update(slot.index, prog.fd);
+    }
+  }
+}
+
+export type { MapSpec };

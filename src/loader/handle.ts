@@ -1,0 +1,105 @@
+// A loaded program: its fd plus attach, test run and pin. Owned by a Collection
+// (closed with it) or standalone.
+import { type AttachOptions, attachProgram } from "../link/attach.ts";
+import type { Link } from "../link/link.ts";
+import type { ProgramSpec } from "../spec.ts";
+import { closeFd, objPin, type ProgInfo, progInfo, progTestRun } from "../sys/bpf.ts";
+import { LoadError } from "./errors.ts";
+import type { LinkedProgram } from "./link.ts";
+import type { OnStep, VerifierStats } from "./steps.ts";
+
+export interface TestRunOptions {
+  /** Packet data for BPF_PROG_TEST_RUN (data_in); data_out gets the same size plus headroom. */
+  data?: Uint8Array;
+  /** Context (ctx_in), e.g. the struct a SEC("syscall") program reads. */
+  ctx?: Uint8Array;
+  repeat?: number;
+}
+
+export interface TestRunResult {
+  retval: number;
+  /** Average run time in ns. */
+  duration: number;
+  dataOut?: Uint8Array;
+}
+
+export class Program {
+  readonly fd: number;
+  readonly name: string;
+  readonly spec: ProgramSpec;
+  /** Instructions as loaded (after linking and relocation). */
+  readonly linked: LinkedProgram;
+  readonly stats: VerifierStats | undefined;
+  readonly links = new Set<Link>();
+  private closed = false;
+  private readonly onStep: OnStep | undefined;
+
+  constructor(fd: number, linked: LinkedProgram, stats: VerifierStats | undefined, onStep?: OnStep) {
+    this.fd = fd;
+    this.spec = linked.spec;
+    this.name = linked.spec.name;
+    this.linked = linked;
+    this.stats = stats;
+    this.onStep = onStep;
+  }
+
+  private check(): void {
+    if (this.closed) throw new LoadError(`program '${this.name}' is closed`);
+  }
+
+  /** Attach by the program's SEC() kind; the Link is closed with the program. */
+  attach(opts: AttachOptions = {}): Link {
+    this.check();
+    const link = attachProgram(this.fd, this.spec, opts);
+    this.links.add(link);
+    this.onStep?.({
+      step: "attached",
+      program: this.name,
+      kind: link.kind,
+      target: link.target,
+      linkFd: link.fd,
+    });
+    return link;
+  }
+
+  /** BPF_PROG_TEST_RUN. Raw tracepoint programs take ctx only and repeat 0. */
+  testRun(opts: TestRunOptions = {}): TestRunResult {
+    this.check();
+    const dataOut = opts.data ? new Uint8Array(new ArrayBuffer(opts.data.byteLength + 256)) : undefined;
+    const r = progTestRun({
+      prog_fd: this.fd,
+      data_in: opts.data,
+      data_out: dataOut,
+      ctx_in: opts.ctx,
+      repeat: opts.repeat,
+    });
+    return {
+      retval: r.retval | 0,
+      duration: r.duration,
+      dataOut: dataOut ? dataOut.slice(0, r.dataSizeOut) : undefined,
+    };
+  }
+
+  pin(path: string): void {
+    this.check();
+    objPin(this.fd, path);
+  }
+
+  info(): ProgInfo {
+    this.check();
+    return progInfo(this.fd);
+  }
+
+  /** Detach its links and close the fd. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.links) l.close();
+    this.links.clear();
+    closeFd(this.fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
