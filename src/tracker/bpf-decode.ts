@@ -162,6 +162,10 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
               ppid: thread ? child.ppid : (parentKnown?.ppid ?? 0),
               startBoottimeNs: thread ? child.startBoottimeNs : child.parentStartBoottimeNs,
               parentStartBoottimeNs: 0n,
+              // The header's namespace fields are the child's; a new process may be in a
+              // new pid namespace (CLONE_NEWPID), so they are not the caller's.
+              pidnsInode: thread ? child.pidnsInode : undefined,
+              nsPid: thread ? child.nsPid : undefined,
             },
             {
               childPid: child.tgid,

@@ -1,0 +1,179 @@
+// `tsbpf trace`: watch processes start, exec and exit, with full argv and exit status.
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { constants as osConstants } from "node:os";
+import { TsbpfError } from "../errors.ts";
+import { openTrace, type TraceSession } from "../tracker/source.ts";
+import type { Command } from "./command.ts";
+import { parseTraceArgs } from "./trace-options.ts";
+import { loadUserRules, TraceOutput } from "./trace-output.ts";
+
+const help = `Usage: tsbpf trace [options] [-- CMD [ARGS...]]
+
+Trace process lifecycle events system-wide (or for one command tree): fork, exec
+with the full argv, failed execs, and exit with its code, signal or core dump.
+Needs root, or CAP_BPF + CAP_PERFMON. Stop with Ctrl+C (or SIGTERM): the programs
+are detached, and text mode prints a summary and the tree of processes that ran.
+A second Ctrl+C exits at once.
+
+With '-- CMD ARGS...', tsbpf attaches first, then runs CMD (stdio inherited) and
+traces only it and its descendants, like 'strace -f'; it exits with CMD's exit
+status (128+N when CMD is killed by signal N).
+
+Output:
+      --json              one JSON object per line (schema: docs/events.md)
+  -o, --output FILE       write events to FILE instead of stdout
+  -t, --time abs|rel      wall-clock times (default), or seconds since the start
+                          (JSON: adds "elapsed_s")
+Filters:
+  -p, --pid PID           only PID and its descendants (in the kernel)
+  -u, --uid UID           only processes with this real uid (in the kernel)
+  -c, --comm NAME         only events whose comm matches NAME (glob: 'py*')
+      --cgroup PATH       only this cgroup v2 (path under /sys/fs/cgroup)
+      --container ID      only the cgroup of this container (id prefix)
+      --pidns INODE       only this pid namespace (inode, as in /proc/PID/ns/pid)
+Events:
+  -x, --failed            also report failed execs (exec_failed, with errno)
+  -T, --threads           also report thread creation and thread exits
+  -e, --env               capture each exec's environment
+      --max-args N        argv bytes captured per exec (1..32768, default 4096);
+                          longer argvs are cut and flagged argv_truncated
+Rules:
+      --rules FILE        user rules (JSON) on top of the built-in ones
+      --allowlist FILE    alert on any executable not listed (paths, globs)
+      --alerts-only       print only alerts (and lost-event reports)
+      --rate-limit N/s    at most N fork/exec events per second per cgroup, in the
+                          kernel (exits are never dropped; drops are reported)
+Other:
+  -d, --duration S        stop after S seconds
+      --btf FILE          kernel BTF to use for CO-RE instead of /sys/kernel/btf/vmlinux
+  -h, --help              show this help
+
+Examples:
+  tsbpf trace
+  tsbpf trace --json -o events.ndjson --failed
+  tsbpf trace -- make -j4
+  tsbpf trace --uid 1000 --comm 'python*'`;
+
+/** CAP_PERFMON (38) and CAP_BPF (39), include/uapi/linux/capability.h. */
+const CAP_SYS_ADMIN = 21n;
+const CAP_PERFMON = 38n;
+const CAP_BPF = 39n;
+
+function checkPrivileges(): void {
+  if (process.geteuid?.() === 0) return;
+  let eff = 0n;
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    if (m) eff = BigInt(`0x${m[1]}`);
+  } catch {
+    // Without /proc we cannot tell; let the kernel decide.
+    return;
+  }
+  const has = (c: bigint) => (eff >> c) & 1n;
+  if (has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))) return;
+  throw new TsbpfError("trace needs root, or CAP_BPF + CAP_PERFMON");
+}
+
+/**
+ * Starts CMD behind a gate: a shell that waits for one line on fd 3, then execs CMD.
+ * The caller adds the gate's pid to the kernel filter before opening the gate, so
+ * even CMD's first exec is seen. spawn() returns after the shell's own exec.
+ */
+function spawnGated(cmd: string[]): { child: ChildProcess; release: () => void } {
+  const child = spawn("/bin/sh", ["-c", 'read _ <&3; exec "$@" 3<&-', "sh", ...cmd], {
+    stdio: ["inherit", "inherit", "inherit", "pipe"],
+  });
+  const gate = child.stdio[3] as NodeJS.WritableStream;
+  return {
+    child,
+    release: () => {
+      gate.end("\n");
+    },
+  };
+}
+
+const trace: Command = {
+  name: "trace",
+  summary: "trace process fork, exec and exit events",
+  help,
+  async run(args) {
+    const cfg = parseTraceArgs(args);
+    const rules = loadUserRules(cfg);
+    checkPrivileges();
+
+    const session: TraceSession = await openTrace(cfg.trace);
+    let out: TraceOutput;
+    try {
+      out = new TraceOutput(cfg, rules, session.table, session.startedAt);
+    } catch (e) {
+      session.close();
+      throw e;
+    }
+
+    let exitCode = 0;
+    let child: ChildProcess | undefined;
+    let childDone: Promise<void> | undefined;
+    let interrupts = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      interrupts++;
+      if (interrupts > 1) {
+        // Second Ctrl+C: leave now. Closing our fds detaches everything in the kernel.
+        session.close();
+        out.flush();
+        process.exit(130);
+      }
+      // With a command running, it decides (like strace): Ctrl+C from the terminal
+      // reached its process group already, SIGTERM aimed at us is passed on; we end
+      // when it ends. Otherwise stop now and print the summary.
+      if (child && child.exitCode === null && child.signalCode === null) {
+        if (sig !== "SIGINT") child.kill(sig);
+      } else session.stop();
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    const timer = cfg.durationMs !== undefined ? setTimeout(() => session.stop(), cfg.durationMs) : undefined;
+
+    try {
+      if (cfg.command) {
+        const g = spawnGated(cfg.command);
+        child = g.child;
+        childDone = new Promise<void>((resolve) => {
+          g.child.on("error", (e) => {
+            process.stderr.write(`tsbpf: trace: cannot run ${cfg.command?.[0]}: ${e.message}\n`);
+            exitCode = 127;
+            session.stop();
+            resolve();
+          });
+          g.child.on("exit", (code, signal) => {
+            exitCode = code ?? 128 + (signal ? signalNumber(signal) : 0);
+            // Its exit record is already in the ring (sched_process_exit runs before
+            // the parent is notified): stop() detaches, then the stream drains.
+            session.stop();
+            resolve();
+          });
+        });
+        if (g.child.pid !== undefined) session.track(g.child.pid);
+        g.release();
+      }
+      for await (const ev of session.events()) {
+        out.event(ev);
+        if (out.broken) session.stop();
+      }
+      await childDone;
+      out.finish(session.table);
+    } finally {
+      if (timer) clearTimeout(timer);
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      session.close();
+    }
+    return exitCode;
+  },
+};
+
+function signalNumber(name: NodeJS.Signals): number {
+  return (osConstants.signals as Record<string, number>)[name] ?? 0;
+}
+
+export default trace;

@@ -1,0 +1,88 @@
+// The kernel half of a trace session: loads the tracer object through the loader's
+// collection API, attaches its programs, and owns every fd it created. Kept apart from
+// source.ts so the session logic does not depend on the loader's object shapes.
+
+import { TsbpfError } from "../errors.ts";
+import { loadCollection } from "../loader/collection.ts";
+import type { BpfMap } from "../maps/map.ts";
+import { RingBufReader } from "../ringbuf/reader.ts";
+import type { CollectionSpec } from "../spec.ts";
+
+export interface TracerLoadOptions {
+  rodata: Record<string, number | bigint | boolean>;
+  /** max_entries of the `scratch` map: one slot per possible CPU. */
+  scratchEntries: number;
+  btfPath?: string;
+}
+
+export interface BpfLoadedTracer {
+  reader: RingBufReader;
+  lostMap: BpfMap;
+  rateLimitedMap: BpfMap;
+  /** Adds a tgid to the descendant filter. */
+  track(pid: number): void;
+  /** Attaches every loaded program (call once). */
+  attach(): void;
+  /** Detaches every program; maps and the reader stay usable for draining. */
+  detach(): void;
+  close(): void;
+}
+
+export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Promise<BpfLoadedTracer> {
+  const coll = await loadCollection(spec, {
+    rodata: o.rodata,
+    maps: { scratch: { maxEntries: o.scratchEntries } },
+    ...(o.btfPath !== undefined ? { btf: o.btfPath } : {}),
+  });
+  const links: { close(): void }[] = [];
+  let reader: RingBufReader | undefined;
+  const detach = () => {
+    for (const l of links.splice(0)) {
+      try {
+        l.close();
+      } catch {
+        // Closing an fd we own cannot meaningfully fail; keep detaching the others.
+      }
+    }
+  };
+  const close = () => {
+    detach();
+    reader?.close();
+    reader = undefined;
+    coll.close();
+  };
+  try {
+    const map = (name: string): BpfMap => {
+      const m = coll.maps[name];
+      if (!m) throw new TsbpfError(`${spec.path}: the tracer object has no map '${name}'`);
+      return m;
+    };
+    const events = map("events");
+    const tracked = map("tracked");
+    const one = new Uint8Array([1]);
+    reader = new RingBufReader(events);
+    const r = reader;
+    return {
+      reader: r,
+      lostMap: map("lost"),
+      rateLimitedMap: map("rate_limited"),
+      track: (pid) => tracked.update(pid, one),
+      attach: () => {
+        try {
+          for (const p of spec.programs) {
+            const prog = coll.programs[p.name];
+            if (prog) links.push(prog.attach());
+          }
+        } catch (e) {
+          detach();
+          throw e;
+        }
+      },
+      detach,
+      close,
+    };
+  } catch (e) {
+    close();
+    throw e;
+  }
+}

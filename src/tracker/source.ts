@@ -1,0 +1,240 @@
+// The tracer session: loads bpf/process.bpf.o with the user's options in .rodata,
+// attaches the programs it needs, and turns the `events` ring buffer into an async
+// stream of TraceEvents (plus `lost` events from the kernel's loss counters). Closing
+// the session detaches and frees everything: nothing stays in the kernel.
+import { readObjectFile } from "../assets.ts";
+import { readCollectionSpec } from "../elf/collection.ts";
+import type { CollectionSpec } from "../spec.ts";
+import { bootToRealtimeOffsetNs } from "../sys/clock.ts";
+import { numPossibleCpus } from "../sys/cpus.ts";
+import { makeRecordDecoder, type RecordDecoder } from "./bpf-decode.ts";
+import { type BpfLoadedTracer, loadTracer } from "./bpf-load.ts";
+import { LossPoller } from "./bpf-loss.ts";
+import type { LostEvent, TraceEvent } from "./events.ts";
+import { ProcessTable } from "./process-table.ts";
+import { seedFromProc } from "./procfs.ts";
+
+export interface TraceOptions {
+  /** Emit thread create/exit events (.rodata trace_threads). */
+  threads?: boolean;
+  /** Capture the environment of each exec (.rodata capture_env). */
+  env?: boolean;
+  /** Emit exec_failed events; attaches the 4 syscall tracepoints (.rodata trace_failed_exec). */
+  failed?: boolean;
+  /** argv bytes per exec, 1..32768 (default 4096). */
+  maxArgsBytes?: number;
+  /** env bytes per exec, 1..32768 (default 4096). */
+  maxEnvBytes?: number;
+  /** Only this real uid. */
+  uid?: number;
+  /** Only this cgroup v2 id. */
+  cgroupId?: bigint;
+  /** Only tasks whose own pid namespace has this inode. */
+  pidns?: number;
+  /**
+   * Trace only these processes and their descendants (the kernel's `tracked` map).
+   * `[]` turns descendant filtering on with nothing tracked yet: add pids with
+   * session.track() (how `trace -- CMD` follows its command from the first event).
+   */
+  rootPids?: number[];
+  /** Token bucket for fork/exec/exec_failed events per second (0 = off). */
+  rateLimitPerSec?: number;
+  rateBurst?: number;
+  rateLimitByParent?: boolean;
+  /** Target BTF for CO-RE instead of /sys/kernel/btf/vmlinux. */
+  btfPath?: string;
+  /** The tracer object (path or embedded name); default "process.bpf.o". */
+  object?: string;
+  /** How often the loss counters are read (ms, default 1000). */
+  lossPollMs?: number;
+  /** Seed the process table from /proc after attach (default true). */
+  seedProc?: boolean;
+}
+
+export interface TraceSession {
+  /** Processes seen (seeded from /proc, then updated by every event). */
+  readonly table: ProcessTable;
+  /** Wall-clock ms when the programs were attached. */
+  readonly startedAt: number;
+  /**
+   * The event stream, in kernel order; ends after stop() (once the ring buffer is
+   * drained and the final loss counts are reported) or when `signal` aborts.
+   * Each event is applied to `table` before it is yielded.
+   */
+  events(opts?: { signal?: AbortSignal }): AsyncIterable<TraceEvent>;
+  /** Add a process to the descendant filter (needs rootPids). */
+  track(pid: number): void;
+  /** Detach now, let events() drain what is left in the ring and end. */
+  stop(): void;
+  /** Detach and free everything (idempotent). */
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+const DEFAULT_OBJECT = "process.bpf.o";
+
+/** Kernel-side options (.rodata of process.bpf.c; names as in docs/events-wire.md). */
+export function rodataFor(o: TraceOptions): Record<string, number | bigint | boolean> {
+  return {
+    trace_threads: o.threads ?? false,
+    capture_env: o.env ?? false,
+    trace_failed_exec: o.failed ?? false,
+    max_args_bytes: o.maxArgsBytes ?? 4096,
+    max_env_bytes: o.maxEnvBytes ?? 4096,
+    targ_uid: o.uid ?? 0xffffffff,
+    targ_cgroup_id: o.cgroupId ?? 0n,
+    targ_pidns: o.pidns ?? 0,
+    filter_descendants: o.rootPids !== undefined,
+    rate_limit_per_sec: o.rateLimitPerSec ?? 0,
+    rate_burst: o.rateBurst ?? 0,
+    rate_limit_by_parent: o.rateLimitByParent ?? false,
+  };
+}
+
+/** The programs to load: the syscall pair only for failed execs (they cost a hook on every execve). */
+export function programsFor(spec: CollectionSpec, o: TraceOptions): CollectionSpec {
+  const wanted = (name: string) => o.failed === true || !/^handle_(enter|exit)_execve/.test(name);
+  return { ...spec, programs: spec.programs.filter((p) => wanted(p.name)) };
+}
+
+export async function openTrace(opts: TraceOptions = {}): Promise<TraceSession> {
+  const obj = readObjectFile(opts.object ?? DEFAULT_OBJECT);
+  const spec = programsFor(readCollectionSpec(obj.bytes, obj.path), opts);
+  const table = new ProcessTable();
+  const decoder = makeRecordDecoder(requireBtf(spec), {
+    bootToRealtimeNs: bootToRealtimeOffsetNs(),
+    parentOf: (pid) => table.get(pid),
+  });
+
+  const tracer = await loadTracer(spec, {
+    rodata: rodataFor(opts),
+    scratchEntries: numPossibleCpus(),
+    btfPath: opts.btfPath,
+  });
+  try {
+    // Seed the descendant filter BEFORE attaching, so the root cannot fork unseen.
+    for (const pid of opts.rootPids ?? []) tracer.track(pid);
+    tracer.attach();
+    const startedAt = Date.now();
+    if (opts.seedProc !== false) {
+      seedFromProc(table);
+      // Children the roots already had before we attached are theirs too.
+      for (const pid of opts.rootPids ?? []) for (const d of table.descendantsOf(pid)) tracer.track(d.pid);
+    }
+    return new Session(tracer, decoder, table, startedAt, opts.lossPollMs ?? 1000);
+  } catch (e) {
+    tracer.close();
+    throw e;
+  }
+}
+
+function requireBtf(spec: CollectionSpec) {
+  if (!spec.btf) throw new Error(`${spec.path}: the tracer object has no BTF`);
+  return spec.btf;
+}
+
+/** Records handed out per event-loop turn, so a storm cannot starve timers and signals. */
+const TURN_LIMIT = 4096;
+
+class Session implements TraceSession {
+  private stopping = false;
+  private closed = false;
+  private wake: (() => void) | undefined;
+  private readonly loss: LossPoller;
+
+  constructor(
+    private readonly tracer: BpfLoadedTracer,
+    private readonly decoder: RecordDecoder,
+    readonly table: ProcessTable,
+    readonly startedAt: number,
+    private readonly lossPollMs: number,
+  ) {
+    this.loss = new LossPoller(tracer.lostMap, tracer.rateLimitedMap);
+  }
+
+  track(pid: number): void {
+    this.tracer.track(pid);
+  }
+
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    // Detach first: after this no new record can be written, so draining the ring
+    // once more sees everything (the kernel submits before the exit is notified).
+    this.tracer.detach();
+    this.wake?.();
+  }
+
+  async *events(opts: { signal?: AbortSignal } = {}): AsyncGenerator<TraceEvent> {
+    const signal = opts.signal;
+    const onAbort = () => this.stop();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const queue: TraceEvent[] = [];
+    // Applied to the table as decoded, so the next record of the same batch (a fork
+    // right after its parent's exec) already sees its parent.
+    const push = (v: DataView, off: number, len: number) => {
+      const ev = this.decoder.decode(v, off, len);
+      if (ev) {
+        this.table.apply(ev);
+        queue.push(ev);
+      }
+    };
+    let nextLoss = Date.now() + this.lossPollMs;
+    const reader = this.tracer.reader;
+    try {
+      for (;;) {
+        if (this.closed) return;
+        const n = reader.consume(push, TURN_LIMIT);
+        for (let i = 0; i < queue.length; i++) yield queue[i] as TraceEvent;
+        queue.length = 0;
+        const now = Date.now();
+        if (now >= nextLoss) {
+          nextLoss = now + this.lossPollMs;
+          yield* this.lossEvents();
+          this.table.prune(now);
+        }
+        if (n > 0) {
+          // More may be waiting: give timers and I/O a turn, then continue.
+          if (n >= TURN_LIMIT) await new Promise((r) => setImmediate(r));
+          continue;
+        }
+        if (this.stopping) break;
+        await this.waitData(Math.max(1, nextLoss - now));
+      }
+      yield* this.lossEvents();
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  private *lossEvents(): Generator<LostEvent> {
+    if (this.closed) return;
+    for (const ev of this.loss.poll()) yield ev;
+  }
+
+  private waitData(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        this.wake = undefined;
+        resolve();
+      };
+      this.wake = finish;
+      this.tracer.reader.wait(Math.min(ms, 250)).then(finish, finish);
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopping = true;
+    this.wake?.();
+    this.tracer.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
