@@ -1,6 +1,7 @@
 // `tsbpf inspect FILE`: describe a BPF object (ELF) or a raw BTF file such as
 // /sys/kernel/btf/vmlinux, told apart by their magic numbers. No kernel access.
 import { readFileSync } from "node:fs";
+import { readObjectFile } from "../assets.ts";
 import { Btf } from "../btf/btf.ts";
 import { readCollectionSpec } from "../elf/collection.ts";
 import { describeBtf, describeCollection } from "../elf/describe.ts";
@@ -40,6 +41,8 @@ function readInput(path: string): Uint8Array {
     return new Uint8Array(readFileSync(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    // A bare name that is not a file (or embedded:NAME): the object inside the binary.
+    if (code === "ENOENT" && !path.includes("/")) return new Uint8Array(readObjectFile(path).bytes);
     const why: Record<string, string> = {
       ENOENT: "no such file",
       EACCES: "permission denied",
