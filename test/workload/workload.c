@@ -8,7 +8,7 @@
  *
  * Usage: workload all | SCENARIO...      run scenarios, write truth
  *        workload exit N [ignored...]    _exit(N) (the target of our execs)
- *        workload sleep                  sleep until killed (pre-existing process)
+ *        workload sleep                  sleep until killed, fork on SIGUSR1 (pre-existing process)
  *
  * Each truth line is written with ONE write(2) on an O_APPEND fd, so lines from
  * several processes never interleave. Byte strings (argv, env) are written as hex
@@ -607,14 +607,42 @@ static const struct {
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 
+/*
+ * The pre-existing process: sleeps until killed. Each SIGUSR1 makes it fork a
+ * child that exits at once, so a test can poke it until the tracer reports the
+ * fork: proof that the tracer is attached before the sleeper is killed.
+ */
+static volatile sig_atomic_t poked;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	poked = 1;
+}
+
+static void sleeper(void)
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	for (;;) {
+		pause();
+		if (poked) {
+			poked = 0;
+			pid_t c = xfork();
+			if (c == 0)
+				_exit(0);
+			xwait(c);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "exit") == 0)
 		_exit(atoi(argv[2]));
-	if (argc >= 2 && strcmp(argv[1], "sleep") == 0) {
-		for (;;)
-			pause();
-	}
+	if (argc >= 2 && strcmp(argv[1], "sleep") == 0)
+		sleeper();
 	if (argc < 2) {
 		fprintf(stderr, "usage: workload all | SCENARIO... | exit N | sleep\n");
 		return 2;
