@@ -1,0 +1,215 @@
+// `tsbpf load OBJ`: load (and attach) every program of an object and report what was
+// created. With --pin DIR the programs (DIR/<C function name>), maps (DIR/maps/<name>)
+// and links (DIR/links/<program>) stay pinned after exit, like
+// `bpftool prog loadall OBJ DIR`; without it the programs stay attached until
+// Ctrl+C / SIGTERM and are detached cleanly.
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { UsageError } from "../errors.ts";
+import { isAttachable } from "../link/attach.ts";
+import type { Link } from "../link/link.ts";
+import { type Collection, loadCollection } from "../loader/collection.ts";
+import type { LoadStep } from "../loader/steps.ts";
+import { linkInfo, mapInfo, objGetInfoRaw, progInfo } from "../sys/bpf.ts";
+import { mountIfAbsent } from "../sys/fs.ts";
+import { parseCommandArgs } from "./args.ts";
+import type { Command } from "./command.ts";
+
+const help = `Usage: tsbpf load OBJ [options]
+
+Load every map and program of the BPF object OBJ (a path, or the name of an
+embedded object), attach each program by its SEC() kind, and report the ids of
+what was created. Without --pin the programs stay attached until Ctrl+C or
+SIGTERM, then everything is detached and closed.
+
+Options:
+      --pin DIR     pin programs at DIR/<function name>, maps at DIR/maps/<map name>
+                    (and links at DIR/links/<function name>), then exit leaving them
+                    in the kernel (like 'bpftool prog loadall OBJ DIR'); DIR must be
+                    on a bpf filesystem, e.g. /sys/fs/bpf/myobj
+      --no-attach   load only; do not attach
+      --btf FILE    target BTF for CO-RE instead of /sys/kernel/btf/vmlinux
+      --json        print the report as one JSON document
+  -h, --help        show this help
+
+Remove pins with: rm -r DIR`;
+
+interface Report {
+  object: string;
+  btf: { id?: number; rejected?: string };
+  maps: {
+    name: string;
+    type: string;
+    id: number;
+    key_size: number;
+    value_size: number;
+    max_entries: number;
+  }[];
+  programs: {
+    name: string;
+    section: string;
+    type: string;
+    id: number;
+    insns: number;
+    xlated_bytes: number;
+    verified_insns: number;
+    pinned?: string;
+  }[];
+  links: { program: string; kind: string; target: string; id?: number; pinned?: string }[];
+  notes: string[];
+}
+
+function btfId(fd: number): number | undefined {
+  try {
+    // struct bpf_btf_info { __u64 btf; __u32 btf_size; __u32 id; ... }
+    const b = objGetInfoRaw(fd, 32);
+    return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(12, true);
+  } catch {
+    return undefined;
+  }
+}
+
+function buildReport(coll: Collection, links: Link[], notes: string[]): Report {
+  const r: Report = { object: coll.spec.path, btf: {}, maps: [], programs: [], links: [], notes };
+  if (coll.btfFd !== undefined) r.btf.id = btfId(coll.btfFd);
+  if (coll.btfRejected) r.btf.rejected = coll.btfRejected;
+  const seen = new Set<number>();
+  for (const [name, m] of Object.entries(coll.maps)) {
+    if (seen.has(m.fd) || name !== m.spec.name) continue;
+    seen.add(m.fd);
+    const i = mapInfo(m.fd);
+    r.maps.push({
+      name,
+      type: m.spec.typeName,
+      id: i.id,
+      key_size: i.key_size,
+      value_size: i.value_size,
+      max_entries: i.max_entries,
+    });
+  }
+  for (const [name, p] of Object.entries(coll.programs)) {
+    const i = progInfo(p.fd);
+    r.programs.push({
+      name,
+      section: p.spec.section,
+      type: p.spec.typeName,
+      id: i.id,
+      insns: p.linked.insns.length / 8,
+      xlated_bytes: i.xlated_prog_len,
+      verified_insns: i.verified_insns,
+    });
+  }
+  for (const l of links) {
+    r.links.push({
+      program: l.program,
+      kind: l.kind,
+      target: l.target,
+      id: l.isBpfLink ? linkInfo(l.fd).id : undefined,
+    });
+  }
+  return r;
+}
+
+function printText(r: Report, pinDir: string | undefined): void {
+  const out: string[] = [`object ${r.object}`];
+  out.push(r.btf.id !== undefined ? `  btf       id ${r.btf.id}` : `  btf       ${r.btf.rejected ?? "none"}`);
+  for (const m of r.maps)
+    out.push(
+      `  map       ${m.name} (${m.type}) id ${m.id}: key ${m.key_size}B value ${m.value_size}B max_entries ${m.max_entries}`,
+    );
+  for (const p of r.programs)
+    out.push(
+      `  program   ${p.name} (${p.type}, SEC("${p.section}")) id ${p.id}: ${p.insns} insns, ${p.xlated_bytes / 8} xlated, ${p.verified_insns} verified${p.pinned ? `, pinned ${p.pinned}` : ""}`,
+    );
+  for (const l of r.links)
+    out.push(
+      `  link      ${l.program} -> ${l.kind} ${l.target}${l.id !== undefined ? ` (link id ${l.id})` : ""}${l.pinned ? `, pinned ${l.pinned}` : ""}`,
+    );
+  for (const n of r.notes) out.push(`  note      ${n}`);
+  if (pinDir) out.push(`pinned under ${pinDir} (remove with: rm -r ${pinDir})`);
+  console.log(out.join("\n"));
+}
+
+function preparePin(dir: string): void {
+  if (dir === "/sys/fs/bpf" || dir.startsWith("/sys/fs/bpf/")) mountIfAbsent("bpf");
+  mkdirSync(join(dir, "maps"), { recursive: true });
+}
+
+const load: Command = {
+  name: "load",
+  summary: "load (and attach) every program of a BPF object",
+  help,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs("load", args, {
+      pin: { type: "string" },
+      "no-attach": { type: "boolean" },
+      btf: { type: "string" },
+      json: { type: "boolean" },
+    });
+    if (positionals.length !== 1)
+      throw new UsageError("load: expected exactly one OBJ argument (see 'tsbpf load --help')");
+    const obj = positionals[0] as string;
+    const pinDir = values.pin;
+    if (pinDir !== undefined && pinDir === "") throw new UsageError("load: --pin needs a directory");
+    const notes: string[] = [];
+    const onStep = (s: LoadStep) => {
+      if (s.step === "btf_rejected")
+        notes.push(`${s.reason}; programs loaded without BTF (no func_info/line_info)`);
+    };
+    const coll = await loadCollection(obj, { btf: values.btf, onStep });
+    const links: Link[] = [];
+    try {
+      if (!values["no-attach"]) {
+        for (const p of Object.values(coll.programs)) {
+          if (!isAttachable(p.spec)) {
+            notes.push(
+              `${p.name}: SEC("${p.spec.section}") programs are not attached (${p.spec.typeName}); run them with BPF_PROG_TEST_RUN`,
+            );
+            continue;
+          }
+          links.push(p.attach());
+        }
+      }
+      const report = buildReport(coll, links, notes);
+      if (pinDir !== undefined) {
+        preparePin(pinDir);
+        for (const p of report.programs) {
+          const path = join(pinDir, p.name);
+          coll.programs[p.name]?.pin(path);
+          p.pinned = path;
+        }
+        for (const m of report.maps) {
+          const path = join(pinDir, "maps", m.name);
+          if (!existsSync(path)) coll.maps[m.name]?.pin(path);
+        }
+        if (links.length) mkdirSync(join(pinDir, "links"), { recursive: true });
+        links.forEach((l, i) => {
+          const path = join(pinDir, "links", l.program);
+          l.pin(path);
+          (report.links[i] as Report["links"][number]).pinned = path;
+        });
+      }
+      if (values.json) console.log(JSON.stringify(report));
+      else printText(report, pinDir);
+      if (pinDir === undefined && links.length > 0) {
+        if (!values.json) console.log("attached; press Ctrl+C to detach and exit");
+        await new Promise<void>((resolve) => {
+          const keep = setInterval(() => {}, 1 << 30);
+          const stop = () => {
+            clearInterval(keep);
+            process.off("SIGINT", stop);
+            process.off("SIGTERM", stop);
+            resolve();
+          };
+          process.on("SIGINT", stop);
+          process.on("SIGTERM", stop);
+        });
+      }
+      return 0;
+    } finally {
+      coll.close();
+    }
+  },
+};
+
+export default load;
