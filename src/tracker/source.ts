@@ -71,7 +71,8 @@ export interface TraceSession {
   [Symbol.dispose](): void;
 }
 
-const DEFAULT_OBJECT = "process.bpf.o";
+// Always the shipped object: never a process.bpf.o that happens to be in the cwd.
+const DEFAULT_OBJECT = "embedded:process.bpf.o";
 
 /** Kernel-side options (.rodata of process.bpf.c; names as in docs/events-wire.md). */
 export function rodataFor(o: TraceOptions): Record<string, number | bigint | boolean> {
