@@ -1,0 +1,313 @@
+// The tracers the benches compare: how to launch each one, how to tell that it is
+// ready (it reported a marker exec), and how to read back what it reported.
+// Every tracer writes to a file (cheap but real output). Peers that use stdio get
+// line-buffered stdout (`stdbuf -oL`, bpftrace's default), which is what they do on
+// a terminal and what lets the harness see their first event; tsbpf uses its own
+// `-o FILE` writer, which batches.
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { BENCH_DIR, OUT_DIR } from "./build.ts";
+
+export const ROOT = join(BENCH_DIR, "..");
+
+export type Kind = "fork" | "exec" | "exit";
+
+/** One reported event, keyed by the pid that created the process it describes. */
+export interface Rec {
+  kind: Kind | "lost";
+  /** fork: the forking pid; exec/exit: the process's ppid */
+  parent: number;
+  /** exec: argv bytes captured, NULs counted (as the kernel lays argv out) */
+  argvBytes?: number;
+  /** lost: events the tracer admitted losing */
+  lost?: number;
+}
+
+export interface TracerProc {
+  name: string;
+  cmd: string;
+  args: string[];
+  /** The file its events go to. */
+  out: string;
+  /** true: the harness points stdout at `out`; false: the tracer opens it (-o). */
+  viaStdout: boolean;
+  /** True once this process's output shows the marker generator's events. */
+  ready(text: string, tag: string, markerPid: number): boolean;
+  /** Reported events in this process's output. */
+  parse(text: string): Rec[];
+}
+
+export interface Tracer {
+  id: string;
+  label: string;
+  covers: Kind[];
+  /** Processes to launch; their output files go in dir. */
+  procs(dir: string): TracerProc[];
+  /** Why it cannot run here (missing program), or undefined. */
+  missing(): string | undefined;
+}
+
+function which(cmd: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+}
+
+function bytesOf(args: string): number {
+  return Buffer.byteLength(args) + 1;
+}
+
+// ---- tsbpf -----------------------------------------------------------------
+
+function newestMtime(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) t = Math.max(t, newestMtime(p));
+    else if (/\.(ts|o)$/.test(e.name)) t = Math.max(t, statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+export interface TsbpfBinary {
+  cmd: string;
+  prefix: string[];
+  /** How it was obtained, for the results. */
+  how: string;
+  sizeBytes?: number;
+}
+
+/**
+ * The single binary dist/tsbpf, rebuilt with `npm run build` when missing or older
+ * than src/ or bpf/*.o. If the build fails the benches fall back to
+ * `node --import tsx src/cli.ts` and say so.
+ */
+export function ensureTsbpf(log: (s: string) => void): TsbpfBinary {
+  const bin = join(ROOT, "dist", "tsbpf");
+  const newest = Math.max(newestMtime(join(ROOT, "src")), newestMtime(join(ROOT, "bpf")));
+  if (!existsSync(bin) || statSync(bin).mtimeMs < newest) {
+    log("building dist/tsbpf (npm run build)...");
+    const r = spawnSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8" });
+    if (r.status !== 0) {
+      log(`npm run build failed; using node --import tsx src/cli.ts\n${(r.stderr || r.stdout).slice(-600)}`);
+      return {
+        cmd: process.execPath,
+        prefix: ["--import", "tsx", join(ROOT, "src", "cli.ts")],
+        how: "`node --import tsx src/cli.ts` (npm run build failed)",
+      };
+    }
+  }
+  return { cmd: bin, prefix: [], how: "`dist/tsbpf` (npm run build)", sizeBytes: statSync(bin).size };
+}
+
+export function tsbpfTracer(bin: TsbpfBinary): Tracer {
+  return {
+    id: "tsbpf",
+    label: "tsbpf",
+    covers: ["fork", "exec", "exit"],
+    missing: () => (existsSync(bin.cmd) ? undefined : `${bin.cmd} not found`),
+    procs: (dir) => [
+      {
+        name: "tsbpf",
+        cmd: bin.cmd,
+        args: [...bin.prefix, "trace", "--json", "-o", join(dir, "tsbpf.ndjson")],
+        out: join(dir, "tsbpf.ndjson"),
+        viaStdout: false,
+        ready: (text, tag) => text.includes(tag),
+        parse: parseTsbpf,
+      },
+    ],
+  };
+}
+
+function parseTsbpf(text: string): Rec[] {
+  const out: Rec[] = [];
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    let ev: Record<string, unknown>;
+    try {
+      ev = JSON.parse(line);
+    } catch {
+      continue; // a line cut by SIGKILL; counted as not reported
+    }
+    switch (ev.event) {
+      case "fork":
+        if (!ev.thread) out.push({ kind: "fork", parent: ev.pid as number });
+        break;
+      case "exec": {
+        const argv = ev.argv as string[];
+        out.push({
+          kind: "exec",
+          parent: ev.ppid as number,
+          argvBytes: argv.reduce((n, a) => n + bytesOf(a), 0),
+        });
+        break;
+      }
+      case "exit":
+        if (!ev.thread) out.push({ kind: "exit", parent: ev.ppid as number });
+        break;
+      case "lost":
+        out.push({ kind: "lost", parent: 0, lost: ev.count as number });
+        break;
+    }
+  }
+  return out;
+}
+
+// ---- libbpf-tools execsnoop + exitsnoop ------------------------------------
+
+// execsnoop: "PCOMM PID PPID RET ARGS", args space-joined, " ..." appended when
+// --max-args (default 20) cut them.
+const EXECSNOOP_LINE = /^(\S+)\s+(\d+)\s+(\d+)\s+(-?\d+)\s(.*)$/;
+// exitsnoop: "PCOMM PID PPID TID AGE(s) EXIT_CODE"
+const EXITSNOOP_LINE = /^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+(.*)$/;
+
+function parseExecsnoop(text: string): Rec[] {
+  const out: Rec[] = [];
+  for (const line of text.split("\n")) {
+    const m = EXECSNOOP_LINE.exec(line);
+    if (!m) continue;
+    const args = (m[5] as string).replace(/ \.\.\.$/, "").trimEnd();
+    out.push({ kind: "exec", parent: Number(m[3]), argvBytes: bytesOf(args) });
+  }
+  return out;
+}
+
+function parseExitsnoop(text: string): Rec[] {
+  const out: Rec[] = [];
+  for (const line of text.split("\n")) {
+    const m = EXITSNOOP_LINE.exec(line);
+    if (m) out.push({ kind: "exit", parent: Number(m[3]) });
+  }
+  return out;
+}
+
+function exitReady(parse: (t: string) => Rec[]) {
+  return (text: string, _tag: string, markerPid: number) => parse(text).some((r) => r.parent === markerPid);
+}
+
+export function libbpfTools(): Tracer {
+  return {
+    id: "libbpf-tools",
+    label: "execsnoop+exitsnoop",
+    covers: ["exec", "exit"],
+    missing: () =>
+      which("execsnoop") && which("exitsnoop") ? undefined : "execsnoop/exitsnoop not installed",
+    procs: (dir) => [
+      {
+        name: "execsnoop",
+        cmd: "stdbuf",
+        args: ["-oL", "execsnoop"],
+        out: join(dir, "execsnoop.txt"),
+        viaStdout: true,
+        ready: (t, tag) => t.includes(tag),
+        parse: parseExecsnoop,
+      },
+      {
+        name: "exitsnoop",
+        cmd: "stdbuf",
+        args: ["-oL", "exitsnoop"],
+        out: join(dir, "exitsnoop.txt"),
+        viaStdout: true,
+        ready: exitReady(parseExitsnoop),
+        parse: parseExitsnoop,
+      },
+    ],
+  };
+}
+
+// ---- bpftrace ---------------------------------------------------------------
+
+// An execsnoop-style script: argv at execve entry, process exits (pid == tid: the
+// group leader, i.e. the process) with the current parent's tgid.
+export const BPFTRACE_SCRIPT = `tracepoint:syscalls:sys_enter_execve {
+  printf("E %d %d ", pid, curtask->real_parent->tgid); join(args->argv);
+}
+tracepoint:sched:sched_process_exit /pid == tid/ {
+  printf("X %d %d %s\\n", pid, curtask->real_parent->tgid, comm);
+}
+`;
+
+function parseBpftrace(text: string): Rec[] {
+  const out: Rec[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^([EX]) (\d+) (\d+) (.*)$/.exec(line);
+    if (!m) continue;
+    if (m[1] === "E") out.push({ kind: "exec", parent: Number(m[3]), argvBytes: bytesOf(m[4] as string) });
+    else out.push({ kind: "exit", parent: Number(m[3]) });
+  }
+  return out;
+}
+
+export function bpftraceTracer(): Tracer {
+  const script = join(OUT_DIR, "execsnoop.bt");
+  return {
+    id: "bpftrace",
+    label: "bpftrace (execsnoop-style script)",
+    covers: ["exec", "exit"],
+    missing: () => (which("bpftrace") ? undefined : "bpftrace not installed"),
+    procs: (dir) => {
+      writeFileSync(script, BPFTRACE_SCRIPT);
+      return [
+        {
+          name: "bpftrace",
+          cmd: "bpftrace",
+          args: [script],
+          out: join(dir, "bpftrace.txt"),
+          viaStdout: true,
+          ready: (t, tag) => t.includes(tag),
+          parse: parseBpftrace,
+        },
+      ];
+    },
+  };
+}
+
+// ---- BCC (bpfcc-tools) ------------------------------------------------------
+
+export function bccTools(): Tracer {
+  return {
+    id: "bcc",
+    label: "BCC execsnoop-bpfcc+exitsnoop-bpfcc",
+    covers: ["exec", "exit"],
+    missing: () =>
+      which("execsnoop-bpfcc") && which("exitsnoop-bpfcc") ? undefined : "bpfcc-tools not installed",
+    // Same column layouts as the libbpf-tools ports.
+    procs: (dir) => [
+      {
+        name: "execsnoop-bpfcc",
+        cmd: "execsnoop-bpfcc",
+        args: [],
+        out: join(dir, "execsnoop-bpfcc.txt"),
+        viaStdout: true,
+        ready: (t, tag) => t.includes(tag),
+        parse: parseExecsnoop,
+      },
+      {
+        name: "exitsnoop-bpfcc",
+        cmd: "exitsnoop-bpfcc",
+        args: [],
+        out: join(dir, "exitsnoop-bpfcc.txt"),
+        viaStdout: true,
+        ready: exitReady(parseExitsnoop),
+        parse: parseExitsnoop,
+      },
+    ],
+  };
+}
+
+/** Installs the Debian packages of missing peers (`apt-get install -y ...`). */
+export function ensurePeers(log: (s: string) => void): void {
+  const need: string[] = [];
+  if (!which("execsnoop") || !which("exitsnoop")) need.push("libbpf-tools");
+  if (!which("bpftrace")) need.push("bpftrace");
+  if (!which("execsnoop-bpfcc")) need.push("bpfcc-tools");
+  if (!which("stdbuf")) need.push("coreutils");
+  if (need.length === 0) return;
+  log(`installing peers: apt-get install -y ${need.join(" ")}`);
+  const r = spawnSync("apt-get", ["install", "-y", ...need], { encoding: "utf8", stdio: "pipe" });
+  if (r.status !== 0) log(`apt-get failed (status ${r.status}); missing peers are reported as such`);
+}
+
+export function rel(p: string): string {
+  return relative(ROOT, p) || ".";
+}
