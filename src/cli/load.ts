@@ -1,5 +1,5 @@
 // `tsbpf load OBJ`: load (and attach) every program of an object and report what was
-// created. With --pin DIR the programs (DIR/<C function name>), maps (DIR/maps/<name>)
+// created. With --pin DIR the programs (DIR/<C function name>), maps (DIR/maps/<name, '.' -> '_'>)
 // and links (DIR/links/<program>) stay pinned after exit, like
 // `bpftool prog loadall OBJ DIR`; without it the programs stay attached until
 // Ctrl+C / SIGTERM and are detached cleanly.
@@ -179,7 +179,8 @@ const load: Command = {
           p.pinned = path;
         }
         for (const m of report.maps) {
-          const path = join(pinDir, "maps", m.name);
+          // bpffs refuses names with '.' (bpf_mkobj_ops): "attach.rodata" → "attach_rodata", as libbpf does.
+          const path = join(pinDir, "maps", m.name.replace(/\./g, "_"));
           if (!existsSync(path)) coll.maps[m.name]?.pin(path);
         }
         if (links.length) mkdirSync(join(pinDir, "links"), { recursive: true });

@@ -1,0 +1,77 @@
+// User-facing load errors: verifier rejection with program, reason, source line and
+// log tail; unprivileged `tsbpf load` gets the privilege message and exit 1.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { readCollectionSpec } from "../../src/elf/collection.ts";
+import { loadCollection } from "../../src/loader/collection.ts";
+import { VerifierError } from "../../src/loader/errors.ts";
+import { haveTool, privileged, ROOT_DIR } from "../helpers/env.ts";
+
+const fx = (n: string) => join(ROOT_DIR, "test/fixtures", n);
+
+async function rejection(only: string): Promise<VerifierError> {
+  const spec = readCollectionSpec(readFileSync(fx("reject.bpf.o")), "test/fixtures/reject.bpf.o");
+  spec.programs = spec.programs.filter((p) => p.name === only);
+  try {
+    (await loadCollection(spec)).close();
+  } catch (e) {
+    assert.instance(e, VerifierError);
+    return e as VerifierError;
+  }
+  throw new Error(`${only} loaded, expected a verifier rejection`);
+}
+
+test("reject.bpf.o null_deref: VerifierError with reason, insn, C source line and log tail", async () => {
+  if (!privileged("reject.bpf.o")) return;
+  const e = await rejection("null_deref");
+  assert.is(e.program, "null_deref");
+  const first = e.message.split("\n")[0] as string;
+  assert.match(
+    first,
+    /^program 'null_deref' rejected by the verifier: R0 invalid mem access 'map_value_or_null' \(insn \d+, .*reject\.bpf\.c:\d+: "return \*v;/,
+  );
+  assert.ok(e.insn !== undefined);
+  assert.match(e.message, "verifier log (last");
+  assert.match(e.message, "processed");
+  assert.ok(e.log.length > 0);
+});
+
+test("reject.bpf.o oob_read: the unbounded access is reported with its source line", async () => {
+  if (!privileged("reject.bpf.o")) return;
+  const e = await rejection("oob_read");
+  const first = e.message.split("\n")[0] as string;
+  assert.match(
+    first,
+    /^program 'oob_read' rejected by the verifier: .*(unbounded memory access|invalid access to map value)/,
+  );
+  assert.match(first, /reject\.bpf\.c:\d+: "/);
+});
+
+test("unprivileged tsbpf load: privilege message, exit 1, no stack trace", () => {
+  if (!privileged("setpriv to nobody") || !haveTool("setpriv")) return;
+  const r = spawnSync(
+    "setpriv",
+    [
+      "--reuid=nobody",
+      "--regid=nogroup",
+      "--clear-groups",
+      "--inh-caps=-all",
+      process.execPath,
+      "--import",
+      "tsx",
+      "src/cli.ts",
+      "load",
+      "test/fixtures/attach.bpf.o",
+    ],
+    { cwd: ROOT_DIR, encoding: "utf8", timeout: 120_000, env: { ...process.env, HOME: "/tmp" } },
+  );
+  assert.is(r.status, 1, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  assert.match(r.stderr, "needs root, or CAP_BPF + CAP_PERFMON");
+  assert.not.match(r.stderr, /\n\s+at /);
+  assert.not.match(r.stderr, "internal error");
+});
+
+test.run();
