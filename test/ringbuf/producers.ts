@@ -1,21 +1,14 @@
-// Loads test/fixtures/ringbuf.bpf.o (the kernel producers) and drives its programs with
-// BPF_PROG_TEST_RUN. Shared by the ringbuf/perf tests and bench/ringbuf.ts.
-//
-// Loading goes through bpftool (`prog loadall ... map name rb pinned <our map>`) so the
-// ring can be sized per test: we create the ringbuf (and perf array) map ourselves, pin
-// it, and bpftool reuses it. TODO(loader): switch to loadCollection(path, { maps: { rb:
-// { maxEntries } } }) when src/loader/collection.ts lands.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+// Loads test/fixtures/ringbuf.bpf.o (the kernel producers) with our own loader
+// (loadCollectionSync, no libbpf/bpftool) and drives its programs with
+// BPF_PROG_TEST_RUN. Shared by the ringbuf/perf tests and the ring-buffer benches.
+// The ring is sized per test through the loader's map override (`maps.rb.maxEntries`).
 import type { Btf } from "../../src/btf/btf.ts";
 import { type Codec, makeCodec } from "../../src/btf/codec.ts";
-import { readCollectionSpec } from "../../src/elf/collection.ts";
-import { BpfMap } from "../../src/maps/map.ts";
+import { type Collection, loadCollectionSync } from "../../src/loader/collection.ts";
+import type { Program } from "../../src/loader/handle.ts";
+import type { BpfMap } from "../../src/maps/map.ts";
 import { counterValue } from "../../src/ringbuf/loss.ts";
-import type { MapSpec } from "../../src/spec.ts";
-import { closeFd, objGet, progTestRun } from "../../src/sys/bpf.ts";
-import { numPossibleCpus } from "../../src/sys/cpus.ts";
-import { BPF_MAP_TYPE } from "../../src/uapi.ts";
+import { progTestRun } from "../../src/sys/bpf.ts";
 import { ROOT_DIR } from "../helpers/env.ts";
 
 export const OBJECT = `${ROOT_DIR}test/fixtures/ringbuf.bpf.o`;
@@ -26,66 +19,36 @@ export const CNT_ATTEMPTS = 0;
 export const CNT_FAILED = 1;
 export const GOLDEN = 0x9e3779b1;
 
-function mapSpec(name: string, type: number, maxEntries: number, keySize = 0, valueSize = 0): MapSpec {
-  return {
-    name,
-    type,
-    typeName: type === BPF_MAP_TYPE.RINGBUF ? "ringbuf" : "perf_event_array",
-    keySize,
-    valueSize,
-    maxEntries,
-    flags: 0,
-    numaNode: 0,
-    mapExtra: 0n,
-    pinning: "none",
-    btfKeyTypeId: 0,
-    btfValueTypeId: 0,
-  };
-}
-
 export class Producers {
+  readonly coll: Collection;
   readonly rb: BpfMap;
   readonly perf: BpfMap;
   readonly counters: BpfMap;
   readonly btf: Btf;
-  private readonly progs = new Map<ProgName, number>();
-  private readonly dir: string;
+  private readonly progs = new Map<ProgName, Program>();
 
   constructor(opts: { rbSize?: number } = {}) {
-    this.btf = readCollectionSpec(new Uint8Array(readFileSync(OBJECT)), OBJECT).btf as Btf;
-    this.dir = mkdtempSync("/sys/fs/bpf/tsbpf-rbtest-");
-    this.rb = BpfMap.create(mapSpec("rb", BPF_MAP_TYPE.RINGBUF, opts.rbSize ?? 16384));
-    this.perf = BpfMap.create(mapSpec("perf", BPF_MAP_TYPE.PERF_EVENT_ARRAY, numPossibleCpus(), 4, 4));
+    this.coll = loadCollectionSync(OBJECT, { maps: { rb: { maxEntries: opts.rbSize ?? 16384 } } });
     try {
-      this.rb.pin(`${this.dir}/rb`);
-      this.perf.pin(`${this.dir}/perf`);
-      execFileSync(
-        "bpftool",
-        [
-          "prog",
-          "loadall",
-          OBJECT,
-          `${this.dir}/progs`,
-          "map",
-          "name",
-          "rb",
-          "pinned",
-          `${this.dir}/rb`,
-          "map",
-          "name",
-          "perf",
-          "pinned",
-          `${this.dir}/perf`,
-          "pinmaps",
-          `${this.dir}/maps`,
-        ],
-        { stdio: ["ignore", "ignore", "pipe"] },
-      );
-      for (const p of PROGS) this.progs.set(p, objGet(`${this.dir}/progs/${p}`));
-      this.counters = BpfMap.fromPin(`${this.dir}/maps/counters`);
-    } finally {
-      rmSync(this.dir, { recursive: true, force: true });
+      const { maps, programs, btf } = this.coll;
+      if (!btf) throw new Error(`${OBJECT}: loaded without BTF`);
+      this.btf = btf;
+      this.rb = maps.rb;
+      this.perf = maps.perf;
+      this.counters = maps.counters;
+      for (const p of PROGS) {
+        if (!programs[p]) throw new Error(`${OBJECT}: no program ${p}`);
+        this.progs.set(p, programs[p]);
+      }
+    } catch (e) {
+      this.coll.close();
+      throw e;
     }
+  }
+
+  /** fd of a producer program (for callers that drive it themselves, e.g. a child process). */
+  progFd(prog: ProgName): number {
+    return (this.progs.get(prog) as Program).fd;
   }
 
   /** Decoder for a struct of the object's BTF, e.g. "rb_small". */
@@ -109,7 +72,7 @@ export class Producers {
     dv.setUint32(4, seq0, true);
     dv.setUint32(8, discardEvery, true);
     dv.setUint32(12, pad, true);
-    return progTestRun({ prog_fd: this.progs.get(prog) as number, ctx_in: ctx }).retval;
+    return (this.progs.get(prog) as Program).testRun({ ctx }).retval;
   }
 
   /** Run the raw_tp perf producer on `cpu` (args[0] = count, args[1] = seq0); repeat must be 0 for raw_tp. */
@@ -120,8 +83,7 @@ export class Producers {
     dv.setBigUint64(8, BigInt(seq0), true);
     // BPF_F_TEST_RUN_ON_CPU = 1 << 0
     const onCpu = cpu === undefined ? {} : { flags: 1, cpu };
-    return progTestRun({ prog_fd: this.progs.get("emit_perf_mixed") as number, ctx_in: ctx, ...onCpu })
-      .retval;
+    return progTestRun({ prog_fd: this.progFd("emit_perf_mixed"), ctx_in: ctx, ...onCpu }).retval;
   }
 
   /** Sum over CPUs of a counter slot. */
@@ -136,11 +98,8 @@ export class Producers {
   }
 
   close(): void {
-    for (const fd of this.progs.values()) closeFd(fd);
     this.progs.clear();
-    this.counters.close();
-    this.rb.close();
-    this.perf.close();
+    this.coll.close();
   }
 }
 
