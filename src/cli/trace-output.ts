@@ -107,11 +107,25 @@ export class TraceOutput {
     } else this.line(escapeJsonLine(ev));
   }
 
+  /**
+   * Lines are batched: the session hands out a whole ring-buffer drain in one
+   * event-loop turn, and one write per batch (flushed from setImmediate, after the
+   * turn) costs far less than one per event.
+   */
   line(s: string): void {
     this.buf.push(s);
     this.bufLen += s.length;
     if (this.bufLen > 64 * 1024) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
   }
+
+  private flushScheduled = false;
 
   flush(): void {
     if (this.buf.length === 0 || this.broken) return;
