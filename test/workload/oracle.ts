@@ -126,7 +126,12 @@ export function startTrace(args: string[], opts: { cwd: string; env?: NodeJS.Pro
       if (hit) return Promise.resolve(hit);
       return new Promise((resolve, reject) => {
         const t = setTimeout(
-          () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; stderr:\n${stderr}`)),
+          () =>
+            reject(
+              new Error(
+                `timed out after ${timeoutMs} ms waiting for ${what}; events:\n${lines.join("\n")}\nstderr:\n${stderr}`,
+              ),
+            ),
           timeoutMs,
         );
         waiters.push({
