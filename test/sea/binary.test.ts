@@ -245,6 +245,28 @@ test("embeds objects from --bpf and serves them by basename and embedded: name",
   }
 });
 
+test("./tsbpf inspect process.bpf.o reads the embedded tracer object", () => {
+  const r = tsbpf(["inspect", "process.bpf.o"]);
+  assert.is(r.status, 0, show(r));
+  assert.match(r.stdout, "handle_exec", show(r));
+});
+
+test("./tsbpf trace --json -- /bin/echo hi: exec argv, exit 0, status 0 (no node on PATH)", () => {
+  if (!privileged("trace from the single binary")) return;
+  const r = tsbpf(["trace", "--json", "--", "/bin/echo", "hi"]);
+  assert.is(r.status, 0, show(r));
+  const evs = r.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const exec = evs.filter((e) => e.event === "exec" && e.filename === "/bin/echo");
+  assert.is(exec.length, 1, show(r));
+  assert.equal(exec[0]?.argv, ["/bin/echo", "hi"]);
+  const exit = evs.filter((e) => e.event === "exit" && e.pid === exec[0]?.pid);
+  assert.is(exit.length, 1, show(r));
+  assert.is(exit[0]?.exit_code, 0);
+});
+
 test.after(() => rmSync(work, { recursive: true, force: true }));
 
 test.run();
