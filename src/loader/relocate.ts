@@ -9,7 +9,7 @@
 // only complains about when it is reachable.
 
 import { disassembleInsn } from "../asm/disasm.ts";
-import { decodeInsn, getImm, setImm, setOff, setSrc } from "../asm/insn.ts";
+import { decodeInsn, setImm, setOff, setSrc } from "../asm/insn.ts";
 import type { ExternSpec } from "../spec.ts";
 import {
   BPF_CALL,
@@ -31,6 +31,10 @@ export interface ResolvedKsym {
   btfId: number;
   btfObjFd: number;
   kind: "var" | "func";
+  /** Typeless ksym (`extern const void x __ksym`): its /proc/kallsyms address. */
+  addr?: bigint;
+  /** Module whose BTF holds the symbol (then btfObjFd must be that BTF object's fd). */
+  module?: string;
 }
 
 export interface RelocateContext {
@@ -97,6 +101,11 @@ export function applyRelocations(lp: LinkedProgram, ctx: RelocateContext): void 
         target = `${ctx.kconfigMap}+${ext.offset} (${r.name})`;
       } else {
         const ks = ctx.ksyms.get(r.name);
+        if (ks?.module && !ks.btfObjFd) {
+          throw new LoadError(
+            `${where}: ksym '${r.name}' is defined in kernel module '${ks.module}', whose BTF object tsbpf cannot reference yet`,
+          );
+        }
         if (code === CALL) {
           if (ks) {
             setSrc(insns, r.insn, BPF_PSEUDO_KFUNC_CALL);
@@ -118,7 +127,13 @@ export function applyRelocations(lp: LinkedProgram, ctx: RelocateContext): void 
           } else throw new LoadError(`${where}: kfunc '${r.name}' was not found in kernel BTF`);
         } else {
           needLd();
-          if (ks) {
+          if (ks?.addr !== undefined) {
+            // Typeless ksym: a plain 64-bit constant, the symbol's address (libbpf does the same).
+            setSrc(insns, r.insn, 0);
+            setImm(insns, r.insn, Number(BigInt.asIntN(32, ks.addr & 0xffffffffn)));
+            setImm(insns, r.insn + 1, Number(BigInt.asIntN(32, ks.addr >> 32n)));
+            target = `ksym ${r.name} = 0x${ks.addr.toString(16)} (kallsyms)`;
+          } else if (ks) {
             setSrc(insns, r.insn, BPF_PSEUDO_BTF_ID);
             setImm(insns, r.insn, ks.btfId);
             setImm(insns, r.insn + 1, ks.btfObjFd);
@@ -141,6 +156,5 @@ export function applyRelocations(lp: LinkedProgram, ctx: RelocateContext): void 
       before,
       after: show(insns, r.insn),
     });
-    void getImm;
   }
 }
