@@ -65,7 +65,7 @@ export class Summary {
     const c = (k: string) => this.counts.get(k) ?? 0;
     if (this.first && this.last) {
       const secs = (Date.parse(this.last) - Date.parse(this.first)) / 1000;
-      out.push(`Duration: ${Number.isFinite(secs) ? secs.toFixed(1) : "?"}s`);
+      out.push(`Duration: ${Number.isFinite(secs) ? secs.toFixed(3) : "?"}s (first to last event)`);
     }
     out.push(
       `Events: fork=${c("fork")} exec=${c("exec")} exec_failed=${c("exec_failed")} exit=${c("exit")} alert=${c("alert")}`,
