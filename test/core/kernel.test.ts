@@ -3,6 +3,9 @@
 // bitfields, enums with other values, types no kernel has). Its program compares
 // each relocated value with the truth and returns a failure bitmask. The truth the
 // BPF side cannot find itself comes from bpftool's BTF dump and /proc, via .rodata.
+import { readFileSync } from "node:fs";
+import { release } from "node:os";
+import { gunzipSync } from "node:zlib";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { loadCollection } from "../../src/loader/collection.ts";
@@ -79,6 +82,43 @@ test("core_layout.bpf.o: every relocated value is right inside the kernel", asyn
     const btf = coll.spec.btf;
     assert.ok(btf);
     assert.is(out.local_id, btf.findByName("task_struct___tsl")[0]);
+  } finally {
+    coll.close();
+  }
+});
+
+test("core.bpf.o: externs and CO-RE values seen by the kernel", async () => {
+  if (!privileged("CO-RE externs in-kernel")) return;
+  const coll = await loadCollection(`${ROOT_DIR}/test/fixtures/core.bpf.o`);
+  try {
+    const prog = coll.programs.probe;
+    assert.ok(prog);
+    // args[1] = probe_id (110): the program acts only for that syscall id.
+    const ctx = new Uint8Array(16);
+    new DataView(ctx.buffer).setBigUint64(8, 110n, true);
+    prog.testRun({ ctx });
+    const out = coll.globals.bss?.out as Record<string, number | bigint>;
+    assert.is(out.runs, 1);
+    assert.is(out.tgid, process.pid);
+    assert.is(out.ppid, process.ppid);
+    assert.is(out.has_old_state, 0);
+    assert.is(out.task_exists, 1);
+    assert.is(out.bogus_exists, 0);
+    assert.is(out.upid_matches, 1);
+    assert.is(out.tgid_exists, 1);
+    assert.is(out.sid_value, 3);
+    const m = /^(\d+)\.(\d+)\.(\d+)/.exec(release()) as RegExpExecArray;
+    assert.is(out.kernel_version, (Number(m[1]) << 16) + (Number(m[2]) << 8) + Math.min(Number(m[3]), 255));
+    const config = gunzipSync(readFileSync("/proc/config.gz")).toString();
+    const cfg = (name: string) => new RegExp(`^${name}=(.*)$`, "m").exec(config)?.[1];
+    assert.is(out.hz, Number(cfg("CONFIG_HZ") ?? 0));
+    assert.is(out.bpf_syscall, cfg("CONFIG_BPF_SYSCALL") === "y" ? 1 : 0);
+    const lsm = cfg("CONFIG_BPF_LSM");
+    assert.is(out.bpf_lsm, lsm === "y" ? 1 : lsm === "m" ? 2 : 0);
+    assert.is(out.missing_cfg, 0);
+    const stext = /^([0-9a-f]+) \S+ _stext$/m.exec(readFileSync("/proc/kallsyms", "utf8"));
+    assert.ok(stext);
+    assert.is(out.stext_addr, BigInt(`0x${stext[1]}`));
   } finally {
     coll.close();
   }
