@@ -7,7 +7,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readCollectionSpec } from "../../src/elf/collection.ts";
 import { loadCollection } from "../../src/loader/collection.ts";
-import { VerifierError } from "../../src/loader/errors.ts";
+import { CoreRelocationError, VerifierError } from "../../src/loader/errors.ts";
+import type { LoadStep } from "../../src/loader/steps.ts";
 import { haveTool, privileged, ROOT_DIR } from "../helpers/env.ts";
 
 const fx = (n: string) => join(ROOT_DIR, "test/fixtures", n);
@@ -48,6 +49,38 @@ test("reject.bpf.o oob_read: the unbounded access is reported with its source li
     /^program 'oob_read' rejected by the verifier: .*(unbounded memory access|invalid access to map value)/,
   );
   assert.match(first, /reject\.bpf\.c:\d+: "/);
+});
+
+test("a poisoned CO-RE instruction is reported as the CO-RE relocation that failed", async () => {
+  if (!privileged("core_fail.bpf.o")) return;
+  let err: unknown;
+  try {
+    (await loadCollection(fx("core_fail.bpf.o"))).close();
+  } catch (e) {
+    err = e;
+  }
+  assert.instance(err, CoreRelocationError);
+  assert.match(
+    (err as Error).message,
+    /^CO-RE relocation #\d+ in program read_missing failed: task_struct::tsbpf_no_such_field not found in kernel BTF \(wanted by .*core_fail\.bpf\.c:\d+\)/,
+  );
+});
+
+test("logLevel 1: verifier statistics are reported for loaded programs", async () => {
+  if (!privileged("verifier stats")) return;
+  const steps: LoadStep[] = [];
+  const coll = await loadCollection(fx("calls.bpf.o"), { logLevel: 1, onStep: (s) => steps.push(s) });
+  try {
+    const loaded = steps.filter((s) => s.step === "prog_loaded");
+    assert.is(loaded.length, 4);
+    for (const s of loaded) {
+      if (s.step !== "prog_loaded") continue;
+      assert.ok((s.stats?.insnsProcessed ?? 0) > 0, `${s.program}: processed insns`);
+    }
+    assert.ok((coll.programs.calc_loop?.stats?.insnsProcessed ?? 0) > 0);
+  } finally {
+    coll.close();
+  }
 });
 
 test("unprivileged tsbpf load: privilege message, exit 1, no stack trace", () => {
