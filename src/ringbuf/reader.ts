@@ -44,6 +44,16 @@ const LEN_MASK = 0x3fff_ffff;
  */
 const ATOMIC_HEADERS = process.arch !== "x64";
 
+/** Most records one consumeBatch() call hands out (the size of its offset/length arrays). */
+export const BATCH_MAX = 65536;
+
+/**
+ * Batch consumer: records i < count are lengths[i] bytes at offsets[i] of `view` (a
+ * DataView over the whole RO mapping). The arrays are the reader's, reused by the next
+ * batch; like the view's contents they are valid only during the call.
+ */
+export type BatchCallback = (view: DataView, offsets: Int32Array, lengths: Int32Array, count: number) => void;
+
 export interface RingBufSource {
   fd: number;
   maxEntries: number;
@@ -82,6 +92,8 @@ export class RingBufReader extends EventReaderBase {
   /** Our copy of consumer_pos: we are the only consumer. */
   private pos: number;
   private readonly loss: LossCounter | undefined;
+  private readonly offsets = new Int32Array(BATCH_MAX);
+  private readonly lengths = new Int32Array(BATCH_MAX);
 
   constructor(map: BpfMap | RingBufSource, opts: RingBufReaderOptions = {}) {
     super();
@@ -162,6 +174,55 @@ export class RingBufReader extends EventReaderBase {
     } finally {
       // Release the space even if a callback threw, so a bad record cannot wedge the ring.
       if (pos !== start && !this.closed) {
+        this.pos = pos;
+        Atomics.store(this.cons64, 0, BigInt(pos));
+      }
+    }
+    return n;
+  }
+
+  /**
+   * The fast path: collect up to `limit` (≤ BATCH_MAX) ready records into the reader's
+   * (offset, length) arrays, hand them to cb in ONE call, then publish consumer_pos once.
+   * The header walk is a tight monomorphic loop with no call per record, and the caller's
+   * decode loop keeps its state in locals; measured in bench/ringbuf.ts (bench/RESULTS.md)
+   * at about 3–4× the per-record consume() with the same decoding. Returns the count.
+   */
+  consumeBatch(cb: BatchCallback, limit: number = BATCH_MAX): number {
+    if (this.closed) return 0;
+    const max = limit < BATCH_MAX ? limit | 0 : BATCH_MAX;
+    const size = this.size;
+    const ro32 = this.ro32;
+    const offsets = this.offsets;
+    const lengths = this.lengths;
+    const start = this.pos;
+    let pos = start;
+    let n = 0;
+    // producer_pos is read once per batch, and again only when the walk catches up.
+    let prod = Number(Atomics.load(this.prod64, 0));
+    let off = pos % size;
+    while (pos < prod && n < max) {
+      const hdr = PAGE_SIZE + off;
+      const len = ATOMIC_HEADERS ? Atomics.load(ro32, hdr >>> 2) : ro32[hdr >>> 2];
+      if (len & BPF_RINGBUF_BUSY_BIT) break;
+      const dataLen = len & LEN_MASK;
+      if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
+        offsets[n] = hdr + BPF_RINGBUF_HDR_SZ;
+        lengths[n] = dataLen;
+        n++;
+      }
+      const step = (dataLen + BPF_RINGBUF_HDR_SZ + 7) & ~7;
+      pos += step;
+      off += step;
+      if (off >= size) off -= size;
+      if (pos >= prod) prod = Number(Atomics.load(this.prod64, 0));
+    }
+    if (pos === start) return 0;
+    try {
+      if (n > 0) cb(this.ro, offsets, lengths, n);
+    } finally {
+      // Release the space even if cb threw, so a bad record cannot wedge the ring.
+      if (!this.closed) {
         this.pos = pos;
         Atomics.store(this.cons64, 0, BigInt(pos));
       }

@@ -12,7 +12,7 @@ import { progTestRun } from "../../src/sys/bpf.ts";
 import { ROOT_DIR } from "../helpers/env.ts";
 
 export const OBJECT = `${ROOT_DIR}test/fixtures/ringbuf.bpf.o`;
-const PROGS = ["emit_mixed", "emit_small", "bench", "emit_perf_mixed"] as const;
+const PROGS = ["emit_mixed", "emit_small", "bench", "emit_stamp", "emit_perf_mixed"] as const;
 export type ProgName = (typeof PROGS)[number];
 
 export const CNT_ATTEMPTS = 0;
