@@ -12,7 +12,9 @@
  *   tracepoint/syscalls/sys_exit_execve     handle_exit_execve      }  trace_failed_exec
  *   tracepoint/syscalls/sys_exit_execveat   handle_exit_execveat    }
  *
- * Records go to the `events` ring buffer; their layout is in process.h and
+ * Records go to the `events` ring buffer (or, built with -DTSBPF_OUTPUT_PERF as
+ * bpf/process_perf.bpf.c, a per-CPU perf event array for kernels without ring
+ * buffers: same programs, same records); their layout is in process.h and
  * docs/events-wire.md. Behaviour is configured through the `const volatile`
  * globals below (.rodata), which user space sets before loading: the verifier
  * sees them as constants and drops the branches they disable.
@@ -78,11 +80,50 @@ BTF_ANCHOR(enum tsbpf_exec_syscall, tsbpf_anchor_exec_syscall);
 
 /* ---- Maps (every one bounded; LRU where keyed by pid/tid/cgroup) ---- */
 
+#ifdef TSBPF_OUTPUT_PERF
+/*
+ * Output for kernels without BPF_MAP_TYPE_RINGBUF (< 5.8): one perf ring per CPU
+ * (bpf/process_perf.bpf.c builds this variant). max_entries 0: the loader sizes it
+ * to the number of possible CPUs. A full perf ring makes bpf_perf_event_output()
+ * return -ENOSPC and the kernel counts the drop itself (rb->lost, reported to the
+ * reader as PERF_RECORD_LOST, kernel/events/ring_buffer.c perf_output_begin), so
+ * only other failures are counted in `lost` here, or they would be counted twice.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} events SEC(".maps");
+#define TSBPF_ENOSPC 28
+#define EMIT_FAILED(ret) ((ret) && (ret) != -TSBPF_ENOSPC)
+/* Fixed-size records are built on the stack (<= 120 bytes), then copied out. */
+#define EV_BEGIN(e, type) \
+	typeof(*(e)) __ev_buf; \
+	(e) = &__ev_buf
+#define EV_SUBMIT(ctx, e, type) \
+	do { \
+		long __r = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, (e), sizeof(*(e))); \
+		if (EMIT_FAILED(__r)) \
+			count(&lost, type); \
+	} while (0)
+#define EV_OUTPUT(ctx, data, size) bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, data, size)
+#else
 /* Output. User space may resize (a power of two multiple of the page size) before load. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 * 1024 * 1024);
 } events SEC(".maps");
+#define EMIT_FAILED(ret) ((ret) != 0)
+/* Fixed-size records are reserved in the ring and written in place. */
+#define EV_BEGIN(e, type) \
+	(e) = bpf_ringbuf_reserve(&events, sizeof(*(e)), 0); \
+	if (!(e)) { \
+		count(&lost, type); \
+		return 0; \
+	}
+#define EV_SUBMIT(ctx, e, type) bpf_ringbuf_submit((e), 0)
+#define EV_OUTPUT(ctx, data, size) bpf_ringbuf_output(&events, data, size, 0)
+#endif
 
 /*
  * Scratch space for variable-length records (exec, exec_failed), one slot per
@@ -321,7 +362,7 @@ static __always_inline struct tsbpf_scratch *scratch_get(__u32 type)
 static __always_inline void scratch_put(struct tsbpf_scratch *s)
 {
 	/* Plain store (BPF has no store-release before -mcpu=v4's load-acquire/
-	 * store-release); bpf_ringbuf_output already copied the record. */
+	 * store-release); the output helper already copied the record. */
 	*(volatile __u32 *)&s->busy = 0;
 }
 
@@ -358,15 +399,11 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	if (!rate_allow(rate_limit_by_parent ? ptgid : cgid, type))
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(&lost, type);
-		return 0;
-	}
+	EV_BEGIN(e, type);
 	fill_hdr(&e->hdr, child, type, sizeof(*e), cgid);
 	e->parent_pid = ptgid;
 	e->parent_tid = BPF_CORE_READ(parent, pid);
-	bpf_ringbuf_submit(e, 0);
+	EV_SUBMIT(ctx, e, type);
 	return 0;
 }
 
@@ -485,7 +522,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 
 	if (off > TSBPF_SCRATCH_SIZE) /* cannot happen; tells the verifier the bound */
 		off = TSBPF_SCRATCH_SIZE;
-	if (bpf_ringbuf_output(&events, s->buf, off, 0))
+	if (EMIT_FAILED(EV_OUTPUT(ctx, s->buf, off)))
 		count(&lost, TSBPF_EV_EXEC);
 	scratch_put(s);
 	return 0;
@@ -515,7 +552,7 @@ static __always_inline int exec_enter(const char *filename, __s32 dfd, __u32 at_
 	return 0;
 }
 
-static __always_inline int exec_exit(long ret)
+static __always_inline int exec_exit(void *ctx, long ret)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -563,7 +600,7 @@ static __always_inline int exec_exit(long ret)
 	fill_hdr(&e->hdr, t, TSBPF_EV_EXEC_FAILED, off, cgid);
 	if (off > TSBPF_SCRATCH_SIZE)
 		off = TSBPF_SCRATCH_SIZE;
-	if (bpf_ringbuf_output(&events, s->buf, off, 0))
+	if (EMIT_FAILED(EV_OUTPUT(ctx, s->buf, off)))
 		count(&lost, TSBPF_EV_EXEC_FAILED);
 	scratch_put(s);
 	return 0;
@@ -587,13 +624,13 @@ int handle_enter_execveat(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_execve")
 int handle_exit_execve(struct trace_event_raw_sys_exit *ctx)
 {
-	return exec_exit(ctx->ret);
+	return exec_exit(ctx, ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_execveat")
 int handle_exit_execveat(struct trace_event_raw_sys_exit *ctx)
 {
-	return exec_exit(ctx->ret);
+	return exec_exit(ctx, ctx->ret);
 }
 
 /* ---- exit ---- */
@@ -653,11 +690,7 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 		status = BPF_CORE_READ(subject, exit_code);
 	}
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(&lost, type);
-		return 0;
-	}
+	EV_BEGIN(e, type);
 	fill_hdr(&e->hdr, p, type, sizeof(*e), cgid);
 	/* start_time is CLOCK_MONOTONIC (ktime_get_ns() in copy_process). */
 	e->lifetime_ns = bpf_ktime_get_ns() - BPF_CORE_READ(subject, start_time);
@@ -665,6 +698,6 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	e->flags = flags;
 	e->exit_signal = BPF_CORE_READ(subject, exit_signal);
 	e->_reserved = 0;
-	bpf_ringbuf_submit(e, 0);
+	EV_SUBMIT(ctx, e, type);
 	return 0;
 }

@@ -5,8 +5,18 @@
 import { TsbpfError } from "../errors.ts";
 import { loadCollection } from "../loader/collection.ts";
 import type { BpfMap } from "../maps/map.ts";
+import { PerfReader } from "../perf/reader.ts";
+import type { EventReaderBase } from "../ringbuf/base.ts";
 import { RingBufReader } from "../ringbuf/reader.ts";
 import type { CollectionSpec } from "../spec.ts";
+import { BPF_MAP_TYPE } from "../uapi.ts";
+
+/**
+ * Data pages of each CPU's perf ring (process_perf.bpf.o): 1 MiB, so a burst of
+ * maximal exec records (~64 KiB each) fits several times over; 2 CPUs x 1 MiB is
+ * still well under the 8 MiB the ring-buffer object uses.
+ */
+export const PERF_PAGES_PER_CPU = 256;
 
 export interface TracerLoadOptions {
   rodata: Record<string, number | bigint | boolean>;
@@ -16,7 +26,10 @@ export interface TracerLoadOptions {
 }
 
 export interface BpfLoadedTracer {
-  reader: RingBufReader;
+  /** The `events` map's reader: a ring buffer, or per-CPU perf rings (process_perf.bpf.o). */
+  reader: EventReaderBase;
+  /** Which kind `events` is. */
+  output: "ringbuf" | "perf";
   lostMap: BpfMap;
   rateLimitedMap: BpfMap;
   /** Adds a tgid to the descendant filter. */
@@ -35,7 +48,7 @@ export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Pr
     ...(o.btfPath !== undefined ? { btf: o.btfPath } : {}),
   });
   const links: { close(): void }[] = [];
-  let reader: RingBufReader | undefined;
+  let reader: EventReaderBase | undefined;
   const detach = () => {
     for (const l of links.splice(0)) {
       try {
@@ -60,10 +73,14 @@ export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Pr
     const events = map("events");
     const tracked = map("tracked");
     const one = new Uint8Array([1]);
-    reader = new RingBufReader(events);
+    // The object decides: process.bpf.o has a RINGBUF `events`, process_perf.bpf.o a
+    // PERF_EVENT_ARRAY one (the loader sized it to the possible CPUs).
+    const perf = events.spec.type === BPF_MAP_TYPE.PERF_EVENT_ARRAY;
+    reader = perf ? new PerfReader(events, { pages: PERF_PAGES_PER_CPU }) : new RingBufReader(events);
     const r = reader;
     return {
       reader: r,
+      output: perf ? "perf" : "ringbuf",
       lostMap: map("lost"),
       rateLimitedMap: map("rate_limited"),
       track: (pid) => tracked.update(pid, one),

@@ -18,12 +18,26 @@ const KINDS: [number, string][] = [
   [EV.THREAD_EXIT, "exit"],
 ];
 
+/** `kind` of records a full perf ring dropped (PERF_RECORD_LOST carries no event type). */
+export const PERF_BUFFER_KIND = "perf_buffer";
+
 export class LossPoller {
   private readonly counters: { kind: string; c: LossCounter }[] = [];
   /** Cumulative totals per kind, for the summary. */
   readonly totals = new Map<string, number>();
 
-  constructor(lost: BpfMap, rateLimited: BpfMap) {
+  private readerLast = 0;
+
+  /**
+   * `readerLost`: records the output buffer itself dropped, cumulative (the perf
+   * reader's PERF_RECORD_LOST total). The kernel does not say which type they had,
+   * so they are reported with kind PERF_BUFFER_KIND.
+   */
+  constructor(
+    lost: BpfMap,
+    rateLimited: BpfMap,
+    private readonly readerLost?: () => number,
+  ) {
     for (const [type, kind] of KINDS) {
       this.counters.push({ kind, c: new LossCounter(lost, type) });
       this.counters.push({ kind: `ratelimit:${kind}`, c: new LossCounter(rateLimited, type) });
@@ -36,6 +50,11 @@ export class LossPoller {
     for (const { kind, c } of this.counters) {
       const d = c.delta();
       if (d > 0) deltas.set(kind, (deltas.get(kind) ?? 0) + d);
+    }
+    if (this.readerLost) {
+      const total = this.readerLost();
+      if (total > this.readerLast) deltas.set(PERF_BUFFER_KIND, total - this.readerLast);
+      this.readerLast = total;
     }
     if (deltas.size === 0) return [];
     const time = now.toISOString().replace(/Z$/, "000Z");

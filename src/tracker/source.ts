@@ -7,6 +7,8 @@ import { readCollectionSpec } from "../elf/collection.ts";
 import type { CollectionSpec } from "../spec.ts";
 import { bootToRealtimeOffsetNs } from "../sys/clock.ts";
 import { numPossibleCpus } from "../sys/cpus.ts";
+import { probe } from "../sys/features.ts";
+import { BPF_MAP_TYPE } from "../uapi.ts";
 import { makeRecordDecoder, type RecordDecoder } from "./bpf-decode.ts";
 import { type BpfLoadedTracer, loadTracer } from "./bpf-load.ts";
 import { LossPoller } from "./bpf-loss.ts";
@@ -43,7 +45,10 @@ export interface TraceOptions {
   rateLimitByParent?: boolean;
   /** Target BTF for CO-RE instead of /sys/kernel/btf/vmlinux. */
   btfPath?: string;
-  /** The tracer object (path or embedded name); default "process.bpf.o". */
+  /**
+   * The tracer object (path or embedded name); default: tracerObject(), i.e.
+   * process.bpf.o, or process_perf.bpf.o without ring buffers / with TSBPF_FORCE_PERF=1.
+   */
   object?: string;
   /** How often the loss counters are read (ms, default 1000). */
   lossPollMs?: number;
@@ -71,8 +76,37 @@ export interface TraceSession {
   [Symbol.dispose](): void;
 }
 
-// Always the shipped object: never a process.bpf.o that happens to be in the cwd.
-const DEFAULT_OBJECT = "embedded:process.bpf.o";
+// Always the shipped objects: never a process.bpf.o that happens to be in the cwd.
+export const RINGBUF_OBJECT = "embedded:process.bpf.o";
+/** The same programs writing to a per-CPU perf event array (bpf/process_perf.bpf.c). */
+export const PERF_OBJECT = "embedded:process_perf.bpf.o";
+
+/**
+ * The tracer object for this kernel: the ring-buffer one when BPF_MAP_TYPE_RINGBUF
+ * exists (Linux 5.8+), else the perf-event-array one. TSBPF_FORCE_PERF=1 forces the
+ * fallback (to test it on a kernel that has ring buffers).
+ */
+export function tracerObject(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TSBPF_FORCE_PERF === "1") return PERF_OBJECT;
+  return probe("ringbuf") ? RINGBUF_OBJECT : PERF_OBJECT;
+}
+
+/**
+ * A perf sample's size is a u16 (struct perf_event_header.size, 8-aligned: at most
+ * 65528), holding the header (8), the raw size (4) and the record. An exec record
+ * is its fixed part, two filenames of up to TSBPF_FILENAME_MAX, argv and env; with
+ * the perf output the argv + env budget is cut to fit, env first (the cut is
+ * flagged like any other truncation).
+ */
+const PERF_RECORD_MAX = 65528 - 12;
+const EXEC_FIXED_MAX = 256 + 2 * 4096;
+
+function fitPerfSample(rodata: Record<string, number | bigint | boolean>): void {
+  const budget = PERF_RECORD_MAX - EXEC_FIXED_MAX;
+  const args = Math.min(Number(rodata.max_args_bytes), budget);
+  rodata.max_args_bytes = args;
+  rodata.max_env_bytes = Math.max(1, Math.min(Number(rodata.max_env_bytes), budget - args));
+}
 
 /** Kernel-side options (.rodata of process.bpf.c; names as in docs/events-wire.md). */
 export function rodataFor(o: TraceOptions): Record<string, number | bigint | boolean> {
@@ -99,7 +133,7 @@ export function programsFor(spec: CollectionSpec, o: TraceOptions): CollectionSp
 }
 
 export async function openTrace(opts: TraceOptions = {}): Promise<TraceSession> {
-  const obj = readObjectFile(opts.object ?? DEFAULT_OBJECT);
+  const obj = readObjectFile(opts.object ?? tracerObject());
   const spec = programsFor(readCollectionSpec(obj.bytes, obj.path), opts);
   const table = new ProcessTable();
   const decoder = makeRecordDecoder(requireBtf(spec), {
@@ -107,8 +141,11 @@ export async function openTrace(opts: TraceOptions = {}): Promise<TraceSession> 
     parentOf: (pid) => table.get(pid),
   });
 
+  const rodata = rodataFor(opts);
+  if (spec.maps.some((m) => m.name === "events" && m.type === BPF_MAP_TYPE.PERF_EVENT_ARRAY))
+    fitPerfSample(rodata);
   const tracer = await loadTracer(spec, {
-    rodata: rodataFor(opts),
+    rodata,
     scratchEntries: numPossibleCpus(),
     btfPath: opts.btfPath,
   });
@@ -150,7 +187,12 @@ class Session implements TraceSession {
     readonly startedAt: number,
     private readonly lossPollMs: number,
   ) {
-    this.loss = new LossPoller(tracer.lostMap, tracer.rateLimitedMap);
+    const reader = tracer.reader;
+    this.loss = new LossPoller(
+      tracer.lostMap,
+      tracer.rateLimitedMap,
+      tracer.output === "perf" ? () => reader.lost() : undefined,
+    );
   }
 
   track(pid: number): void {
