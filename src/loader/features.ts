@@ -44,6 +44,8 @@ export type BtfFeature = "func" | "func_global" | "datasec" | "float" | "decl_ta
 
 /** True when BPF_BTF_LOAD accepts this BTF kind / feature (src/sys/features.ts probes, plus FUNC). */
 export function haveBtfFeature(f: BtfFeature): boolean {
+  const forced = cache.get(`force_btf_${f}`);
+  if (forced !== undefined) return forced;
   if (f !== "func") return probe(`btf_${f}`);
   return cached("btf_func", () => {
     try {
@@ -94,8 +96,12 @@ export function haveTrampolines(btfId: number, fentryAttachType: number): boolea
   });
 }
 
-/** Overrides a cached result (tests). */
+/**
+ * Overrides a probe result (tests: exercise the sanitiser on a kernel that has every
+ * feature). `btf_<feature>` names force haveBtfFeature; others replace the cached probe.
+ */
 export function setFeatureForTest(name: string, value: boolean | undefined): void {
-  if (value === undefined) cache.delete(name);
-  else cache.set(name, value);
+  const key = name.startsWith("btf_") ? `force_${name}` : name;
+  if (value === undefined) cache.delete(key);
+  else cache.set(key, value);
 }
