@@ -1,0 +1,57 @@
+// `tsbpf explain OBJ [--json] [--btf FILE] [--no-load]`: the whole load path of an
+// object, step by step, for people who want to see what a BPF loader does.
+import { readObjectFile } from "../assets.ts";
+import { type ExplainReport, explainObject } from "../core/explain.ts";
+import { renderExplainText } from "../core/explain-text.ts";
+import { UsageError } from "../errors.ts";
+import { parseCommandArgs } from "./args.ts";
+import type { Command } from "./command.ts";
+
+const help = `Usage: tsbpf explain OBJ [--json] [--btf FILE] [--no-load]
+
+Show every step of loading a BPF object: its ELF sections, the maps and each
+BPF_MAP_CREATE, every relocation (instruction before -> after), every CO-RE
+record (local type and access path, candidate kernel types, the chosen one,
+the computed value, the instruction before and after), the externs, each
+bpf() call with its decoded attributes and result, and the verifier's verdict
+per program. Everything is unloaded again at the end.
+
+Options:
+      --json        print one JSON object (sections, maps, relocations,
+                    core_relocations, externs, bpf_calls, programs)
+      --btf FILE    target BTF for CO-RE: raw BTF (e.g. from BTFHub) or an ELF
+                    object whose .BTF section describes the target kernel
+      --no-load     static part only: resolve CO-RE and externs, create nothing
+                    in the kernel (what non-root users get anyway)
+  -h, --help        show this help
+
+Examples:
+  sudo tsbpf explain bpf/process.bpf.o
+  tsbpf explain test/fixtures/core.bpf.o --no-load --json`;
+
+const command: Command = {
+  name: "explain",
+  summary: "show every step of loading a BPF object",
+  help,
+  async run(args: string[]): Promise<number> {
+    const { values, positionals } = parseCommandArgs("explain", args, {
+      json: { type: "boolean", default: false },
+      btf: { type: "string" },
+      "no-load": { type: "boolean", default: false },
+    });
+    if (positionals.length !== 1)
+      throw new UsageError("explain: expected exactly one OBJ (see 'tsbpf explain --help')");
+    const { bytes, path } = readObjectFile(positionals[0] as string);
+    const report: ExplainReport = await explainObject(bytes, path, {
+      btf: values.btf,
+      load: !values["no-load"],
+    });
+    if (values.json) {
+      const { steps: _steps, ...rest } = report;
+      process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+    } else process.stdout.write(renderExplainText(report));
+    return report.error ? 1 : 0;
+  },
+};
+
+export default command;

@@ -1,0 +1,316 @@
+// Gathers everything `tsbpf explain` shows about loading one object: ELF sections,
+// maps, relocations, every CO-RE record resolved step by step, externs, the raw
+// bpf() calls (through the src/sys recorder) and the verifier's verdict per program.
+// With `load: false` (or as non-root) only the static part is computed: CO-RE and
+// externs are still resolved (reading kernel BTF needs no privileges), nothing is
+// created in the kernel.
+import { readCollectionSpec } from "../elf/collection.ts";
+import { parseElf } from "../elf/elf.ts";
+import { TsbpfError } from "../errors.ts";
+import { loadCollection } from "../loader/collection.ts";
+import { kernelBtf, setTargetBtfPath } from "../loader/kernel-btf.ts";
+import { linkProgram } from "../loader/link.ts";
+import type { LoadStep } from "../loader/steps.ts";
+import type { CollectionSpec } from "../spec.ts";
+import { type BpfCallRecord, setBpfRecorder } from "../sys/bpf.ts";
+import { BPF_ATTACH_TYPE, BPF_MAP_TYPE_NAMES, BPF_PROG_TYPE_NAMES } from "../uapi.ts";
+import { resolveExterns } from "./externs.ts";
+import { applyCoreRelocations, type CoreReloResult } from "./relocate.ts";
+
+const SHT_NAMES: Record<number, string> = {
+  0: "NULL",
+  1: "PROGBITS",
+  2: "SYMTAB",
+  3: "STRTAB",
+  4: "RELA",
+  8: "NOBITS",
+  9: "REL",
+  18: "SYMTAB_SHNDX",
+  1879002115: "LLVM_ADDRSIG",
+};
+
+export interface ExplainReport {
+  object: string;
+  target_btf: string;
+  loaded: boolean;
+  note?: string;
+  error?: string;
+  sections: { index: number; name: string; type: string; size: number; flags: string }[];
+  maps: {
+    name: string;
+    type: string;
+    key_size: number;
+    value_size: number;
+    max_entries: number;
+    flags: number;
+    pinning: string;
+    section?: string;
+    fd?: number;
+  }[];
+  relocations: {
+    program: string;
+    insn: number;
+    kind: string;
+    symbol?: string;
+    target: string;
+    before?: string;
+    after?: string;
+  }[];
+  core_relocations: (CoreReloResult & { program: string })[];
+  externs: { name: string; kind: string; weak?: boolean; value: string }[];
+  bpf_calls: {
+    cmd: string;
+    attr: Record<string, unknown>;
+    result: number;
+    errno?: string;
+    duration_us: number;
+  }[];
+  programs: {
+    name: string;
+    section: string;
+    type: string;
+    verdict: "accepted" | "rejected" | "not_loaded" | "static";
+    insns?: number;
+    stats?: Record<string, unknown>;
+    error?: string;
+    log_tail?: string[];
+  }[];
+  steps: LoadStep[];
+}
+
+const ERRNO: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  7: "E2BIG",
+  9: "EBADF",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  17: "EEXIST",
+  22: "EINVAL",
+  28: "ENOSPC",
+  95: "EOPNOTSUPP",
+  524: "ENOTSUPP",
+};
+
+function jsonSafe(v: unknown): unknown {
+  if (typeof v === "bigint")
+    return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= 0n ? Number(v) : v.toString();
+  if (v instanceof Uint8Array) return `<${v.byteLength} bytes>`;
+  if (Array.isArray(v)) return v.map(jsonSafe);
+  if (v && typeof v === "object")
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonSafe(x)]));
+  return v;
+}
+
+const ATTACH_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(BPF_ATTACH_TYPE).map(([k, v]) => [v, k.toLowerCase()]),
+);
+
+/** Numeric enum fields of bpf_attr with their UAPI names next to them. */
+function decodeNames(attr: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...attr };
+  const name = (key: string, table: Record<number, string>) => {
+    const v = out[key];
+    if (typeof v === "number" && table[v] !== undefined) out[key] = `${v} (${table[v]})`;
+  };
+  name("map_type", BPF_MAP_TYPE_NAMES);
+  name("prog_type", BPF_PROG_TYPE_NAMES);
+  name("expected_attach_type", ATTACH_NAMES);
+  name("attach_type", ATTACH_NAMES);
+  return out;
+}
+
+function staticPart(spec: CollectionSpec, bytes: Uint8Array, report: ExplainReport): void {
+  const elf = parseElf(bytes, spec.path);
+  for (const s of elf.sections) {
+    if (s.index === 0) continue;
+    const flags = `${s.flags & 1 ? "W" : ""}${s.flags & 2 ? "A" : ""}${s.flags & 4 ? "X" : ""}`;
+    report.sections.push({
+      index: s.index,
+      name: s.name,
+      type: SHT_NAMES[s.type] ?? `0x${s.type.toString(16)}`,
+      size: s.size,
+      flags,
+    });
+  }
+  for (const m of spec.maps) {
+    report.maps.push({
+      name: m.name,
+      type: m.typeName,
+      key_size: m.keySize,
+      value_size: m.valueSize,
+      max_entries: m.maxEntries,
+      flags: m.flags,
+      pinning: m.pinning,
+      ...(m.globalData ? { section: m.globalData.section } : {}),
+    });
+  }
+}
+
+function staticCoreAndRelocs(spec: CollectionSpec, report: ExplainReport): void {
+  for (const p of spec.programs) {
+    const lp = linkProgram(spec, p);
+    for (const r of lp.relocations) {
+      const target =
+        r.kind === "map"
+          ? `map ${r.map}`
+          : r.kind === "data"
+            ? `${r.map}+${r.offset}`
+            : r.kind === "extern"
+              ? `extern ${r.name}`
+              : r.kind === "call" || r.kind === "func"
+                ? r.target
+                : "";
+      report.relocations.push({ program: p.name, insn: r.insn, kind: r.kind, symbol: r.symbol, target });
+    }
+    if (lp.coreRelos.length === 0 || !spec.btf) continue;
+    try {
+      const res = applyCoreRelocations({
+        program: p.name,
+        insns: lp.insns,
+        relos: lp.coreRelos,
+        localBtf: spec.btf,
+        targetBtf: kernelBtf(),
+        lineInfo: lp.lineInfo,
+      });
+      for (const r of res) report.core_relocations.push({ program: p.name, ...r });
+    } catch (e) {
+      const partial = (e as { results?: CoreReloResult[] }).results ?? [];
+      for (const r of partial) report.core_relocations.push({ program: p.name, ...r });
+      report.programs.push({
+        name: p.name,
+        section: p.section,
+        type: p.typeName,
+        verdict: "static",
+        error: (e as Error).message,
+      });
+    }
+  }
+}
+
+export interface ExplainOptions {
+  btf?: string;
+  load: boolean;
+}
+
+export async function explainObject(
+  bytes: Uint8Array,
+  path: string,
+  opts: ExplainOptions,
+): Promise<ExplainReport> {
+  setTargetBtfPath(opts.btf);
+  const spec = readCollectionSpec(bytes, path);
+  const report: ExplainReport = {
+    object: path,
+    target_btf: opts.btf ?? "/sys/kernel/btf/vmlinux",
+    loaded: false,
+    sections: [],
+    maps: [],
+    relocations: [],
+    core_relocations: [],
+    externs: [],
+    bpf_calls: [],
+    programs: [],
+    steps: [],
+  };
+  staticPart(spec, bytes, report);
+  const root = process.getuid?.() === 0;
+  const load = opts.load && root;
+  if (opts.load && !root)
+    report.note = "static part only: loading needs root (run as root, or pass --no-load)";
+  if (!load) {
+    if (opts.btf === undefined) report.target_btf = kernelBtf().name;
+    if (spec.externs.length > 0) {
+      try {
+        const ex = resolveExterns(spec, kernelBtf());
+        report.externs = ex.explain.map((x) => ({
+          ...x,
+          weak: spec.externs.find((e) => e.name === x.name)?.weak,
+        }));
+      } catch (e) {
+        report.externs.push({ name: "*", kind: "error", value: (e as Error).message });
+      }
+    }
+    staticCoreAndRelocs(spec, report);
+    for (const p of spec.programs) {
+      if (!report.programs.some((x) => x.name === p.name))
+        report.programs.push({ name: p.name, section: p.section, type: p.typeName, verdict: "static" });
+    }
+    return report;
+  }
+  // Externs, explained (the loader resolves them again itself, identically).
+  if (spec.externs.length > 0) {
+    try {
+      const ex = resolveExterns(spec, kernelBtf());
+      report.externs = ex.explain.map((x) => ({
+        ...x,
+        weak: spec.externs.find((e) => e.name === x.name)?.weak,
+      }));
+    } catch (e) {
+      report.externs.push({ name: "*", kind: "error", value: (e as Error).message });
+    }
+  }
+  const calls: BpfCallRecord[] = [];
+  setBpfRecorder((c) => calls.push(c));
+  const steps: LoadStep[] = [];
+  try {
+    const coll = await loadCollection(spec, {
+      onStep: (s) => steps.push(s),
+      btf: opts.btf,
+      // log_level 1 on success too, so each verdict comes with the verifier statistics.
+      logLevel: 1,
+    });
+    report.loaded = true;
+    coll.close();
+  } catch (e) {
+    if (!(e instanceof TsbpfError)) throw e;
+    report.error = e.message;
+  } finally {
+    setBpfRecorder(undefined);
+  }
+  report.steps = jsonSafe(steps) as LoadStep[];
+  report.bpf_calls = calls.map((c) => ({
+    cmd: c.cmdName,
+    attr: decodeNames(jsonSafe(c.attr) as Record<string, unknown>),
+    result: c.result,
+    ...(c.errno ? { errno: ERRNO[c.errno] ?? String(c.errno) } : {}),
+    duration_us: Math.round(c.durationNs / 100) / 10,
+  }));
+  for (const s of steps) {
+    if (s.step === "relocation_applied") {
+      report.relocations.push({
+        program: s.program,
+        insn: s.insn,
+        kind: s.kind,
+        target: s.target,
+        before: s.before,
+        after: s.after,
+      });
+    } else if (s.step === "core_relocation") {
+      report.core_relocations.push({ program: s.program, ...(s.result as unknown as CoreReloResult) });
+    } else if (s.step === "map_created") {
+      const m = report.maps.find((x) => x.name === s.name);
+      if (m) m.fd = s.fd;
+    }
+  }
+  for (const p of spec.programs) {
+    const ok = steps.find((s) => s.step === "prog_loaded" && s.program === p.name);
+    const bad = steps.find((s) => s.step === "prog_rejected" && s.program === p.name);
+    const base = { name: p.name, section: p.section, type: p.typeName };
+    if (ok && ok.step === "prog_loaded") {
+      report.programs.push({
+        ...base,
+        verdict: "accepted",
+        insns: ok.insns,
+        stats: ok.stats as Record<string, unknown>,
+      });
+    } else if (bad && bad.step === "prog_rejected") {
+      report.programs.push({ ...base, verdict: "rejected", error: report.error, log_tail: bad.logTail });
+    } else {
+      const mine = report.error && report.error.includes(p.name);
+      report.programs.push({ ...base, verdict: "not_loaded", ...(mine ? { error: report.error } : {}) });
+    }
+  }
+  return report;
+}
