@@ -3,11 +3,11 @@
 // under it, and attribute to each workload its tracer CPU time and the events the
 // tracer reported about it (matched by the workload's pid as parent).
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type Generator, OUT_DIR, runWorkload, type Workload, type WorkloadResult } from "./build.ts";
-import { sampleTree } from "./procstat.ts";
-import type { Kind, Rec, Tracer } from "./tracers.ts";
+import { sampleTree, type TreeSample } from "./procstat.ts";
+import type { Kind, Rec, Tracer, TracerProc } from "./tracers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
@@ -41,7 +41,7 @@ interface Live {
   exitCode?: number | null;
 }
 
-function launch(cmd: string, args: string[], stdoutFd: number | "ignore", stderrFd: number): Live {
+function launch(cmd: string, args: string[], stdoutFd: number | "ignore", stderrFd: number | "ignore"): Live {
   const child = spawn(cmd, args, { stdio: ["ignore", stdoutFd, stderrFd] });
   const live: Live = {
     child,
@@ -69,29 +69,6 @@ async function stop(l: Live, sig: NodeJS.Signals, graceMs: number): Promise<void
   }
 }
 
-function size(p: string): number {
-  try {
-    return statSync(p).size;
-  } catch {
-    return 0;
-  }
-}
-
-/** Waits until none of the files has grown for quietMs (at most maxMs). */
-async function settle(files: string[], quietMs = 400, maxMs = 15_000): Promise<void> {
-  const t0 = nowMs();
-  let last = files.map(size).join();
-  let since = nowMs();
-  while (nowMs() - t0 < maxMs) {
-    await sleep(50);
-    const cur = files.map(size).join();
-    if (cur !== last) {
-      last = cur;
-      since = nowMs();
-    } else if (nowMs() - since >= quietMs) return;
-  }
-}
-
 function tailOf(p: string, n = 6): string {
   let s = "";
   try {
@@ -112,8 +89,75 @@ export interface SessionOptions {
   /** marker interval, ms */
   markerMs?: number;
   startTimeoutMs?: number;
-  /** called between workloads, e.g. for RSS sampling in the soak */
-  keep?: boolean;
+  /** called after each workload with the tracer's CPU/RSS (the soak samples RSS) */
+  between?: (index: number, sample: TreeSample) => void;
+}
+
+/** Follows the tracer's output files line by line from where the last read stopped. */
+class Followers {
+  private offsets: number[];
+  private carry: string[];
+  private buf = Buffer.alloc(1 << 20);
+  constructor(private files: string[]) {
+    this.offsets = files.map(() => 0);
+    this.carry = files.map(() => "");
+  }
+  /** New complete lines of file i. */
+  lines(i: number): string[] {
+    let fd: number;
+    try {
+      fd = openSync(this.files[i] as string, "r");
+    } catch {
+      return [];
+    }
+    let text = this.carry[i] as string;
+    for (;;) {
+      const n = readSync(fd, this.buf, 0, this.buf.length, this.offsets[i] as number);
+      if (n <= 0) break;
+      this.offsets[i] = (this.offsets[i] as number) + n;
+      text += this.buf.toString("utf8", 0, n);
+    }
+    closeSync(fd);
+    const parts = text.split("\n");
+    this.carry[i] = parts.pop() as string;
+    return parts;
+  }
+}
+
+/**
+ * Runs the marker generator (an exec of `/bin/true <tag>-<n>` every few ms) until
+ * every tracer process has reported one of its events. Used at start-up (time to
+ * the first event) and after each workload as a fence: the tracer has caught up
+ * with the workload once it reports an exec made after it.
+ */
+async function waitForMarker(
+  procs: TracerProc[],
+  lives: Live[],
+  follow: Followers,
+  bins: Record<Generator, string>,
+  tag: string,
+  intervalMs: number,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const marker = launch(bins.marker, [tag, String(intervalMs)], "ignore", "ignore");
+  const markerPid = marker.child.pid as number;
+  const seen = procs.map(() => false);
+  const t0 = nowMs();
+  try {
+    for (;;) {
+      for (const [i, p] of procs.entries()) {
+        const lines = follow.lines(i); // always consume, so the next fence starts here
+        if (!seen[i] && lines.some((l) => p.ready(l, tag, markerPid))) seen[i] = true;
+      }
+      if (seen.every(Boolean)) return undefined;
+      const dead = lives.findIndex((l) => l.exitCode !== undefined);
+      if (dead !== -1) return `${procs[dead]?.name} exited with status ${lives[dead]?.exitCode}`;
+      if (nowMs() - t0 > timeoutMs) return `no marker event reported within ${timeoutMs / 1000} s`;
+      await sleep(2);
+    }
+  } finally {
+    await stop(marker, "SIGKILL", 1000);
+  }
 }
 
 export async function runSession(tracer: Tracer, o: SessionOptions): Promise<SessionResult> {
@@ -133,70 +177,38 @@ export async function runSession(tracer: Tracer, o: SessionOptions): Promise<Ses
   }
   for (const fd of outFds) closeSync(fd);
   const pids = lives.map((l) => l.child.pid as number);
-
-  // Start-up: the marker generator execs until every process has reported it.
-  const marker = launch(
-    o.bins.marker,
-    [o.tag, String(o.markerMs ?? 5)],
-    "ignore",
-    openSync("/dev/null", "w"),
-  );
-  const markerPid = marker.child.pid as number;
-  const seen = procs.map(() => false);
-  const texts = procs.map(() => "");
-  const offsets = procs.map(() => 0);
-  const buf = Buffer.alloc(1 << 20);
-  const deadline = t0 + (o.startTimeoutMs ?? 60_000);
-  try {
-    while (!seen.every(Boolean)) {
-      for (const [i, p] of procs.entries()) {
-        if (seen[i]) continue;
-        let fd: number;
-        try {
-          fd = openSync(p.out, "r");
-        } catch {
-          continue;
-        }
-        for (;;) {
-          const n = readSync(fd, buf, 0, buf.length, offsets[i] as number);
-          if (n <= 0) break;
-          offsets[i] = (offsets[i] as number) + n;
-          texts[i] += buf.toString("utf8", 0, n);
-        }
-        closeSync(fd);
-        if (p.ready(texts[i] as string, o.tag, markerPid)) seen[i] = true;
-      }
-      if (seen.every(Boolean)) break;
-      const dead = lives.findIndex((l) => l.exitCode !== undefined);
-      if (dead !== -1) {
-        res.error = `${procs[dead]?.name} exited with status ${lives[dead]?.exitCode}: ${tailOf(errFiles[dead] as string)}`;
-        break;
-      }
-      if (nowMs() > deadline) {
-        res.error = `no event reported within ${(o.startTimeoutMs ?? 60_000) / 1000} s: ${errFiles.map((f) => tailOf(f)).join(" / ")}`;
-        break;
-      }
-      await sleep(2);
-    }
-    if (!res.error) res.startupMs = nowMs() - t0;
-  } finally {
-    await stop(marker, "SIGKILL", 1000);
-  }
-  if (res.error) {
+  const follow = new Followers(procs.map((p) => p.out));
+  const failed = async (why: string) => {
     for (const l of lives) await stop(l, "SIGKILL", 2000);
+    res.error = `${why}: ${errFiles
+      .map((f) => tailOf(f))
+      .filter(Boolean)
+      .join(" / ")}`;
     return res;
-  }
+  };
 
-  const outs = procs.map((p) => p.out);
-  await settle(outs);
+  const startErr = await waitForMarker(
+    procs,
+    lives,
+    follow,
+    o.bins,
+    o.tag,
+    o.markerMs ?? 5,
+    o.startTimeoutMs ?? 60_000,
+  );
+  if (startErr) return failed(startErr);
+  res.startupMs = nowMs() - t0;
+
   let cpu = sampleTree(pids).cpuS;
   const results: { w: Workload; r: WorkloadResult; cpuS: number }[] = [];
-  for (const w of o.workloads) {
+  for (const [k, w] of o.workloads.entries()) {
     const r = runWorkload(o.bins, w);
-    await settle(outs);
+    const fenceErr = await waitForMarker(procs, lives, follow, o.bins, `${o.tag}-fence${k}`, 20, 60_000);
+    if (fenceErr) return failed(`after ${w.id}: ${fenceErr}`);
     const c = sampleTree(pids).cpuS;
     results.push({ w, r, cpuS: c - cpu });
     cpu = c;
+    o.between?.(k, sampleTree(pids));
   }
   const s = sampleTree(pids);
   res.hwmKb = s.hwmKb;

@@ -32,8 +32,8 @@ export interface TracerProc {
   out: string;
   /** true: the harness points stdout at `out`; false: the tracer opens it (-o). */
   viaStdout: boolean;
-  /** True once this process's output shows the marker generator's events. */
-  ready(text: string, tag: string, markerPid: number): boolean;
+  /** True for an output line that reports one of the marker generator's events. */
+  ready(line: string, tag: string, markerPid: number): boolean;
   /** Reported events in this process's output. */
   parse(text: string): Rec[];
 }
@@ -112,7 +112,7 @@ export function tsbpfTracer(bin: TsbpfBinary): Tracer {
         args: [...bin.prefix, "trace", "--json", "-o", join(dir, "tsbpf.ndjson")],
         out: join(dir, "tsbpf.ndjson"),
         viaStdout: false,
-        ready: (text, tag) => text.includes(tag),
+        ready: (line, tag) => line.includes(tag),
         parse: parseTsbpf,
       },
     ],
@@ -182,7 +182,7 @@ function parseExitsnoop(text: string): Rec[] {
 }
 
 function exitReady(parse: (t: string) => Rec[]) {
-  return (text: string, _tag: string, markerPid: number) => parse(text).some((r) => r.parent === markerPid);
+  return (line: string, _tag: string, markerPid: number) => parse(line).some((r) => r.parent === markerPid);
 }
 
 export function libbpfTools(): Tracer {
@@ -199,7 +199,7 @@ export function libbpfTools(): Tracer {
         args: ["-oL", "execsnoop"],
         out: join(dir, "execsnoop.txt"),
         viaStdout: true,
-        ready: (t, tag) => t.includes(tag),
+        ready: (line, tag) => line.includes(tag),
         parse: parseExecsnoop,
       },
       {
@@ -254,7 +254,7 @@ export function bpftraceTracer(): Tracer {
           args: [script],
           out: join(dir, "bpftrace.txt"),
           viaStdout: true,
-          ready: (t, tag) => t.includes(tag),
+          ready: (line, tag) => line.includes(tag),
           parse: parseBpftrace,
         },
       ];
@@ -279,7 +279,7 @@ export function bccTools(): Tracer {
         args: [],
         out: join(dir, "execsnoop-bpfcc.txt"),
         viaStdout: true,
-        ready: (t, tag) => t.includes(tag),
+        ready: (line, tag) => line.includes(tag),
         parse: parseExecsnoop,
       },
       {

@@ -1,0 +1,74 @@
+// npm run bench:tracer — the short tracer benchmark (< 3 minutes): fork, thread and
+// exec storms under tsbpf and under libbpf-tools execsnoop + exitsnoop (the two run
+// together as one peer), interleaved with no-tracer runs. Reports each workload's
+// rate under each tracer (and ÷ the no-tracer rate), events reported/produced,
+// tracer CPU seconds per 10k events and peak RSS; appends the table to
+// bench/RESULTS.md. Last line: `ratio=R`, R = fork-storm rate under tsbpf ÷ under
+// execsnoop+exitsnoop.
+import { appendResult, median, table } from "./lib.ts";
+import { buildWorkloads, standardWorkloads } from "./workloads/build.ts";
+import { type Cell, compare, cpuPer10k, fmt, rateOf, slowdown } from "./workloads/compare.ts";
+import { ensurePeers, ensureTsbpf, libbpfTools, tsbpfTracer } from "./workloads/tracers.ts";
+
+const log = (s: string) => console.error(s);
+const DURATION_S = 2;
+const REPS = 5;
+
+ensurePeers(log);
+const bins = buildWorkloads();
+const tsbpf = ensureTsbpf(log);
+const workloads = standardWorkloads(DURATION_S).filter((w) => w.id !== "exec-long");
+log(
+  `bench:tracer: ${REPS} interleaved repetitions of ${workloads.map((w) => w.id).join("/")} (${DURATION_S} s each)`,
+);
+const cmp = await compare({ bins, tracers: [tsbpfTracer(tsbpf), libbpfTools()], workloads, reps: REPS, log });
+
+const [ours, peer] = cmp.tracers;
+if (!ours || !peer) throw new Error("unreachable");
+for (const s of cmp.tracers) if (s.error) log(`${s.tracer.label} failed: ${s.error}`);
+
+const rows: (string | number)[][] = [];
+for (const w of workloads) {
+  const base = median(cmp.baseline.get(w.id) as number[]);
+  rows.push([w.label, "(no tracer)", fmt.n(base), "1.00", "", "", ""]);
+  for (const s of cmp.tracers) {
+    const c = s.cells.get(w.id) as Cell;
+    rows.push([
+      w.label,
+      s.tracer.label,
+      s.error ? "failed" : fmt.n(rateOf(c)),
+      s.error ? "" : fmt.n(slowdown(cmp, s, w.id), 3),
+      c.produced ? `${c.reported} / ${c.produced}` : "none produced",
+      fmt.n(cpuPer10k(c), 3),
+      fmt.mb(s.hwmKb),
+    ]);
+  }
+}
+const ratioOf = (wid: string) => rateOf(ours.cells.get(wid) as Cell) / rateOf(peer.cells.get(wid) as Cell);
+const ratio = ratioOf("fork");
+const body = [
+  `Binary: ${tsbpf.how}. Peer: \`stdbuf -oL execsnoop\` + \`stdbuf -oL exitsnoop\` (libbpf-tools, run together). ` +
+    `Each tracer writes to a file. ${REPS} interleaved repetitions, ${DURATION_S} s per workload; rates are medians. ` +
+    "Events = fork+exec+exit for tsbpf, exec+exit for the peer (what each reports by default); the thread storm " +
+    "produces no process events, so its CPU column is per 10k threads.",
+  "",
+  table(
+    [
+      "workload",
+      "tracer",
+      "rate /s",
+      "÷ no tracer",
+      "events reported / produced",
+      "tracer CPU s / 10k events",
+      "peak RSS",
+    ],
+    rows,
+  ),
+  "",
+  `Lost events admitted: tsbpf ${ours.lost}; the peer has no loss report in its output.`,
+  "",
+  `Rate under tsbpf ÷ rate under execsnoop+exitsnoop: fork storm ${fmt.n(ratio, 3)}, thread storm ${fmt.n(ratioOf("thread"), 3)}, exec storm ${fmt.n(ratioOf("exec"), 3)} (target ≥ 1.0).`,
+].join("\n");
+appendResult("Tracer overhead: tsbpf vs execsnoop+exitsnoop", "npm run bench:tracer", body);
+console.log(body);
+console.log(`ratio=${fmt.n(ratio, 3)}`);

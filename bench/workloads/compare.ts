@@ -1,0 +1,153 @@
+// Interleaved A/B comparison of tracers over workloads. Each repetition runs every
+// workload with no tracer and then under each tracer, in an order rotated per
+// repetition, so slow drifts of this noisy 2-core machine hit every configuration
+// alike; figures are medians (rates) or sums (events, CPU) over the repetitions.
+import { median } from "../lib.ts";
+import type { Generator, Workload, WorkloadResult } from "./build.ts";
+import { runWorkload } from "./build.ts";
+import { produced, reportedTotal, runSession, type SessionResult } from "./session.ts";
+import type { Tracer } from "./tracers.ts";
+
+export interface Cell {
+  rates: number[];
+  produced: number;
+  reported: number;
+  cpuS: number;
+  /** thread storm: CPU is per 10k threads, as no process event is produced */
+  ops: number;
+  argvCaptured: number[];
+  argvPassed?: number;
+}
+
+export interface TracerSummary {
+  tracer: Tracer;
+  error?: string;
+  startupMs: number[];
+  hwmKb: number[];
+  rssKb: number[];
+  lost: number;
+  cells: Map<string, Cell>;
+}
+
+export interface Comparison {
+  workloads: Workload[];
+  baseline: Map<string, number[]>;
+  tracers: TracerSummary[];
+  reps: number;
+}
+
+export interface CompareOptions {
+  bins: Record<Generator, string>;
+  tracers: Tracer[];
+  workloads: Workload[];
+  reps: number;
+  log: (s: string) => void;
+}
+
+let sessionNo = 0;
+
+export async function compare(o: CompareOptions): Promise<Comparison> {
+  const baseline = new Map<string, number[]>(o.workloads.map((w) => [w.id, []]));
+  const sums: TracerSummary[] = o.tracers.map((tracer) => ({
+    tracer,
+    startupMs: [],
+    hwmKb: [],
+    rssKb: [],
+    lost: 0,
+    cells: new Map(
+      o.workloads.map((w) => [
+        w.id,
+        { rates: [], produced: 0, reported: 0, cpuS: 0, ops: 0, argvCaptured: [] },
+      ]),
+    ),
+  }));
+  const configs = [undefined, ...sums];
+  for (let rep = 0; rep < o.reps; rep++) {
+    const order = configs.map((_, i) => configs[(i + rep) % configs.length]);
+    for (const s of order) {
+      if (s === undefined) {
+        const rs: WorkloadResult[] = o.workloads.map((w) => runWorkload(o.bins, w));
+        for (const [i, w] of o.workloads.entries()) baseline.get(w.id)?.push(rs[i]?.rate as number);
+        o.log(
+          `  rep ${rep + 1}: no tracer   ${rs.map((r, i) => `${o.workloads[i]?.id} ${r.rate.toFixed(0)}/s`).join(", ")}`,
+        );
+        continue;
+      }
+      if (s.error) continue; // failed to start once: reported, not retried
+      const miss = s.tracer.missing();
+      if (miss) {
+        s.error = miss;
+        continue;
+      }
+      const r: SessionResult = await runSession(s.tracer, {
+        bins: o.bins,
+        workloads: o.workloads,
+        tag: `tsbpf-marker-${process.pid}-${++sessionNo}`,
+      });
+      if (r.error) {
+        s.error = r.error;
+        o.log(`  rep ${rep + 1}: ${s.tracer.label} FAILED: ${r.error}`);
+        continue;
+      }
+      s.startupMs.push(r.startupMs as number);
+      s.hwmKb.push(r.hwmKb as number);
+      s.rssKb.push(r.rssKb as number);
+      s.lost += r.lost;
+      for (const run of r.runs) {
+        const c = s.cells.get(run.workload.id) as Cell;
+        c.rates.push(run.result.rate);
+        c.produced += produced(run, s.tracer.covers);
+        c.reported += reportedTotal(run, s.tracer.covers);
+        c.cpuS += run.cpuS;
+        c.ops += run.result.count;
+        c.argvCaptured.push(...run.argvBytes);
+        c.argvPassed = run.result.argvBytes;
+      }
+      o.log(
+        `  rep ${rep + 1}: ${s.tracer.label.padEnd(11)} start-up ${(r.startupMs as number).toFixed(0)} ms, ` +
+          r.runs
+            .map(
+              (x) =>
+                `${x.workload.id} ${x.result.rate.toFixed(0)}/s ${reportedTotal(x, s.tracer.covers)}/${produced(x, s.tracer.covers)} ev`,
+            )
+            .join(", "),
+      );
+    }
+  }
+  return { workloads: o.workloads, baseline, tracers: sums, reps: o.reps };
+}
+
+// ---- derived figures --------------------------------------------------------
+
+export function rateOf(c: Cell): number {
+  return median(c.rates);
+}
+
+export function slowdown(cmp: Comparison, s: TracerSummary, wid: string): number {
+  return rateOf(s.cells.get(wid) as Cell) / median(cmp.baseline.get(wid) as number[]);
+}
+
+/** Tracer CPU seconds per 10,000 events (per 10,000 threads for the thread storm). */
+export function cpuPer10k(c: Cell): number {
+  const n = c.produced > 0 ? c.produced : c.ops;
+  return n > 0 ? (c.cpuS / n) * 10_000 : Number.NaN;
+}
+
+/** Mean fraction of each argv captured, and how many execs had all of it. */
+export function argvCapture(c: Cell): { fraction: number; complete: number; n: number } | undefined {
+  if (!c.argvPassed || c.argvCaptured.length === 0) return undefined;
+  const passed = c.argvPassed;
+  const fr = c.argvCaptured.map((b) => Math.min(b, passed) / passed);
+  return {
+    fraction: fr.reduce((a, b) => a + b, 0) / fr.length,
+    complete: c.argvCaptured.filter((b) => b >= passed).length,
+    n: c.argvCaptured.length,
+  };
+}
+
+export const fmt = {
+  n: (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : "n/a"),
+  mb: (kb: number[]) => (kb.length ? `${(median(kb) / 1024).toFixed(1)} MB` : "n/a"),
+  ms: (xs: number[]) => (xs.length ? `${median(xs).toFixed(0)} ms` : "n/a"),
+  pct: (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : "n/a"),
+};
