@@ -29,6 +29,17 @@ Examples:
   sudo tsbpf explain bpf/process.bpf.o
   tsbpf explain test/fixtures/core.bpf.o --no-load --json`;
 
+/** JSON output uses snake_case keys throughout (camelCase fields of nested results too). */
+function snakeKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(snakeKeys);
+  if (v && typeof v === "object") {
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeKeys(x)]),
+    );
+  }
+  return v;
+}
+
 const command: Command = {
   name: "explain",
   summary: "show every step of loading a BPF object",
@@ -48,7 +59,7 @@ const command: Command = {
     });
     if (values.json) {
       const { steps: _steps, ...rest } = report;
-      process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(snakeKeys(rest), null, 2)}\n`);
     } else process.stdout.write(renderExplainText(report));
     return report.error ? 1 : 0;
   },

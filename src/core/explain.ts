@@ -56,7 +56,8 @@ export interface ExplainReport {
     before?: string;
     after?: string;
   }[];
-  core_relocations: (CoreReloResult & { program: string })[];
+  /** CoreReloResult with `kind` as libbpf's kind name. */
+  core_relocations: (Omit<CoreReloResult, "kind"> & { program: string; kind: string })[];
   externs: { name: string; kind: string; weak?: boolean; value: string }[];
   bpf_calls: {
     cmd: string;
@@ -174,10 +175,10 @@ function staticCoreAndRelocs(spec: CollectionSpec, report: ExplainReport): void 
         targetBtf: kernelBtf(),
         lineInfo: lp.lineInfo,
       });
-      for (const r of res) report.core_relocations.push({ program: p.name, ...r });
+      for (const r of res) report.core_relocations.push({ program: p.name, ...r, kind: r.kindName });
     } catch (e) {
       const partial = (e as { results?: CoreReloResult[] }).results ?? [];
-      for (const r of partial) report.core_relocations.push({ program: p.name, ...r });
+      for (const r of partial) report.core_relocations.push({ program: p.name, ...r, kind: r.kindName });
       report.programs.push({
         name: p.name,
         section: p.section,
@@ -288,7 +289,8 @@ export async function explainObject(
         after: s.after,
       });
     } else if (s.step === "core_relocation") {
-      report.core_relocations.push({ program: s.program, ...(s.result as unknown as CoreReloResult) });
+      const res = s.result as unknown as CoreReloResult;
+      report.core_relocations.push({ program: s.program, ...res, kind: res.kindName });
     } else if (s.step === "map_created") {
       const m = report.maps.find((x) => x.name === s.name);
       if (m) m.fd = s.fd;
