@@ -44,6 +44,7 @@ const SPEC = {
   duration: { type: "string", short: "d" },
   time: { type: "string", short: "t" },
   btf: { type: "string" },
+  "ring-size": { type: "string" },
 } as const;
 
 function int(flag: string, v: string, min: number, max: number, what = "an integer"): number {
@@ -58,6 +59,26 @@ export function parseRate(v: string): number {
   const m = /^(\d+)(?:\/s)?$/.exec(v);
   if (!m) throw new UsageError(`trace: --rate-limit expects N/s (events per second, e.g. 100/s), got '${v}'`);
   return int("--rate-limit", m[1] as string, 1, 1_000_000, "N/s with N");
+}
+
+/** Largest --ring-size accepted: 1 GiB, far beyond any useful size (and the kernel's limit on 32-bit). */
+export const MAX_RING_SIZE = 1 << 30;
+
+/**
+ * "4096", "64K", "8M" → bytes. The kernel accepts a BPF_MAP_TYPE_RINGBUF only with a
+ * max_entries that is a power of two and a multiple of the page size
+ * (kernel/bpf/ringbuf.c ringbuf_map_alloc), so anything else is refused here.
+ */
+export function parseRingSize(v: string): number {
+  const m = /^(\d+)([KkMm]?)$/.exec(v);
+  const n = m
+    ? Number(m[1]) * (m[2] === "" ? 1 : /k/i.test(m[2] as string) ? 1024 : 1024 * 1024)
+    : Number.NaN;
+  if (!(n >= 4096 && n <= MAX_RING_SIZE && (n & (n - 1)) === 0))
+    throw new UsageError(
+      `trace: --ring-size expects a power of two from 4096 to 1G bytes (K/M suffixes allowed, e.g. 64K, 8M), got '${v}'`,
+    );
+  return n;
 }
 
 export function parseTraceArgs(args: string[]): TraceCliConfig {
@@ -95,6 +116,7 @@ export function parseTraceArgs(args: string[]): TraceCliConfig {
   if (command) trace.rootPids = [];
   if (v["rate-limit"] !== undefined) trace.rateLimitPerSec = parseRate(v["rate-limit"]);
   if (v.btf !== undefined) trace.btfPath = v.btf;
+  if (v["ring-size"] !== undefined) trace.ringSize = parseRingSize(v["ring-size"]);
 
   let comm: RegExp | undefined;
   if (v.comm !== undefined) {

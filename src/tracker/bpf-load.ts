@@ -9,6 +9,7 @@ import { PerfReader } from "../perf/reader.ts";
 import type { EventReaderBase } from "../ringbuf/base.ts";
 import { RingBufReader } from "../ringbuf/reader.ts";
 import type { CollectionSpec } from "../spec.ts";
+import { PAGE_SIZE } from "../sys/mm.ts";
 import { BPF_MAP_TYPE } from "../uapi.ts";
 
 /**
@@ -23,6 +24,11 @@ export interface TracerLoadOptions {
   /** max_entries of the `scratch` map: one slot per possible CPU. */
   scratchEntries: number;
   btfPath?: string;
+  /**
+   * Bytes of the `events` buffer: the RINGBUF's max_entries (a map override), or
+   * for a PERF_EVENT_ARRAY the data size of each CPU's perf ring.
+   */
+  ringSize?: number;
 }
 
 export interface BpfLoadedTracer {
@@ -42,9 +48,13 @@ export interface BpfLoadedTracer {
 }
 
 export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Promise<BpfLoadedTracer> {
+  const ringbuf = spec.maps.some((m) => m.name === "events" && m.type === BPF_MAP_TYPE.RINGBUF);
   const coll = await loadCollection(spec, {
     rodata: o.rodata,
-    maps: { scratch: { maxEntries: o.scratchEntries } },
+    maps: {
+      scratch: { maxEntries: o.scratchEntries },
+      ...(ringbuf && o.ringSize !== undefined ? { events: { maxEntries: o.ringSize } } : {}),
+    },
     ...(o.btfPath !== undefined ? { btf: o.btfPath } : {}),
   });
   const links: { close(): void }[] = [];
@@ -76,7 +86,11 @@ export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Pr
     // The object decides: process.bpf.o has a RINGBUF `events`, process_perf.bpf.o a
     // PERF_EVENT_ARRAY one (the loader sized it to the possible CPUs).
     const perf = events.spec.type === BPF_MAP_TYPE.PERF_EVENT_ARRAY;
-    reader = perf ? new PerfReader(events, { pages: PERF_PAGES_PER_CPU }) : new RingBufReader(events);
+    reader = perf
+      ? new PerfReader(events, {
+          pages: o.ringSize !== undefined ? Math.max(1, o.ringSize / PAGE_SIZE) : PERF_PAGES_PER_CPU,
+        })
+      : new RingBufReader(events);
     const r = reader;
     return {
       reader: r,

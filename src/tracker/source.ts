@@ -50,6 +50,11 @@ export interface TraceOptions {
    * process.bpf.o, or process_perf.bpf.o without ring buffers / with TSBPF_FORCE_PERF=1.
    */
   object?: string;
+  /**
+   * Bytes of the `events` ring buffer (a power of two, >= the page size; default
+   * 8 MiB, as in process.bpf.c). With the perf fallback: bytes of each CPU's ring.
+   */
+  ringSize?: number;
   /** How often the loss counters are read (ms, default 1000). */
   lossPollMs?: number;
   /** Seed the process table from /proc after attach (default true). */
@@ -148,6 +153,7 @@ export async function openTrace(opts: TraceOptions = {}): Promise<TraceSession> 
     rodata,
     scratchEntries: numPossibleCpus(),
     btfPath: opts.btfPath,
+    ringSize: opts.ringSize,
   });
   try {
     // Seed the descendant filter BEFORE attaching, so the root cannot fork unseen.
@@ -170,6 +176,9 @@ function requireBtf(spec: CollectionSpec) {
   if (!spec.btf) throw new Error(`${spec.path}: the tracer object has no BTF`);
   return spec.btf;
 }
+
+/** Wait after detach before the final drain and loss poll (see events()). */
+const STOP_GRACE_MS = 20;
 
 /** Records handed out per event-loop turn, so a storm cannot starve timers and signals. */
 const TURN_LIMIT = 4096;
@@ -224,6 +233,7 @@ class Session implements TraceSession {
     };
     let nextLoss = Date.now() + this.lossPollMs;
     const reader = this.tracer.reader;
+    let settled = false;
     try {
       for (;;) {
         if (this.closed) return;
@@ -241,9 +251,19 @@ class Session implements TraceSession {
           if (n >= TURN_LIMIT) await new Promise((r) => setImmediate(r));
           continue;
         }
-        if (this.stopping) break;
+        if (this.stopping) {
+          if (settled) break;
+          // A program that started before detach may still be running: the kernel
+          // unhooks it at once but lets running invocations finish (bpf_link_free
+          // defers the dealloc past an RCU grace period). Give those a moment, drain
+          // once more, and only then read the loss counters for the last time.
+          settled = true;
+          await new Promise((r) => setTimeout(r, STOP_GRACE_MS));
+          continue;
+        }
         await this.waitData(Math.max(1, nextLoss - now));
       }
+      // After the last drain: every drop the kernel counted is in the stream.
       yield* this.lossEvents();
     } finally {
       signal?.removeEventListener("abort", onAbort);
