@@ -216,12 +216,14 @@ export async function explainObject(
     steps: [],
   };
   staticPart(spec, bytes, report);
+  // Read the target BTF first: a missing or bad --btf file is the user's first problem.
+  const target = kernelBtf();
+  if (opts.btf === undefined) report.target_btf = target.name;
   const root = process.getuid?.() === 0;
   const load = opts.load && root;
   if (opts.load && !root)
     report.note = "static part only: loading needs root (run as root, or pass --no-load)";
   if (!load) {
-    if (opts.btf === undefined) report.target_btf = kernelBtf().name;
     if (spec.externs.length > 0) {
       try {
         const ex = resolveExterns(spec, kernelBtf());
