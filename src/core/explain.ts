@@ -312,7 +312,7 @@ export async function explainObject(
     } else if (bad && bad.step === "prog_rejected") {
       report.programs.push({ ...base, verdict: "rejected", error: report.error, log_tail: bad.logTail });
     } else {
-      const mine = report.error && report.error.includes(p.name);
+      const mine = report.error?.includes(p.name);
       report.programs.push({ ...base, verdict: "not_loaded", ...(mine ? { error: report.error } : {}) });
     }
   }
