@@ -1,0 +1,102 @@
+// `tsbpf trace --ring-size SIZE`: the values the kernel accepts for a
+// BPF_MAP_TYPE_RINGBUF (a power of two, a multiple of the page size) parse to bytes;
+// anything else is a one-line usage error (exit 2) before anything is loaded. And the
+// size given is the size the kernel map really has.
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { MAX_RING_SIZE, parseRingSize, parseTraceArgs } from "../../src/cli/trace-options.ts";
+import { UsageError } from "../../src/errors.ts";
+import { haveTool, privileged, ROOT_DIR } from "../helpers/env.ts";
+
+const CLI = join(ROOT_DIR, "bin", "tsbpf.js");
+
+test("parseRingSize: bytes, K and M suffixes", () => {
+  assert.is(parseRingSize("4096"), 4096);
+  assert.is(parseRingSize("4K"), 4096);
+  assert.is(parseRingSize("4k"), 4096);
+  assert.is(parseRingSize("64K"), 65536);
+  assert.is(parseRingSize("8M"), 8 * 1024 * 1024);
+  assert.is(parseRingSize("8m"), 8 * 1024 * 1024);
+  assert.is(parseRingSize("1024M"), MAX_RING_SIZE);
+});
+
+test("parseRingSize: refuses what the kernel would refuse, naming the flag", () => {
+  for (const bad of [
+    "",
+    "0",
+    "1",
+    "2048",
+    "2K",
+    "3000",
+    "6K",
+    "12M",
+    "2048M",
+    "-4096",
+    "4096.0",
+    "4 K",
+    "4KB",
+    "8G",
+    "0x1000",
+    "abc",
+  ]) {
+    try {
+      parseRingSize(bad);
+      assert.unreachable(`'${bad}' was accepted`);
+    } catch (e) {
+      assert.instance(e, UsageError, `'${bad}'`);
+      assert.match((e as Error).message, "--ring-size", `'${bad}'`);
+      assert.match((e as Error).message, `'${bad}'`);
+    }
+  }
+});
+
+test("parseTraceArgs: --ring-size lands in the trace options, absent by default", () => {
+  assert.is(parseTraceArgs(["--ring-size", "16K"]).trace.ringSize, 16384);
+  assert.is(parseTraceArgs([]).trace.ringSize, undefined);
+});
+
+test("CLI: a bad --ring-size is a one-line usage error, exit 2", () => {
+  const r = spawnSync(process.execPath, [CLI, "trace", "--ring-size", "3000", "--", "/bin/true"], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assert.is(r.status, 2, r.stderr);
+  assert.is(r.stdout, "");
+  const lines = r.stderr.trim().split("\n");
+  assert.is(lines.length, 1, r.stderr);
+  assert.match(lines[0] as string, /--ring-size expects a power of two/);
+});
+
+test("CLI: --help documents --ring-size and its default", () => {
+  const r = spawnSync(process.execPath, [CLI, "trace", "--help"], { encoding: "utf8", timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /--ring-size SIZE\s+events ring buffer size; default 8M/);
+});
+
+test("kernel: the events ring buffer is created with the size given", () => {
+  if (!privileged("--ring-size in the kernel") || !haveTool("bpftool")) return;
+  // The traced command is bpftool itself, so it runs while the tracer is loaded; its
+  // one-line JSON map list shares stdout with the tracer's NDJSON.
+  const r = spawnSync(
+    process.execPath,
+    [CLI, "trace", "--json", "--ring-size", "32K", "--", "bpftool", "-j", "map", "list"],
+    {
+      encoding: "utf8",
+      timeout: 120_000,
+      env: { ...process.env, TSBPF_FORCE_PERF: "" },
+    },
+  );
+  assert.is(r.status, 0, r.stderr);
+  const list = r.stdout.split("\n").find((l) => l.startsWith("["));
+  assert.ok(list, `no bpftool output in:\n${r.stdout.slice(0, 2000)}`);
+  const maps = JSON.parse(list as string) as { type: string; name?: string; max_entries: number }[];
+  const rings = maps.filter((m) => m.type === "ringbuf" && m.name === "events");
+  assert.ok(
+    rings.some((m) => m.max_entries === 32768),
+    `an 'events' ringbuf of 32768 bytes: ${JSON.stringify(rings)}`,
+  );
+});
+
+test.run();
