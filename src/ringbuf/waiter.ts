@@ -3,12 +3,20 @@
 // One epoll set holds the data fds (ring-buffer map fd, or one perf fd per CPU) and an
 // eventfd: writing the eventfd wakes a blocked wait at once (close(), AbortSignal).
 //
-// Choice (measured, see bench/RESULTS.md and /work/shared/PLATFORM.md): koffi `.async`
-// epoll_wait on libuv's pool (~24 µs round trip, ~40k wakeups/s) against a worker thread
-// with a synchronous epoll_wait loop (42–49k wakeups/s). The worker wins by ~10–20% on
-// wakeup rate only; throughput does not depend on it because every wakeup drains the
-// ring until empty. The async call is simpler (no second isolate, no second koffi load)
-// and keeps close() synchronous, so we use it, with these rules:
+// Measured (bench/ringbuf/wakeup.ts, run by `npm run bench:ringbuf`; bench/RESULTS.md):
+// koffi `.async` epoll_wait on libuv's pool against a worker thread in a synchronous
+// epoll_wait loop, producer = BPF_PROG_TEST_RUN from a child process, ktime-stamped.
+//   ping-pong (every record needs a wakeup): async 5.7k–26k wakeups/s, worker 15k–46k
+//     (1.8–2.7× more), p99 latency async 72 µs–3.3 ms, worker 45–72 µs;
+//   one record per ms: p50 async 41–59 µs, worker 54–71 µs (async ~13 µs faster),
+//     p99 async 4–14 ms (pool contention on the loaded machine), worker 0.16–0.3 ms.
+// So the WORKER measured better on wakeup rate and tail latency (async only on median
+// latency at low rates), and holds no libuv pool thread. It is NOT the default yet: the
+// worker needs koffi loaded inside a worker thread, which src/sys and the single-binary
+// build (scripts/build-sea.mjs: koffi's addon is a SEA asset loaded once by
+// src/sys/koffi-sea.ts) do not provide; the bench's worker runs from source only.
+// Until then the async call stays, under these rules (throughput is unaffected: every
+// wakeup drains the ring until empty):
 //  - at most ONE pending call per waiter (it occupies one of libuv's 4 pool threads, so
 //    fs/dns/crypto keep 3; test/ringbuf/eventloop.test.ts checks fs.readFile stays prompt);
 //  - each call's timeout is bounded (sliceMs), so even a lost wakeup costs one slice;
