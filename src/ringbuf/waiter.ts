@@ -7,9 +7,9 @@
 // koffi `.async` epoll_wait on libuv's pool against a worker thread in a synchronous
 // epoll_wait loop, producer = BPF_PROG_TEST_RUN from a child process, ktime-stamped.
 //   ping-pong (every record needs a wakeup): async 5.7k–26k wakeups/s, worker 15k–46k
-//     (1.8–2.7× more), p99 latency async 72 µs–3.3 ms, worker 45–72 µs;
+//     (1.1–2.7× more over 3 runs), p99 latency async 72 µs–3.3 ms, worker 45–72 µs;
 //   one record per ms: p50 async 41–59 µs, worker 54–71 µs (async ~13 µs faster),
-//     p99 async 4–14 ms (pool contention on the loaded machine), worker 0.16–0.3 ms.
+//     p99 async 4–16 ms (pool contention on the loaded machine), worker 0.16–2 ms.
 // So the WORKER measured better on wakeup rate and tail latency (async only on median
 // latency at low rates), and holds no libuv pool thread. It is NOT the default yet: the
 // worker needs koffi loaded inside a worker thread, which src/sys and the single-binary
