@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { TsbpfError } from "../errors.ts";
+import type { TraceEvent } from "../tracker/events.ts";
 import { openTrace, type TraceSession } from "../tracker/source.ts";
 import type { Command } from "./command.ts";
 import { parseTraceArgs } from "./trace-options.ts";
@@ -83,8 +84,10 @@ function checkPrivileges(): void {
  * The caller adds the gate's pid to the kernel filter before opening the gate, so
  * even CMD's first exec is seen. spawn() returns after the shell's own exec.
  */
+const GATE_SCRIPT = 'read _ <&3; exec "$@" 3<&-';
+
 function spawnGated(cmd: string[]): { child: ChildProcess; release: () => void } {
-  const child = spawn("/bin/sh", ["-c", 'read _ <&3; exec "$@" 3<&-', "sh", ...cmd], {
+  const child = spawn("/bin/sh", ["-c", GATE_SCRIPT, "sh", ...cmd], {
     stdio: ["inherit", "inherit", "inherit", "pipe"],
   });
   const gate = child.stdio[3] as NodeJS.WritableStream;
@@ -160,6 +163,7 @@ const trace: Command = {
         g.release();
       }
       for await (const ev of session.events()) {
+        if (child && isGateExec(ev, child.pid)) continue;
         out.event(ev);
         if (out.broken) session.stop();
       }
@@ -174,6 +178,17 @@ const trace: Command = {
     return exitCode;
   },
 };
+
+/**
+ * The gate shell's own exec of /bin/sh is tsbpf's plumbing, not the user's command.
+ * It is usually missed (the gate is tracked after spawn() returns), but spawn()
+ * returns when exec closes the CLOEXEC status pipe (begin_new_exec), which comes
+ * before the sched_process_exec tracepoint, so it is sometimes seen: drop it, or its
+ * argv (the whole command) would be reported, and rules would alert on it, twice.
+ */
+function isGateExec(ev: TraceEvent, gatePid: number | undefined): boolean {
+  return ev.event === "exec" && ev.pid === gatePid && ev.argv[1] === "-c" && ev.argv[2] === GATE_SCRIPT;
+}
 
 function signalNumber(name: NodeJS.Signals): number {
   return (osConstants.signals as Record<string, number>)[name] ?? 0;
