@@ -69,16 +69,17 @@ async function stop(l: Live, sig: NodeJS.Signals, graceMs: number): Promise<void
   }
 }
 
-function tailOf(p: string, n = 6): string {
+/** The telling lines of a failed tracer's stderr: errors first, no duplicates. */
+function tailOf(p: string, n = 4): string {
   let s = "";
   try {
     s = readFileSync(p, "utf8");
   } catch {}
-  const lines = s
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !/^(File |\^|Traceback|\s)/.test(l));
-  return lines.slice(-n).join(" / ");
+  const lines = [...new Set(s.split("\n").map((l) => l.trim()))].filter(
+    (l) => l && !/^(File |\^|Traceback|~)/.test(l),
+  );
+  const telling = lines.filter((l) => /error|unable|exception|fail|cannot|no such|not found|denied/i.test(l));
+  return (telling.length ? telling : lines).slice(-n).join(" / ");
 }
 
 export interface SessionOptions {

@@ -73,6 +73,8 @@ export interface TsbpfBinary {
   prefix: string[];
   /** How it was obtained, for the results. */
   how: string;
+  /** The command line as a user would type it. */
+  shown: string;
   sizeBytes?: number;
 }
 
@@ -93,10 +95,17 @@ export function ensureTsbpf(log: (s: string) => void): TsbpfBinary {
         cmd: process.execPath,
         prefix: ["--import", "tsx", join(ROOT, "src", "cli.ts")],
         how: "`node --import tsx src/cli.ts` (npm run build failed)",
+        shown: "node --import tsx src/cli.ts",
       };
     }
   }
-  return { cmd: bin, prefix: [], how: "`dist/tsbpf` (npm run build)", sizeBytes: statSync(bin).size };
+  return {
+    cmd: bin,
+    prefix: [],
+    how: "`dist/tsbpf` (npm run build)",
+    shown: "dist/tsbpf",
+    sizeBytes: statSync(bin).size,
+  };
 }
 
 export function tsbpfTracer(bin: TsbpfBinary): Tracer {
@@ -212,6 +221,18 @@ export function libbpfTools(): Tracer {
         parse: parseExitsnoop,
       },
     ],
+  };
+}
+
+/** execsnoop alone: the start-up reference of issue 7. */
+export function execsnoopOnly(): Tracer {
+  const both = libbpfTools();
+  return {
+    id: "execsnoop",
+    label: "execsnoop",
+    covers: ["exec"],
+    missing: () => (which("execsnoop") ? undefined : "execsnoop not installed"),
+    procs: (dir) => both.procs(dir).slice(0, 1),
   };
 }
 
