@@ -16,7 +16,7 @@
 //    into a fresh buffer (rare: at most once per lap).
 import type { BpfMap } from "../maps/map.ts";
 import { EventReaderBase, type RawCallback, RingBufError } from "../ringbuf/base.ts";
-import { Waiter } from "../ringbuf/waiter.ts";
+import { Waiter, type WaiterMode } from "../ringbuf/waiter.ts";
 import { possibleCpus } from "../sys/cpus.ts";
 import { closeRaw } from "../sys/libc.ts";
 import { MAP_SHARED, mmap, munmap, PAGE_SIZE, PROT_READ, PROT_WRITE, view } from "../sys/mm.ts";
@@ -44,6 +44,8 @@ export interface PerfReaderOptions {
   watermark?: number;
   /** CPUs to open (default: every possible CPU that is online). */
   cpus?: number[];
+  /** How wait() blocks: "worker" thread (default) or "async" on libuv's pool (see waiter.ts). */
+  waiter?: WaiterMode;
 }
 
 interface CpuRing {
@@ -129,7 +131,10 @@ export class PerfReader extends EventReaderBase {
         ioctl(fd, PERF_EVENT_IOC_ENABLE, 0, `perf buffer of CPU ${cpu}`);
         map.update(cpu, fd);
       }
-      this.waiter = new Waiter(this.rings.map((r) => r.fd));
+      this.waiter = new Waiter(
+        this.rings.map((r) => r.fd),
+        opts.waiter,
+      );
     } catch (e) {
       this.dispose();
       throw e;

@@ -3,7 +3,7 @@
 // A subclass provides consume() (drain what is there now) and a Waiter.
 import type { Codec } from "../btf/codec.ts";
 import { TsbpfError } from "../errors.ts";
-import type { Waiter } from "./waiter.ts";
+import type { Waiter, WaiterMode } from "./waiter.ts";
 
 export class RingBufError extends TsbpfError {}
 
@@ -60,6 +60,11 @@ export abstract class EventReaderBase {
   /** Records lost so far (kernel- or producer-reported), cumulative. */
   abstract lost(): number;
   protected abstract dispose(): void;
+
+  /** How wait() blocks now: "worker" (default) or "async" (requested, or the worker failed). */
+  get waitStrategy(): WaiterMode {
+    return this.waiter.strategy;
+  }
 
   get isClosed(): boolean {
     return this.closed;

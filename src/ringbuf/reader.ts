@@ -26,7 +26,7 @@ import { MAP_SHARED, mmap, munmap, PAGE_SIZE, PROT_READ, PROT_WRITE, view } from
 import { BPF_MAP_TYPE } from "../uapi.ts";
 import { EventReaderBase, type RawCallback, RingBufError } from "./base.ts";
 import type { LossCounter } from "./loss.ts";
-import { Waiter } from "./waiter.ts";
+import { Waiter, type WaiterMode } from "./waiter.ts";
 
 export const BPF_RINGBUF_BUSY_BIT = 0x8000_0000;
 export const BPF_RINGBUF_DISCARD_BIT = 0x4000_0000;
@@ -67,6 +67,8 @@ export interface RingBufSource {
 export interface RingBufReaderOptions {
   /** Producer-side loss counter (see loss.ts); reader.lost() reports its total. */
   loss?: LossCounter;
+  /** How wait() blocks: "worker" thread (default) or "async" on libuv's pool (see waiter.ts). */
+  waiter?: WaiterMode;
 }
 
 function sourceOf(map: BpfMap | RingBufSource): RingBufSource {
@@ -134,7 +136,7 @@ export class RingBufReader extends EventReaderBase {
     this.ro32 = new Uint32Array(ro);
     this.pos = Number(Atomics.load(this.cons64, 0));
     try {
-      this.waiter = new Waiter([fd]);
+      this.waiter = new Waiter([fd], opts.waiter);
     } catch (e) {
       this.unmap();
       throw e;

@@ -11,20 +11,22 @@
 //   one record per ms: p50 async 41–59 µs, worker 54–71 µs (async ~13 µs faster),
 //     p99 async 4–16 ms (pool contention on the loaded machine), worker 0.16–2 ms.
 // So the WORKER measured better on wakeup rate and tail latency (async only on median
-// latency at low rates), and holds no libuv pool thread. It is NOT the default yet: the
-// worker needs koffi loaded inside a worker thread, which src/sys and the single-binary
-// build (scripts/build-sea.mjs: koffi's addon is a SEA asset loaded once by
-// src/sys/koffi-sea.ts) do not provide; the bench's worker runs from source only.
-// Until then the async call stays, under these rules (throughput is unaffected: every
-// wakeup drains the ring until empty):
+// latency at low rates), and holds no libuv pool thread: it is the default
+// (src/sys/epoll-worker.ts, started lazily by the first wait()). The async call is the
+// fallback when no worker can be started (reported under TSBPF_DEBUG=1), or on request
+// (option `waiter: "async"`, or TSBPF_WAITER=async), under these rules (throughput is
+// unaffected: every wakeup drains the ring until empty):
 //  - at most ONE pending call per waiter (it occupies one of libuv's 4 pool threads, so
 //    fs/dns/crypto keep 3; test/ringbuf/eventloop.test.ts checks fs.readFile stays prompt);
 //  - each call's timeout is bounded (sliceMs), so even a lost wakeup costs one slice;
 //  - epoll is level-triggered: the ring-buffer kernel side only sends a wakeup when the
 //    consumer has caught up (see reader.ts), and level triggering re-checks the fd's
 //    poll() state on each wait, so records committed mid-drain are never missed.
-// While a call is pending the process stays alive; release() (close) wakes it through
-// the eventfd and frees the fds only after the pool thread has returned.
+// While a pool call is pending the process stays alive; release() (close) wakes it through
+// the eventfd and frees the fds only after the pool thread has returned. The worker is
+// unref'd (a pending wait() keeps the process alive through its timer instead); release()
+// stops it through the same eventfd and frees the fds once the thread has exited.
+import { EpollWorker } from "../sys/epoll-worker.ts";
 import { closeRaw as closeFdRaw } from "../sys/libc.ts";
 import {
   EPOLL_CTL_ADD,
@@ -42,6 +44,17 @@ import {
 /** epoll `data` of the wake eventfd; data fds use their index (0, 1, ...). */
 const WAKE = 0xffff_ffff;
 
+/** How wait() blocks: a worker thread in epoll_wait (default) or koffi `.async` on libuv's pool. */
+export type WaiterMode = "worker" | "async";
+
+function defaultMode(): WaiterMode {
+  return process.env.TSBPF_WAITER === "async" ? "async" : "worker";
+}
+
+function debug(msg: string): void {
+  if (process.env.TSBPF_DEBUG === "1") process.stderr.write(`tsbpf: debug: ${msg}\n`);
+}
+
 export class Waiter {
   private readonly epfd: number;
   private readonly efd: number;
@@ -49,8 +62,19 @@ export class Waiter {
   private pending: Promise<number> | undefined;
   private released = false;
   private freed = false;
+  private mode: WaiterMode;
+  private worker: EpollWorker | undefined;
+  /** The worker thread is running (or starting): fds are freed on its exit. */
+  private workerAlive = false;
+  /** Resolves the current worker-mode wait(); at most one is outstanding. */
+  private resolveWait: ((ready: boolean) => void) | undefined;
+  private waitPromise: Promise<boolean> | undefined;
+  private waitTimer: NodeJS.Timeout | undefined;
+  /** The worker reported readiness while no wait() was outstanding. */
+  private readyLatched = false;
 
-  constructor(fds: number[]) {
+  constructor(fds: number[], mode: WaiterMode = defaultMode()) {
+    this.mode = mode;
     this.epfd = epollCreate();
     this.efd = -1;
     try {
@@ -65,6 +89,11 @@ export class Waiter {
     this.events = new EpollEvents(Math.max(4, fds.length + 1));
   }
 
+  /** "worker" or "async": the strategy in use (a failed worker switches to "async"). */
+  get strategy(): WaiterMode {
+    return this.mode;
+  }
+
   /** Synchronous wait (blocks this thread): true when a data fd is ready. */
   waitSync(timeoutMs: number): boolean {
     if (this.released) return false;
@@ -72,11 +101,75 @@ export class Waiter {
   }
 
   /**
-   * Asynchronous wait on libuv's pool: resolves true when a data fd is ready, false on
-   * timeout or wake(). Concurrent callers share the one pending call.
+   * Resolves true when a data fd may be ready, false on timeout, wake() or release().
+   * Concurrent callers share the one outstanding wait.
    */
-  async wait(timeoutMs: number): Promise<boolean> {
-    if (this.released) return false;
+  wait(timeoutMs: number): Promise<boolean> {
+    if (this.released) return Promise.resolve(false);
+    if (this.mode === "worker" && (this.worker || this.startWorker())) return this.waitWorker(timeoutMs);
+    return this.waitAsync(timeoutMs);
+  }
+
+  private startWorker(): boolean {
+    try {
+      this.worker = new EpollWorker(this.epfd, this.events.max, {
+        onReady: () => this.workerReady(),
+        onFail: (why) => this.workerFailed(why),
+        onExit: () => {
+          this.workerAlive = false;
+          if (this.released) this.free();
+        },
+      });
+      this.workerAlive = true;
+      return true;
+    } catch (e) {
+      this.workerFailed((e as Error).message);
+      return false;
+    }
+  }
+
+  private workerReady(): void {
+    if (this.resolveWait) this.settleWorkerWait(true);
+    else this.readyLatched = true;
+  }
+
+  private workerFailed(why: string): void {
+    if (this.mode !== "worker") return;
+    debug(`epoll worker thread unavailable (${why}); waiting on libuv's thread pool instead`);
+    this.mode = "async";
+    this.worker = undefined;
+    this.workerAlive = false;
+    // The caller re-checks the ring and waits again, now on the pool.
+    this.settleWorkerWait(false);
+    if (this.released) this.free();
+  }
+
+  private waitWorker(timeoutMs: number): Promise<boolean> {
+    if (this.readyLatched) {
+      this.readyLatched = false;
+      return Promise.resolve(true);
+    }
+    if (this.waitPromise) return this.waitPromise;
+    this.waitPromise = new Promise<boolean>((resolve) => {
+      this.resolveWait = resolve;
+    });
+    // The timer also keeps the process alive while someone waits (the worker is unref'd).
+    if (timeoutMs >= 0) this.waitTimer = setTimeout(() => this.settleWorkerWait(false), timeoutMs);
+    this.worker?.arm();
+    return this.waitPromise;
+  }
+
+  private settleWorkerWait(ready: boolean): void {
+    const resolve = this.resolveWait;
+    if (!resolve) return;
+    this.resolveWait = undefined;
+    this.waitPromise = undefined;
+    if (this.waitTimer) clearTimeout(this.waitTimer);
+    this.waitTimer = undefined;
+    resolve(ready);
+  }
+
+  private async waitAsync(timeoutMs: number): Promise<boolean> {
     if (!this.pending) {
       const p = epollWaitAsync(this.epfd, this.events, timeoutMs);
       this.pending = p;
@@ -101,19 +194,25 @@ export class Waiter {
 
   /** Wake a blocked wait now (it returns false). */
   wake(): void {
-    if (!this.freed) eventfdWrite(this.efd, 1);
+    if (this.freed) return;
+    // The worker stays armed for the next wait(): only the waiting promise ends. The
+    // eventfd would stay readable for the worker (nobody reads it there) and spin it.
+    if (this.mode === "worker") this.settleWorkerWait(false);
+    else eventfdWrite(this.efd, 1);
   }
 
-  /** Wake any wait and close the fds (deferred until a pending pool call has returned). */
+  /** Wake any wait and close the fds (deferred until a pending pool call or the worker has returned). */
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.wake();
-    if (!this.pending) this.free();
+    this.settleWorkerWait(false);
+    this.worker?.stop();
+    if (!this.freed) eventfdWrite(this.efd, 1);
+    if (!this.pending && !this.workerAlive) this.free();
   }
 
   private free(): void {
-    if (this.freed) return;
+    if (this.freed || this.pending || this.workerAlive) return;
     this.freed = true;
     closeFdRaw(this.efd);
     closeFdRaw(this.epfd);
