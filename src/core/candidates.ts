@@ -1,8 +1,8 @@
 // Candidate target types for a local CO-RE type (libbpf bpf_core_find_cands /
 // bpf_core_add_cands): every named target type whose essential name (flavor suffix
 // stripped) equals the local one and whose kind is compatible. vmlinux is searched
-// first; module BTFs only when vmlinux has no candidate. Lookups go through the Btf
-// name index, so only the candidates themselves are materialised.
+// first; module BTFs only when vmlinux has no candidate. Lookups go through our
+// hashed name index (below), so only the candidates themselves are materialised.
 import type { Btf } from "../btf/btf.ts";
 import { kindsCoreCompat } from "./compat.ts";
 import { essentialName, essentialNameLen } from "./names.ts";
@@ -20,32 +20,108 @@ export interface TargetBtfs {
   modules: { name: string; btf: Btf }[];
 }
 
-/** Per target BTF: essential name → full names that carry a `___flavor` suffix. */
-const flavoredIndex = new WeakMap<Btf, Map<string, string[]>>();
+/**
+ * An essential-name → ids index for target BTF that avoids decoding every type name
+ * (the Btf name index decodes ~150k strings for vmlinux, which dominates a cold CO-RE
+ * run): one pass hashes each type's name bytes in place (FNV-1a), stopping at the
+ * flavor separator, into an open hash table of id chains; a lookup hashes the wanted
+ * essential name and confirms each hit by decoding just that name.
+ */
+interface NameHashIndex {
+  mask: number;
+  /** Bucket → last id with that hash (0 = empty); next[id - firstId] chains the rest. */
+  table: Int32Array;
+  next: Int32Array;
+  cache: Map<string, number[]>;
+}
 
-function flavoredNames(btf: Btf): Map<string, string[]> {
-  let idx = flavoredIndex.get(btf);
-  if (idx) return idx;
-  idx = new Map();
-  // Scan the raw string section for "___" rather than every type name: flavored
-  // names are rare in kernel BTF and this costs one byte search.
-  const bytes = btf.strings.bytes;
-  const seen = new Set<number>();
-  for (let p = bytes.indexOf(0x5f); p >= 0; p = bytes.indexOf(0x5f, p + 1)) {
-    if (bytes[p + 1] !== 0x5f || bytes[p + 2] !== 0x5f) continue;
-    let s = p;
-    while (s > 0 && bytes[s - 1] !== 0) s--;
-    if (seen.has(s)) continue;
-    seen.add(s);
-    const name = btf.strings.get(btf.strings.start + s);
-    const ess = essentialName(name);
-    if (ess === name || ess === "") continue;
-    const list = idx.get(ess);
-    if (list) list.push(name);
-    else idx.set(ess, [name]);
+const indexes = new WeakMap<Btf, NameHashIndex>();
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/** FNV-1a of the essential name stored at `from` (bytes up to the last `___flavor` separator). */
+function essentialHash(bytes: Uint8Array, from: number): number {
+  let h = FNV_OFFSET;
+  let ess = 0;
+  let sawSep = false;
+  for (let i = from; i < bytes.length; i++) {
+    const c = bytes[i] as number;
+    if (c === 0) break;
+    // Same rule as essentialNameLen: "x___y" with x and y not '_'.
+    if (
+      c === 0x5f &&
+      i > from &&
+      bytes[i - 1] !== 0x5f &&
+      bytes[i + 1] === 0x5f &&
+      bytes[i + 2] === 0x5f &&
+      bytes[i + 3] !== 0x5f &&
+      bytes[i + 3] !== 0
+    ) {
+      ess = h;
+      sawSep = true;
+    }
+    h = Math.imul(h ^ c, FNV_PRIME);
   }
-  flavoredIndex.set(btf, idx);
+  return (sawSep ? ess : h) >>> 0;
+}
+
+function plainHash(s: string): number {
+  const bytes = Buffer.from(s, "utf8");
+  let h = FNV_OFFSET;
+  for (const c of bytes) h = Math.imul(h ^ c, FNV_PRIME);
+  return h >>> 0;
+}
+
+function nameIndex(btf: Btf): NameHashIndex {
+  let idx = indexes.get(btf);
+  if (idx) return idx;
+  const n = btf.length - btf.firstId;
+  let size = 1024;
+  while (size < n * 2) size *= 2;
+  const table = new Int32Array(size);
+  const next = new Int32Array(n);
+  const mask = size - 1;
+  const own = btf.strings;
+  const baseStrings = btf.base?.strings;
+  const dv = btf.dv;
+  for (let id = btf.firstId; id < btf.length; id++) {
+    const rec = btf.offsetOf(id);
+    // FUNC, VAR, DATASEC and DECL_TAG (~40% of vmlinux names) can never be CO-RE
+    // candidates that match: libbpf's compat and match rules reject those kinds.
+    const kind = (dv.getUint32(rec + 4, true) >>> 24) & 0x1f;
+    if (kind === 12 || kind === 14 || kind === 15 || kind === 17) continue;
+    const off = dv.getUint32(rec, true);
+    if (off === 0) continue;
+    let h: number;
+    if (off >= own.start) h = essentialHash(own.bytes, off - own.start);
+    else if (baseStrings) h = essentialHash(baseStrings.bytes, off - baseStrings.start);
+    else continue;
+    const b = h & mask;
+    next[id - btf.firstId] = table[b] as number;
+    table[b] = id;
+  }
+  idx = { mask, table, next, cache: new Map() };
+  indexes.set(btf, idx);
   return idx;
+}
+
+/** Own ids of `btf` (not its base's) whose essential name is `ess`, ascending. */
+function idsWithEssentialName(btf: Btf, ess: string): number[] {
+  const idx = nameIndex(btf);
+  const hit = idx.cache.get(ess);
+  if (hit) return hit;
+  const out: number[] = [];
+  for (
+    let id = idx.table[plainHash(ess) & idx.mask] as number;
+    id !== 0;
+    id = idx.next[id - btf.firstId] as number
+  ) {
+    const name = btf.nameOf(id);
+    if (name !== "" && essentialNameLen(name) === ess.length && name.startsWith(ess)) out.push(id);
+  }
+  out.sort((a, b) => a - b);
+  idx.cache.set(ess, out);
+  return out;
 }
 
 function addFrom(
@@ -55,16 +131,9 @@ function addFrom(
   out: Candidate[],
   module?: string,
 ): void {
-  const ids = [...btf.findByName(ess)];
-  for (const full of flavoredNames(btf).get(ess) ?? []) ids.push(...btf.findByName(full));
-  if (btf.base) {
-    // Split BTF: only this module's own ids; the base was searched already.
-    for (let i = ids.length - 1; i >= 0; i--) if ((ids[i] as number) < btf.firstId) ids.splice(i, 1);
-  }
-  ids.sort((a, b) => a - b);
-  for (const id of ids) {
+  // Split BTF: only this module's own ids (the base was searched already).
+  for (const id of idsWithEssentialName(btf, ess)) {
     const name = btf.nameOf(id);
-    if (name === "" || essentialNameLen(name) !== ess.length) continue;
     if (!kindsCoreCompat(localKind, btf.kind(id))) continue;
     out.push(module ? { btf, id, name, module } : { btf, id, name });
   }

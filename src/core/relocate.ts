@@ -66,9 +66,34 @@ export class CoreApplyError extends CoreRelocationError {
   results: CoreReloResult[] = [];
 }
 
-function show(insns: Uint8Array, slot: number): string {
+/** Copies the instruction bytes at `slot` (both halves of an ld_imm64) for later disassembly. */
+function snapshot(insns: Uint8Array, slot: number): Uint8Array {
+  const wide = insns[slot * 8] === 0x18 && (slot + 2) * 8 <= insns.length;
+  return insns.slice(slot * 8, (slot + (wide ? 2 : 1)) * 8);
+}
+
+/**
+ * Defines insnBefore/insnAfter as enumerable getters: disassembling every record costs
+ * more than resolving it, and only `explain` and error paths read the text.
+ */
+function lazyText(out: object, key: "insnBefore" | "insnAfter", bytes: Uint8Array, slot: number): void {
+  let text: string | undefined;
+  Object.defineProperty(out, key, {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      text ??= showAt(bytes, slot);
+      return text;
+    },
+    set: (v: string) => {
+      text = v;
+    },
+  });
+}
+
+function showAt(bytes: Uint8Array, slot: number): string {
   try {
-    return disassembleInsn(decodeInsn(insns, slot), { helperNames: true }, slot);
+    return disassembleInsn(decodeInsn(bytes, 0), { helperNames: true }, slot);
   } catch {
     return "?";
   }
@@ -78,13 +103,31 @@ function num(v: bigint): number | string {
   return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
 }
 
-/** "file:line" of the closest line_info at or before `insn`. */
+const sortedLines = new WeakSet<LineInfoSpec[]>();
+
+/** "file:line" of the closest line_info at or before `insn` (line_info is sorted by insn). */
 export function sourceOf(lineInfo: LineInfoSpec[] | undefined, insn: number): string | undefined {
-  if (!lineInfo) return undefined;
-  let best: LineInfoSpec | undefined;
-  for (const l of lineInfo) if (l.insn <= insn && (!best || l.insn >= best.insn)) best = l;
-  if (!best) return undefined;
-  return `${best.fileName.replace(/^\.\//, "")}:${best.lineNumber}`;
+  if (!lineInfo || lineInfo.length === 0) return undefined;
+  if (!sortedLines.has(lineInfo)) {
+    let sorted = true;
+    for (let i = 1; i < lineInfo.length && sorted; i++)
+      sorted = (lineInfo[i - 1] as LineInfoSpec).insn <= (lineInfo[i] as LineInfoSpec).insn;
+    if (!sorted) lineInfo = [...lineInfo].sort((a, b) => a.insn - b.insn);
+    sortedLines.add(lineInfo);
+  }
+  let lo = 0;
+  let hi = lineInfo.length - 1;
+  let best = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if ((lineInfo[mid] as LineInfoSpec).insn <= insn) {
+      best = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (best < 0) return undefined;
+  const l = lineInfo[best] as LineInfoSpec;
+  return `${l.fileName.replace(/^\.\//, "")}:${l.lineNumber}`;
 }
 
 /** `task_struct::real_parent`, `pid_type::PIDTYPE_SID`, `struct foo` for a spec. */
@@ -126,7 +169,7 @@ export function applyCoreRelocations(args: ApplyCoreArgs): CoreReloResult[] {
     const relo = relos[index] as CoreRelo;
     const source = sourceOf(lineInfo, relo.insn);
     const kindName = BPF_CORE_KIND_NAMES[relo.kind] ?? `kind#${relo.kind}`;
-    const insnBefore = show(insns, relo.insn);
+    const beforeBytes = snapshot(insns, relo.insn);
     let accessText = relo.accessStr;
     let localType = "";
     try {
@@ -145,22 +188,25 @@ export function applyCoreRelocations(args: ApplyCoreArgs): CoreReloResult[] {
       kindName,
       localTypeId: relo.typeId,
       localType,
-      insnBefore,
+      insnBefore: "",
       source,
     };
     const fail = (reason: string, partial: Partial<CoreReloResult>): never => {
       const err = new CoreApplyError(program, index, reason, source);
-      results.push({
+      const failed: CoreReloResult = {
         ...base,
         access: { spec: relo.accessStr, text: accessText },
         candidates: [],
         value: { local: 0, target: 0 },
-        insnAfter: insnBefore,
+        insnAfter: "",
         patch: "failed",
         poisoned: false,
         ...partial,
         error: reason,
-      });
+      };
+      lazyText(failed, "insnBefore", beforeBytes, relo.insn);
+      lazyText(failed, "insnAfter", beforeBytes, relo.insn);
+      results.push(failed);
       err.results = results;
       throw err;
     };
@@ -202,10 +248,12 @@ export function applyCoreRelocations(args: ApplyCoreArgs): CoreReloResult[] {
       candidates,
       ...(chosen ? { chosen } : {}),
       value,
-      insnAfter: show(insns, relo.insn),
+      insnAfter: "",
       patch,
       poisoned,
     };
+    lazyText(out, "insnBefore", beforeBytes, relo.insn);
+    lazyText(out, "insnAfter", snapshot(insns, relo.insn), relo.insn);
     if (poisoned)
       out.error = r.res.poison
         ? poisonReason(r, relo.kind)
