@@ -105,8 +105,11 @@ export interface ElfFile {
 
 function checkIdent(r: Reader): void {
   const { name } = r;
-  r.need(0, EHDR_SIZE, "ELF header");
-  for (let i = 0; i < 4; i++) {
+  // Magic before size: a short text file is "not an ELF file", not a truncated one.
+  if (r.bytes.length === 0) {
+    throw new ElfError(name, 0, 'empty file, expected an ELF BPF object (starting 7f 45 4c 46 "\\x7fELF")');
+  }
+  for (let i = 0; i < Math.min(4, r.bytes.length); i++) {
     if (r.u8(i) !== ELFMAG[i]) {
       throw new ElfError(
         name,
@@ -115,6 +118,7 @@ function checkIdent(r: Reader): void {
       );
     }
   }
+  r.need(0, EHDR_SIZE, "ELF header");
   const cls = r.u8(EI_CLASS);
   if (cls !== ELFCLASS64) {
     const what = cls === 1 ? " (ELFCLASS32)" : "";

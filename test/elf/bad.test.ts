@@ -54,6 +54,10 @@ test("not ELF at all", () => {
     new TextEncoder().encode("hello world, this is not an object file at all, no no no no no no no"),
   );
   assert.match(e.message, /not an ELF file: bad magic at offset 0x0/);
+  // Shorter than an ELF header: still "not an ELF file", not "truncated".
+  const short = elfError(new TextEncoder().encode("hello\n"));
+  assert.match(short.message, /^x\.o: not an ELF file: bad magic at offset 0x0/);
+  assert.match(elfError(new Uint8Array(0)).message, /^x\.o: empty file, expected an ELF BPF object/);
 });
 
 test("truncated files name what is missing and where the file ends", () => {
