@@ -133,10 +133,11 @@ function seaPlugin(stubbed) {
         contents: 'module.exports = globalThis[Symbol.for("tsbpf.koffi-sea.addon")];',
         loader: "js",
       }));
-      // src/assets.ts reads import.meta.url only outside the SEA build (the branch is
-      // dead here); blank it so esbuild's empty-import-meta warning is kept for real
-      // uses elsewhere, which would break in the binary.
-      build.onLoad({ filter: /[\\/]src[\\/]assets\.ts$/ }, (args) => ({
+      // src/assets.ts and src/sys/epoll-worker.ts read import.meta.url only outside the
+      // SEA build (the branch is dead here: the binary finds its assets and koffi's addon
+      // through src/sys/koffi-sea.ts); blank it so esbuild's empty-import-meta warning is
+      // kept for real uses elsewhere, which would break in the binary.
+      build.onLoad({ filter: /[\\/]src[\\/](assets|sys[\\/]epoll-worker)\.ts$/ }, (args) => ({
         contents: readFileSync(args.path, "utf8").replaceAll("import.meta.url", "undefined"),
         loader: "ts",
       }));

@@ -113,6 +113,7 @@ export class Waiter {
   private startWorker(): boolean {
     try {
       this.worker = new EpollWorker(this.epfd, this.events.max, {
+        onStart: (path) => debug(`epoll worker thread started (koffi addon ${path})`),
         onReady: () => this.workerReady(),
         onFail: (why) => this.workerFailed(why),
         onExit: () => {

@@ -72,6 +72,8 @@ export function koffiAddonPath(): string {
 }
 
 export interface EpollWorkerHandlers {
+  /** The worker has loaded koffi and entered its loop. */
+  onStart?(addonPath: string): void;
   /** A data fd (or the wake eventfd) of the set is ready; the worker is disarmed. */
   onReady(): void;
   /** The worker could not start or died; `why` is a one-line reason. Not called after stop(). */
@@ -91,16 +93,19 @@ export class EpollWorker {
 
   /** Throws when the thread cannot be created (the caller falls back). */
   constructor(epfd: number, maxEvents: number, h: EpollWorkerHandlers) {
+    const addonPath = koffiAddonPath();
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { addonPath: koffiAddonPath(), epfd, maxEvents, state: this.state, sliceMs: SLICE_MS },
+      workerData: { addonPath, epfd, maxEvents, state: this.state, sliceMs: SLICE_MS },
       // The worker needs no stdin and shares our stdout/stderr; keep its heap small.
       resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
     });
     // Never keep the process alive by itself: a pending wait() holds a timer instead.
     this.worker.unref();
     this.worker.on("message", (n: number) => {
-      if (n !== 0 && !this.stopped) h.onReady();
+      if (this.stopped) return;
+      if (n === 0) h.onStart?.(addonPath);
+      else h.onReady();
     });
     this.worker.on("error", (e: Error) => {
       if (!this.stopped) h.onFail(e.message);

@@ -25,6 +25,9 @@ const O_TMPFILE = 0o20000000 | 0o200000;
 /** Where the build's stub for koffi's platform package finds the loaded addon. */
 const ADDON_SLOT = Symbol.for("tsbpf.koffi-sea.addon");
 
+/** Where src/sys/epoll-worker.ts finds the loaded addon's path (/proc/self/fd/N). */
+const ADDON_PATH_SLOT = Symbol.for("tsbpf.koffi-sea.addon-path");
+
 /** Directory the addon was finally loaded from (for the TSBPF_SELFTEST=koffi hook). */
 export let addonLoadedFrom: string | undefined;
 
@@ -56,7 +59,7 @@ function openAnonymous(dir: string): number {
 }
 
 /** Tries one directory; returns the addon's exports or a one-line reason. */
-function tryDir(dir: string, bytes: Uint8Array): { exports: unknown } | { why: string } {
+function tryDir(dir: string, bytes: Uint8Array): { exports: unknown; fd: number } | { why: string } {
   let fd: number;
   try {
     fd = openAnonymous(dir);
@@ -70,13 +73,14 @@ function tryDir(dir: string, bytes: Uint8Array): { exports: unknown } | { why: s
     // On a noexec mount mmap(PROT_EXEC) fails with EPERM, so dlopen reports "failed to
     // map segment": the reliable noexec test, whatever the mount options say.
     process.dlopen(module, `/proc/self/fd/${fd}`);
-    return { exports: module.exports };
+    // Kept open (close-on-exec: Node opens files with O_CLOEXEC): the epoll worker thread
+    // (src/sys/epoll-worker.ts) dlopens the same file through this path, since a
+    // worker's require() cannot reach the SEA asset. The inode vanishes at exit.
+    return { exports: module.exports, fd };
   } catch (e) {
+    closeSync(fd);
     const msg = (e as Error).message.replace(/^.*?: /, "");
     return { why: `${dir}: ${msg}` };
-  } finally {
-    // The mapping keeps the inode alive; the fd is no longer needed.
-    closeSync(fd);
   }
 }
 
@@ -91,6 +95,7 @@ export function loadEmbeddedKoffiAddon(): unknown {
     const r = tryDir(dir, bytes);
     if ("exports" in r) {
       addonLoadedFrom = dir;
+      (globalThis as Record<symbol, unknown>)[ADDON_PATH_SLOT] = `/proc/self/fd/${r.fd}`;
       cached = r.exports;
       return cached;
     }
