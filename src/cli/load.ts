@@ -3,15 +3,15 @@
 // and links (DIR/links/<program>) stay pinned after exit, like
 // `bpftool prog loadall OBJ DIR`; without it the programs stay attached until
 // Ctrl+C / SIGTERM and are detached cleanly.
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, realpathSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { UsageError } from "../errors.ts";
 import { isAttachable } from "../link/attach.ts";
 import type { Link } from "../link/link.ts";
 import { type Collection, loadCollection } from "../loader/collection.ts";
 import type { LoadStep } from "../loader/steps.ts";
 import { linkInfo, mapInfo, objGetInfoRaw, progInfo } from "../sys/bpf.ts";
-import { mountIfAbsent } from "../sys/fs.ts";
+import { mountIfAbsent, mountPointsOf } from "../sys/fs.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 
@@ -130,9 +130,27 @@ function printText(r: Report, pinDir: string | undefined): void {
   console.log(out.join("\n"));
 }
 
-function preparePin(dir: string): void {
-  if (dir === "/sys/fs/bpf" || dir.startsWith("/sys/fs/bpf/")) mountIfAbsent("bpf");
-  mkdirSync(join(dir, "maps"), { recursive: true });
+/** `dir` with its nearest existing ancestor's symlinks resolved (the rest does not exist yet). */
+function realTarget(dir: string): string {
+  let base = resolve(dir);
+  while (!existsSync(base) && dirname(base) !== base) base = dirname(base);
+  return join(realpathSync(base), relative(base, resolve(dir)));
+}
+
+/**
+ * Pins can only live on a bpf file system (bpf_obj_pin fails with EPERM elsewhere), so
+ * refuse any other --pin DIR before loading anything or creating directories there.
+ */
+function checkPinDir(dir: string): void {
+  const abs = resolve(dir);
+  if (abs === "/sys/fs/bpf" || abs.startsWith("/sys/fs/bpf/")) mountIfAbsent("bpf");
+  const target = realTarget(abs);
+  const mounts = mountPointsOf("bpf");
+  if (mounts.some((m) => target === m || target.startsWith(m === "/" ? m : `${m}/`))) return;
+  const where = mounts.length
+    ? `bpf file systems are mounted at ${mounts.join(", ")}`
+    : "no bpf file system is mounted (mount -t bpf bpf /sys/fs/bpf)";
+  throw new UsageError(`load: --pin ${dir}: not inside a bpf file system; ${where}`);
 }
 
 const load: Command = {
@@ -151,6 +169,7 @@ const load: Command = {
     const obj = positionals[0] as string;
     const pinDir = values.pin;
     if (pinDir !== undefined && pinDir === "") throw new UsageError("load: --pin needs a directory");
+    if (pinDir !== undefined) checkPinDir(pinDir);
     const notes: string[] = [];
     const onStep = (s: LoadStep) => {
       if (s.step === "btf_rejected")
@@ -172,7 +191,7 @@ const load: Command = {
       }
       const report = buildReport(coll, links, notes);
       if (pinDir !== undefined) {
-        preparePin(pinDir);
+        mkdirSync(join(pinDir, "maps"), { recursive: true });
         for (const p of report.programs) {
           const path = join(pinDir, p.name);
           coll.programs[p.name]?.pin(path);
