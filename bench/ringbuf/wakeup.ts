@@ -1,9 +1,11 @@
 // Wakeup bench: how fast and how promptly a record committed by a BPF program reaches a
-// JS callback, for the two ways of waiting without blocking Node's event loop:
-//  - "async pool": koffi `.async` epoll_wait on libuv's thread pool (src/ringbuf/waiter.ts,
-//    used by RingBufReader.wait());
-//  - "worker": a worker thread in a synchronous epoll_wait loop posting a message per
-//    readiness (bench/ringbuf/wait-worker.ts).
+// JS callback, for the two ways RingBufReader.wait() can wait without blocking Node's
+// event loop (src/ringbuf/waiter.ts), both through the production path:
+//  - "worker" (the default): a worker thread in a blocking epoll_wait loop
+//    (src/sys/epoll-worker.ts) posting a message per readiness;
+//  - "async pool": koffi `.async` epoll_wait on libuv's thread pool (option waiter: "async").
+// The consumer loop is the same for both: drain with consumeBatch() until empty, then
+// await r.wait().
 // The producer is bench/ringbuf/trigger.c in a child process running the `emit_stamp`
 // program (one record stamped with bpf_ktime_get_ns = CLOCK_MONOTONIC) through
 // BPF_PROG_TEST_RUN; the consumer computes latency = process.hrtime (CLOCK_MONOTONIC)
@@ -12,10 +14,7 @@
 //  - pingpong: the next record as soon as the consumer has caught up (the trigger polls
 //    consumer_pos): every record needs a fresh wakeup, so records/s = wakeups/s.
 import { spawn } from "node:child_process";
-import { Worker } from "node:worker_threads";
 import { RingBufReader } from "../../src/ringbuf/reader.ts";
-import { closeFd } from "../../src/sys/bpf.ts";
-import { EPOLL_CTL_ADD, EPOLLIN, epollCreate, epollCtl } from "../../src/sys/poll.ts";
 import { Producers } from "../../test/ringbuf/producers.ts";
 import { median } from "../lib.ts";
 
@@ -46,7 +45,7 @@ export async function measureWakeup(
   intervalUs: number,
 ): Promise<WakeupResult> {
   const p = new Producers({ rbSize: 1 << 20 });
-  const r = new RingBufReader(p.rb);
+  const r = new RingBufReader(p.rb, { waiter: strategy === "worker" ? "worker" : "async" });
   const lat = new Float64Array(1 << 21);
   let records = 0;
   let wakeups = 0;
@@ -62,7 +61,6 @@ export async function measureWakeup(
   let done = false;
   let out = "";
   let exited: Promise<void> = Promise.resolve();
-  // The producer starts only once the consumer is ready (the worker has booted).
   let t0 = 0n;
   let t1 = 0n;
   const start = () => {
@@ -84,40 +82,15 @@ export async function measureWakeup(
     exited.then(end, end);
   };
   try {
-    if (strategy === "async pool") {
-      start();
-      while (!done) {
-        if (r.consumeBatch(onBatch) > 0) continue;
-        if (await r.wait(100)) wakeups++;
-      }
-    } else {
-      const epfd = epollCreate();
-      epollCtl(epfd, EPOLL_CTL_ADD, p.rb.fd, EPOLLIN, 0);
-      const flag = new Int32Array(new SharedArrayBuffer(8));
-      // The worker is TypeScript too: register tsx's loader in it, then import it.
-      const url = new URL("./wait-worker.ts", import.meta.url).href;
-      const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(url)}); })`;
-      const w = new Worker(boot, { eval: true, workerData: { epfd, flag, sliceMs: 100 } });
-      await new Promise<void>((resolve, reject) => {
-        w.on("error", reject);
-        w.on("message", (n: number) => {
-          if (n === 0) {
-            start();
-            exited.finally(() => setTimeout(resolve, 200));
-            return;
-          }
-          wakeups++;
-          while (r.consumeBatch(onBatch) > 0);
-          Atomics.store(flag, 0, 1);
-          Atomics.notify(flag, 0);
-          if (done) resolve();
-        });
-      });
-      Atomics.store(flag, 1, 1);
-      Atomics.store(flag, 0, 1);
-      Atomics.notify(flag, 0);
-      await w.terminate();
-      closeFd(epfd);
+    // Boot the waiter (the worker thread starts on the first wait) before the producer.
+    await r.wait(300);
+    if (r.waitStrategy !== (strategy === "worker" ? "worker" : "async")) {
+      throw new Error(`wanted the ${strategy} waiter, the reader uses ${r.waitStrategy}`);
+    }
+    start();
+    while (!done) {
+      if (r.consumeBatch(onBatch) > 0) continue;
+      if (await r.wait(100)) wakeups++;
     }
     await exited;
     while (r.consumeBatch(onBatch) > 0);
