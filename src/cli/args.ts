@@ -3,6 +3,28 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
 
+/**
+ * parseArgs's messages, reworded to one short line. Its unknown-option text goes on
+ * about positionals after '--', and the "ambiguous" one (a value that starts with '-')
+ * spans three lines; both are rewritten to say what was wrong and how to write it.
+ */
+function reword(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const unknown = /^Unknown option '([^']*)'/.exec(msg);
+  if (unknown) return `unknown option '${unknown[1]}'`;
+  const ambiguous = /^Option '([^' ]*)' argument is ambiguous/.exec(msg);
+  if (ambiguous) {
+    const opt = ambiguous[1] as string;
+    return `${opt} needs a value; a value starting with '-' must be written ${opt}=VALUE`;
+  }
+  // "Option '-d, --duration <value>' argument missing": name the long form.
+  const missing = /^Option '(?:-\w, )?([^' ]*)(?: <value>)?' argument missing/.exec(msg);
+  if (missing) return `${missing[1]} needs a value`;
+  const noValue = /^Option '(?:-\w, )?([^' ]*)' does not take an argument/.exec(msg);
+  if (noValue) return `${noValue[1]} takes no value`;
+  return (msg.split("\n")[0] as string).replace(/\.$/, "");
+}
+
 export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"]>>(
   command: string,
   args: string[],
@@ -12,7 +34,6 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (e) {
-    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    throw new UsageError(`${command}: ${msg.replace(/\.$/, "")} (see 'tsbpf ${command} --help')`);
+    throw new UsageError(`${command}: ${reword(e)} (see 'tsbpf ${command} --help')`);
   }
 }
