@@ -2,11 +2,10 @@
 // alert. Two formats: JSON `{ "allow": ["/usr/bin/*", "/bin/ls"] }` or plain text with
 // one absolute path or glob per line and `#` comments. A `.json` name or a first
 // non-blank character `{` selects JSON.
-import { readFileSync } from "node:fs";
-import { RulesError } from "./errors.ts";
+import { parseConfigJson, RulesError, readConfigText } from "./errors.ts";
 import type { ExecEvent } from "./events.ts";
 import { globToRegExp, isGlob } from "./glob.ts";
-import { JsonSyntaxError, type Pos, parseJsonWithPositions } from "./json-pos.ts";
+import type { Pos } from "./json-pos.ts";
 import type { Rule } from "./rules.ts";
 import { parseRules } from "./rules-file.ts";
 
@@ -74,14 +73,7 @@ export function parseAllowlist(text: string, file: string): Allowlist {
     });
     return new Allowlist(pats);
   }
-  let root: ReturnType<typeof parseJsonWithPositions>;
-  try {
-    root = parseJsonWithPositions(text);
-  } catch (e) {
-    if (e instanceof JsonSyntaxError)
-      throw new RulesError(file, e.line, e.column, `invalid JSON: ${e.reason}`);
-    throw e;
-  }
+  const root = parseConfigJson(text, file);
   const fail = (at: Pos, why: string): never => {
     throw new RulesError(file, at.line, at.column, why);
   };
@@ -110,19 +102,10 @@ export function parseAllowlist(text: string, file: string): Allowlist {
   return new Allowlist(pats);
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new RulesError(file, 0, 0, `cannot read the file (${code})`);
-  }
-}
-
 export function loadAllowlist(file: string): Allowlist {
-  return parseAllowlist(readText(file), file);
+  return parseAllowlist(readConfigText(file), file);
 }
 
 export function loadRules(file: string): Rule[] {
-  return parseRules(readText(file), file);
+  return parseRules(readConfigText(file), file);
 }

@@ -2,16 +2,10 @@
 // Validation is strict (unknown keys, wrong types, bad globs/regexes, bad severity)
 // and every error names file:line:column, from the position-tracking parser.
 
-import { RulesError } from "./errors.ts";
+import { parseConfigJson, RulesError } from "./errors.ts";
 import type { ExecEvent, Severity } from "./events.ts";
 import { globToRegExp } from "./glob.ts";
-import {
-  type JsonEntry,
-  type JsonNode,
-  JsonSyntaxError,
-  type Pos,
-  parseJsonWithPositions,
-} from "./json-pos.ts";
+import type { JsonEntry, JsonNode, Pos } from "./json-pos.ts";
 import type { ProcessEntry } from "./process-table.ts";
 import { basename, type Rule, type RuleContext } from "./rules.ts";
 
@@ -130,14 +124,7 @@ export function matchRule(
 
 /** Parses and validates a rules file's text; `file` is used in error messages. */
 export function parseRules(text: string, file: string): Rule[] {
-  let root: JsonNode;
-  try {
-    root = parseJsonWithPositions(text);
-  } catch (e) {
-    if (e instanceof JsonSyntaxError)
-      throw new RulesError(file, e.line, e.column, `invalid JSON: ${e.reason}`);
-    throw e;
-  }
+  const root = parseConfigJson(text, file);
   const v = new Validator(file);
   const top = v.object(root, "the rules file", ["rules"], ["rules"]);
   const list = top.get("rules")!.value;

@@ -170,7 +170,9 @@ test("load from files; unreadable files are RulesError", () => {
     assert.is(loadRules(join(dir, "r.json")).length, 2);
     assert.ok(loadAllowlist(join(dir, "allow")).allows("/bin/sh"));
     const e = rulesError(() => loadRules(join(dir, "missing.json")));
-    assert.match(e.message, /missing\.json: cannot read the file \(ENOENT\)/);
+    assert.match(e.message, /missing\.json: cannot read the file: no such file \(ENOENT\)$/);
+    const d = rulesError(() => loadAllowlist(dir));
+    assert.match(d.message, /: cannot read the file: it is a directory, expected a file \(EISDIR\)$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
