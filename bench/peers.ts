@@ -292,6 +292,8 @@ function report(cmp: Comparison, b: TsbpfBinary, reps: number, durationS: number
     "",
     "### Where tsbpf stands",
     "",
+    "Rate ratios within ±10 % are called on par. On this shared machine rates move by ±30 % between runs even interleaved, so the rate columns are the least stable figures; CPU per event, RSS, start-up, completeness and argv capture are the stable ones.",
+    "",
     ...lines,
     "",
     `Chart: [peers.svg](peers.svg). Headline: fork-storm rate under tsbpf ÷ under execsnoop+exitsnoop = ${fmt.n(ratio, 3)}.`,

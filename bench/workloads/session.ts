@@ -3,7 +3,7 @@
 // under it, and attribute to each workload its tracer CPU time and the events the
 // tracer reported about it (matched by the workload's pid as parent).
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Generator, OUT_DIR, runWorkload, type Workload, type WorkloadResult } from "./build.ts";
 import { sampleTree, type TreeSample } from "./procstat.ts";
@@ -69,17 +69,27 @@ async function stop(l: Live, sig: NodeJS.Signals, graceMs: number): Promise<void
   }
 }
 
-/** The telling lines of a failed tracer's stderr: errors first, no duplicates. */
-function tailOf(p: string, n = 4): string {
-  let s = "";
-  try {
-    s = readFileSync(p, "utf8");
-  } catch {}
-  const lines = [...new Set(s.split("\n").map((l) => l.trim()))].filter(
-    (l) => l && !/^(File |\^|Traceback|~)/.test(l),
+/**
+ * The telling lines of failed tracers' stderr: no duplicates across processes,
+ * the first error lines (the cause) and the last one (the final complaint).
+ */
+function tellingLines(files: string[]): string {
+  const all: string[] = [];
+  for (const f of files) {
+    try {
+      all.push(...readFileSync(f, "utf8").split("\n"));
+    } catch {}
+  }
+  const lines = [...new Set(all.map((l) => l.trim()))].filter(
+    (l) => l && !/^(File |\^|Traceback|~|raise )/.test(l),
   );
-  const telling = lines.filter((l) => /error|unable|exception|fail|cannot|no such|not found|denied/i.test(l));
-  return (telling.length ? telling : lines).slice(-n).join(" / ");
+  // Causes ("Unable to find kernel headers", "cannot ...") before symptoms.
+  const cause = (l: string) => (/unable|cannot|denied|missing|headers/i.test(l) ? 0 : 1);
+  const telling = lines
+    .filter((l) => /error|unable|exception|fail|cannot|no such|not found|denied/i.test(l))
+    .sort((a, b) => cause(a) - cause(b));
+  const pick = telling.length ? telling : lines;
+  return [...new Set([...pick.slice(0, 3), ...pick.slice(-1)])].join(" / ");
 }
 
 export interface SessionOptions {
@@ -181,10 +191,12 @@ export async function runSession(tracer: Tracer, o: SessionOptions): Promise<Ses
   const follow = new Followers(procs.map((p) => p.out));
   const failed = async (why: string) => {
     for (const l of lives) await stop(l, "SIGKILL", 2000);
-    res.error = `${why}: ${errFiles
-      .map((f) => tailOf(f))
-      .filter(Boolean)
-      .join(" / ")}`;
+    // Some tools print their diagnosis on stdout (BCC's "Unable to find kernel
+    // headers"): include small outputs too, never a run's worth of events.
+    const small = procs
+      .map((p) => p.out)
+      .filter((f) => (statSync(f, { throwIfNoEntry: false })?.size ?? 0) < 65536);
+    res.error = `${why}: ${tellingLines([...errFiles, ...small])}`;
     return res;
   };
 

@@ -86,25 +86,34 @@ export interface TsbpfBinary {
 export function ensureTsbpf(log: (s: string) => void): TsbpfBinary {
   const bin = join(ROOT, "dist", "tsbpf");
   const newest = Math.max(newestMtime(join(ROOT, "src")), newestMtime(join(ROOT, "bpf")));
-  if (!existsSync(bin) || statSync(bin).mtimeMs < newest) {
-    log("building dist/tsbpf (npm run build)...");
-    const r = spawnSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8" });
-    if (r.status !== 0) {
-      log(`npm run build failed; using node --import tsx src/cli.ts\n${(r.stderr || r.stdout).slice(-600)}`);
-      return {
-        cmd: process.execPath,
-        prefix: ["--import", "tsx", join(ROOT, "src", "cli.ts")],
-        how: "`node --import tsx src/cli.ts` (npm run build failed)",
-        shown: "node --import tsx src/cli.ts",
-      };
-    }
-  }
-  return {
+  const built = (how: string): TsbpfBinary => ({
     cmd: bin,
     prefix: [],
-    how: "`dist/tsbpf` (npm run build)",
+    how,
     shown: "dist/tsbpf",
     sizeBytes: statSync(bin).size,
+  });
+  if (existsSync(bin) && statSync(bin).mtimeMs >= newest) return built("`dist/tsbpf` (npm run build)");
+  let why = "";
+  // Other engineers build dist/tsbpf too; a concurrent build can make ours fail
+  // (ETXTBSY while the other one writes the file), so try twice.
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    log(`building dist/tsbpf (npm run build)${attempt > 1 ? ", second attempt" : ""}...`);
+    const r = spawnSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8" });
+    if (r.status === 0) return built("`dist/tsbpf` (npm run build)");
+    why = (r.stderr || r.stdout).trim().split("\n").pop() ?? "";
+    log(`npm run build failed: ${why}`);
+    spawnSync("sleep", ["3"]);
+  }
+  if (existsSync(bin) && spawnSync(bin, ["--version"], { timeout: 10_000 }).status === 0) {
+    return built(`\`dist/tsbpf\` built before the latest sources (npm run build failed: ${why})`);
+  }
+  log("using node --import tsx src/cli.ts");
+  return {
+    cmd: process.execPath,
+    prefix: ["--import", "tsx", join(ROOT, "src", "cli.ts")],
+    how: `\`node --import tsx src/cli.ts\` (npm run build failed: ${why})`,
+    shown: "node --import tsx src/cli.ts",
   };
 }
 
