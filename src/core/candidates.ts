@@ -23,52 +23,31 @@ export interface TargetBtfs {
 /**
  * An essential-name → ids index for target BTF that avoids decoding every type name
  * (the Btf name index decodes ~150k strings for vmlinux, which dominates a cold CO-RE
- * run): one pass hashes each type's name bytes in place (FNV-1a), stopping at the
- * flavor separator, into an open hash table of id chains; a lookup hashes the wanted
- * essential name and confirms each hit by decoding just that name.
+ * run, where JS runs mostly in the interpreter). One pass files each candidate-able
+ * type under a short key: FNV-1a of at most KEY_BYTES leading name bytes, stopping at
+ * the NUL or the first "___". That key is the same for a name and its essential name
+ * (a flavor separator can only be the first "___" at or after the essential end), so a
+ * lookup hashes the wanted essential name and confirms each hit by decoding it.
  */
 interface NameHashIndex {
   mask: number;
-  /** Bucket → last id with that hash (0 = empty); next[id - firstId] chains the rest. */
+  /** Bucket → last id with that key (0 = empty); next[id - firstId] chains the rest. */
   table: Int32Array;
   next: Int32Array;
   cache: Map<string, number[]>;
 }
 
 const indexes = new WeakMap<Btf, NameHashIndex>();
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
+const KEY_BYTES = 6;
 
-/** FNV-1a of the essential name stored at `from` (bytes up to the last `___flavor` separator). */
-function essentialHash(bytes: Uint8Array, from: number): number {
-  let h = FNV_OFFSET;
-  let ess = 0;
-  let sawSep = false;
-  for (let i = from; i < bytes.length; i++) {
+function keyHash(bytes: Uint8Array, from: number): number {
+  let h = 0x811c9dc5;
+  const end = from + KEY_BYTES;
+  for (let i = from; i < end; i++) {
     const c = bytes[i] as number;
-    if (c === 0) break;
-    // Same rule as essentialNameLen: "x___y" with x and y not '_'.
-    if (
-      c === 0x5f &&
-      i > from &&
-      bytes[i - 1] !== 0x5f &&
-      bytes[i + 1] === 0x5f &&
-      bytes[i + 2] === 0x5f &&
-      bytes[i + 3] !== 0x5f &&
-      bytes[i + 3] !== 0
-    ) {
-      ess = h;
-      sawSep = true;
-    }
-    h = Math.imul(h ^ c, FNV_PRIME);
+    if (c === 0 || (c === 0x5f && bytes[i + 1] === 0x5f && bytes[i + 2] === 0x5f)) break;
+    h = Math.imul(h ^ c, 0x01000193);
   }
-  return (sawSep ? ess : h) >>> 0;
-}
-
-function plainHash(s: string): number {
-  const bytes = Buffer.from(s, "utf8");
-  let h = FNV_OFFSET;
-  for (const c of bytes) h = Math.imul(h ^ c, FNV_PRIME);
   return h >>> 0;
 }
 
@@ -77,24 +56,26 @@ function nameIndex(btf: Btf): NameHashIndex {
   if (idx) return idx;
   const n = btf.length - btf.firstId;
   let size = 1024;
-  while (size < n * 2) size *= 2;
+  while (size < n) size *= 2;
   const table = new Int32Array(size);
   const next = new Int32Array(n);
   const mask = size - 1;
-  const own = btf.strings;
-  const baseStrings = btf.base?.strings;
   const dv = btf.dv;
+  const own = btf.strings;
+  const ownBytes = own.bytes;
+  const ownStart = own.start;
+  const base = btf.base?.strings;
   for (let id = btf.firstId; id < btf.length; id++) {
     const rec = btf.offsetOf(id);
-    // FUNC, VAR, DATASEC and DECL_TAG (~40% of vmlinux names) can never be CO-RE
-    // candidates that match: libbpf's compat and match rules reject those kinds.
+    // FUNC, VAR, DATASEC and DECL_TAG (most of vmlinux's names) never match: libbpf's
+    // compat and match rules reject those kinds, so they are not indexed.
     const kind = (dv.getUint32(rec + 4, true) >>> 24) & 0x1f;
     if (kind === 12 || kind === 14 || kind === 15 || kind === 17) continue;
     const off = dv.getUint32(rec, true);
     if (off === 0) continue;
     let h: number;
-    if (off >= own.start) h = essentialHash(own.bytes, off - own.start);
-    else if (baseStrings) h = essentialHash(baseStrings.bytes, off - baseStrings.start);
+    if (off >= ownStart) h = keyHash(ownBytes, off - ownStart);
+    else if (base) h = keyHash(base.bytes, off - base.start);
     else continue;
     const b = h & mask;
     next[id - btf.firstId] = table[b] as number;
@@ -112,7 +93,7 @@ function idsWithEssentialName(btf: Btf, ess: string): number[] {
   if (hit) return hit;
   const out: number[] = [];
   for (
-    let id = idx.table[plainHash(ess) & idx.mask] as number;
+    let id = idx.table[keyHash(Buffer.from(`${ess}\0`, "utf8"), 0) & idx.mask] as number;
     id !== 0;
     id = idx.next[id - btf.firstId] as number
   ) {

@@ -85,6 +85,29 @@ test("a ___flavor local type matches the plain target type", () => {
   assert.is(r.res.newVal, 8n);
 });
 
+test("flavored target names are candidates too (short and long names)", () => {
+  for (const base of ["s", "a_rather_long_type_name"]) {
+    const lb = new BtfBuilder();
+    const li = lb.int("int", 4, true);
+    const ls = lb.struct(`${base}___local`, 4, [["a", li, 0]]);
+    const tb = new BtfBuilder();
+    const ti = tb.int("int", 4, true);
+    tb.struct(`${base}x`, 4, [["a", ti, 0]]); // a different type sharing the prefix
+    const flavored = tb.struct(`${base}___kern`, 8, [
+      ["pad", ti, 0],
+      ["a", ti, 32],
+    ]);
+    tb.struct(`${base}___a___b`, 4, [["a", ti, 0]]); // essential name "<base>___a": not a candidate
+    const r = resolve(lb.build("l"), ls, "0:0", K.FIELD_BYTE_OFFSET, tb.build("t"));
+    assert.equal(
+      r.candidates.map((c) => c.id),
+      [flavored],
+      base,
+    );
+    assert.is(r.res.newVal, 4n);
+  }
+});
+
 test("members inside anonymous structs/unions are found", () => {
   const l = localS();
   const b = new BtfBuilder();
