@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { LossCounter } from "../../src/ringbuf/loss.ts";
-import { RingBufReader } from "../../src/ringbuf/reader.ts";
+import { BATCH_BYTES, BPF_RINGBUF_HDR_SZ, RingBufReader } from "../../src/ringbuf/reader.ts";
 import { privileged } from "../helpers/env.ts";
 import { CNT_ATTEMPTS, CNT_FAILED, checkMixed, mixedSize, Producers } from "./producers.ts";
 
@@ -219,6 +219,46 @@ test("consumeBatch: offsets/lengths of every ready record in one call, wrap, dis
         throw new Error("bad record");
       }),
     );
+    assert.is(r.available(), 0);
+  } finally {
+    r.close();
+    p.close();
+  }
+});
+
+test("consumeBatch: `words` reads the same u32s as the view; a batch spans at most BATCH_BYTES", () => {
+  if (!root) return;
+  const p = new Producers({ rbSize: 1 << 20 });
+  const r = new RingBufReader(p.rb);
+  try {
+    // 1500 records of 512 bytes (+ 8 header) = 780 KB of ring: more than BATCH_BYTES.
+    const SIZE = 512;
+    const COUNT = 1500;
+    assert.is(p.run("bench", COUNT, 1000, 0, SIZE), COUNT);
+    const seqs: number[] = [];
+    const spans: number[] = [];
+    let mismatches = 0;
+    while (
+      r.consumeBatch((v, offs, lens, count, words) => {
+        spans.push(count * (SIZE + BPF_RINGBUF_HDR_SZ));
+        for (let i = 0; i < count; i++) {
+          const o = offs[i];
+          assert.is(o % 8, 0, "records start 8-byte aligned");
+          assert.is(lens[i], SIZE);
+          for (let k = 0; k < 6; k++) if (words[(o >> 2) + k] !== v.getUint32(o + 4 * k, true)) mismatches++;
+          seqs.push(words[o >> 2] + words[(o >> 2) + 1] * 4294967296);
+        }
+      }) > 0
+    );
+    assert.is(mismatches, 0);
+    assert.equal(
+      seqs,
+      Array.from({ length: COUNT }, (_, i) => 1000 + i),
+    );
+    assert.ok(spans.length > 1, `one batch spanned ${spans[0]} bytes`);
+    // The walk stops at the first record that reaches the cap.
+    for (const b of spans)
+      assert.ok(b < BATCH_BYTES + SIZE + BPF_RINGBUF_HDR_SZ, `a batch spanned ${b} bytes`);
     assert.is(r.available(), 0);
   } finally {
     r.close();
