@@ -17,7 +17,7 @@ import { BPF_MAP_TYPE } from "../uapi.ts";
 import { loadPreparedBtf, prepareBtf } from "./btf.ts";
 import { LoadError } from "./errors.ts";
 import { Program } from "./handle.ts";
-import { kernelBtf, setTargetBtfPath } from "./kernel-btf.ts";
+import { checkTargetBtfPath, kernelBtf, setTargetBtfPath } from "./kernel-btf.ts";
 import { linkProgram } from "./link.ts";
 import { loadProgram } from "./program.ts";
 import { applyRelocations, type ResolvedKsym } from "./relocate.ts";
@@ -112,7 +112,10 @@ export async function loadCollection(src: Source, opts: LoadOptions = {}): Promi
 }
 
 export function loadCollectionSync(src: Source, opts: LoadOptions = {}): Collection {
-  if (opts.btf !== undefined) setTargetBtfPath(opts.btf);
+  if (opts.btf !== undefined) {
+    checkTargetBtfPath(opts.btf);
+    setTargetBtfPath(opts.btf);
+  }
   const orig = toSpec(src);
   // Private copies of what gets edited (map sizes, .rodata contents).
   const spec: CollectionSpec = {

@@ -2,7 +2,7 @@
 // (plus module BTF in /sys/kernel/btf/<module>, split on top of vmlinux), or a file
 // given with --btf: raw BTF (BTFHub style) or an ELF object whose .BTF section is the
 // target. Parsed once per process and cached; Btf materialises types lazily.
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { Btf } from "../btf/btf.ts";
 import { KernelBtfError } from "../core/errors.ts";
 import { findSection, parseElf } from "../elf/elf.ts";
@@ -36,10 +36,31 @@ function readOrFail(path: string, what: string): Uint8Array {
         `kernel BTF not found at ${VMLINUX}: this kernel was built without CONFIG_DEBUG_INFO_BTF; pass --btf FILE`,
       );
     }
-    const why =
-      code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (code ?? String(e));
-    throw new KernelBtfError(`cannot read BTF file ${path}: ${why}`);
+    throw new KernelBtfError(`cannot read BTF file ${path}: ${readFailure(code, e)}`);
   }
+}
+
+function readFailure(code: string | undefined, e: unknown): string {
+  if (code === "ENOENT") return "no such file";
+  if (code === "EACCES") return "permission denied";
+  if (code === "EISDIR") return "it is a directory, expected a file";
+  return code ?? String(e);
+}
+
+/**
+ * Fails now when a --btf FILE cannot be a file at all (missing, a directory), even if
+ * the object has no CO-RE and the target BTF would never be read: a mistyped path
+ * should not pass silently.
+ */
+export function checkTargetBtfPath(path: string): void {
+  let dir: boolean;
+  try {
+    dir = statSync(path).isDirectory();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new KernelBtfError(`cannot read BTF file ${path}: ${readFailure(code, e)}`);
+  }
+  if (dir) throw new KernelBtfError(`cannot read BTF file ${path}: ${readFailure("EISDIR", undefined)}`);
 }
 
 /** Raw BTF (magic 0xeb9f little-endian) or an ELF object whose `.BTF` section is used. */
