@@ -24,8 +24,7 @@ export interface TargetBtfs {
  * An essential-name → ids index for target BTF that avoids decoding every type name
  * (the Btf name index decodes ~150k strings for vmlinux, which dominates a cold CO-RE
  * run, where JS runs mostly in the interpreter). One pass files each candidate-able
- * type under a short key: FNV-1a of at most KEY_BYTES leading name bytes, stopping at
- * the NUL or the first "___". That key is the same for a name and its essential name
+ * type under a key: FNV-1a of the name bytes up to the NUL or the first "___". That key is the same for a name and its essential name
  * (a flavor separator can only be the first "___" at or after the essential end), so a
  * lookup hashes the wanted essential name and confirms each hit by decoding it.
  */
@@ -38,12 +37,11 @@ interface NameHashIndex {
 }
 
 const indexes = new WeakMap<Btf, NameHashIndex>();
-const KEY_BYTES = 6;
 
 function keyHash(bytes: Uint8Array, from: number): number {
   let h = 0x811c9dc5;
-  const end = from + KEY_BYTES;
-  for (let i = from; i < end; i++) {
+  // The string section ends in NUL (checked by the Btf parser), so this terminates.
+  for (let i = from; ; i++) {
     const c = bytes[i] as number;
     if (c === 0 || (c === 0x5f && bytes[i + 1] === 0x5f && bytes[i + 2] === 0x5f)) break;
     h = Math.imul(h ^ c, 0x01000193);
@@ -98,7 +96,7 @@ function idsWithEssentialName(btf: Btf, ess: string): number[] {
     id = idx.next[id - btf.firstId] as number
   ) {
     const name = btf.nameOf(id);
-    if (name !== "" && essentialNameLen(name) === ess.length && name.startsWith(ess)) out.push(id);
+    if (name.startsWith(ess) && essentialNameLen(name) === ess.length) out.push(id);
   }
   out.sort((a, b) => a - b);
   idx.cache.set(ess, out);

@@ -72,23 +72,42 @@ function snapshot(insns: Uint8Array, slot: number): Uint8Array {
   return insns.slice(slot * 8, (slot + (wide ? 2 : 1)) * 8);
 }
 
-/**
- * Defines insnBefore/insnAfter as enumerable getters: disassembling every record costs
- * more than resolving it, and only `explain` and error paths read the text.
- */
-function lazyText(out: object, key: "insnBefore" | "insnAfter", bytes: Uint8Array, slot: number): void {
-  let text: string | undefined;
-  Object.defineProperty(out, key, {
+const BEFORE = Symbol("insnBeforeBytes");
+const AFTER = Symbol("insnAfterBytes");
+type Lazy = { [BEFORE]?: Uint8Array; [AFTER]?: Uint8Array; insn: number };
+
+function lazyDescriptor(
+  key: "insnBefore" | "insnAfter",
+  sym: typeof BEFORE | typeof AFTER,
+): PropertyDescriptor {
+  return {
     enumerable: true,
     configurable: true,
-    get: () => {
-      text ??= showAt(bytes, slot);
+    get(this: Lazy): string {
+      const text = showAt(this[sym] as Uint8Array, this.insn);
+      Object.defineProperty(this, key, { value: text, writable: true, enumerable: true, configurable: true });
       return text;
     },
-    set: (v: string) => {
-      text = v;
+    set(this: Lazy, v: string): void {
+      Object.defineProperty(this, key, { value: v, writable: true, enumerable: true, configurable: true });
     },
-  });
+  };
+}
+
+/**
+ * insnBefore/insnAfter are enumerable getters shared by every result (disassembling
+ * each record costs more than resolving it, and only `explain` and error paths read
+ * the text); the raw bytes sit under non-enumerable symbols.
+ */
+const LAZY_TEXT: PropertyDescriptorMap = {
+  insnBefore: lazyDescriptor("insnBefore", BEFORE),
+  insnAfter: lazyDescriptor("insnAfter", AFTER),
+};
+
+function lazyText(out: CoreReloResult, before: Uint8Array, after: Uint8Array): void {
+  Object.defineProperty(out, BEFORE, { value: before });
+  Object.defineProperty(out, AFTER, { value: after });
+  Object.defineProperties(out, LAZY_TEXT);
 }
 
 function showAt(bytes: Uint8Array, slot: number): string {
@@ -204,8 +223,7 @@ export function applyCoreRelocations(args: ApplyCoreArgs): CoreReloResult[] {
         ...partial,
         error: reason,
       };
-      lazyText(failed, "insnBefore", beforeBytes, relo.insn);
-      lazyText(failed, "insnAfter", beforeBytes, relo.insn);
+      lazyText(failed, beforeBytes, beforeBytes);
       results.push(failed);
       err.results = results;
       throw err;
@@ -252,8 +270,7 @@ export function applyCoreRelocations(args: ApplyCoreArgs): CoreReloResult[] {
       patch,
       poisoned,
     };
-    lazyText(out, "insnBefore", beforeBytes, relo.insn);
-    lazyText(out, "insnAfter", snapshot(insns, relo.insn), relo.insn);
+    lazyText(out, beforeBytes, snapshot(insns, relo.insn));
     if (poisoned)
       out.error = r.res.poison
         ? poisonReason(r, relo.kind)

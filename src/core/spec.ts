@@ -55,12 +55,26 @@ export function isFlexArray(btf: Btf, prev: CoreAccessor | undefined, arr: BtfAr
   return (t.kind === "struct" || t.kind === "union") && prev.idx === t.members.length - 1;
 }
 
+function specFail(accessStr: string, msg: string): never {
+  throw new CoreSpecError(`access string "${accessStr}": ${msg}`);
+}
+
+/** "0:1:2" → [0, 1, 2]; no closures on this hot path (cold processes pay for each). */
+function parseIndexes(accessStr: string): number[] {
+  if (accessStr === "") specFail(accessStr, "empty");
+  const parts = accessStr.split(":");
+  const raw = new Array<number>(parts.length);
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i] as string;
+    if (!/^\d+$/.test(p)) specFail(accessStr, `"${p}" is not an index`);
+    raw[i] = Number(p);
+  }
+  return raw;
+}
+
 export function parseSpec(btf: Btf, typeId: number, accessStr: string, kind: number): CoreSpec {
-  const fail = (msg: string): never => {
-    throw new CoreSpecError(`access string "${accessStr}": ${msg}`);
-  };
-  if (accessStr === "") fail("empty");
-  const raw = accessStr.split(":").map((p) => (/^\d+$/.test(p) ? Number(p) : fail(`"${p}" is not an index`)));
+  const fail = specFail.bind(undefined, accessStr) as (msg: string) => never;
+  const raw = parseIndexes(accessStr);
   if (raw.length > CORE_SPEC_MAX_LEN) fail(`more than ${CORE_SPEC_MAX_LEN} steps`);
   const spec: CoreSpec = { btf, rootTypeId: typeId, kind, raw, access: [], bitOffset: 0 };
   if (isTypeKind(kind)) {
