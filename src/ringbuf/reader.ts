@@ -120,6 +120,8 @@ export class RingBufReader extends EventReaderBase {
   private readonly loss: LossCounter | undefined;
   private readonly offsets = new Int32Array(BATCH_MAX);
   private readonly lengths = new Int32Array(BATCH_MAX);
+  /** Bytes the last walk() covered (records and discards). */
+  private walked = 0;
 
   constructor(map: BpfMap | RingBufSource, opts: RingBufReaderOptions = {}) {
     super();
@@ -217,7 +219,31 @@ export class RingBufReader extends EventReaderBase {
    */
   consumeBatch(cb: BatchCallback, limit: number = BATCH_MAX): number {
     if (this.closed) return 0;
-    const max = limit < BATCH_MAX ? limit | 0 : BATCH_MAX;
+    const n = this.walk(limit < BATCH_MAX ? limit | 0 : BATCH_MAX);
+    const rel = this.walked;
+    if (rel === 0) return 0;
+    const pos = this.pos + rel;
+    try {
+      if (n > 0) cb(this.ro, this.offsets, this.lengths, n, this.ro32);
+    } finally {
+      // Release the space even if cb threw, so a bad record cannot wedge the ring.
+      if (!this.closed) {
+        this.pos = pos;
+        Atomics.store(this.cons64, 0, BigInt(pos));
+      }
+    }
+    return n;
+  }
+
+  /**
+   * The header walk of consumeBatch(): fills offsets/lengths with up to `max` records,
+   * returns their count and leaves the bytes walked in `walked`. Its own function, so
+   * the caller's callback is never inlined into this loop: TurboFan inlines a call
+   * site's target speculatively and deoptimizes the whole function ("wrong call target",
+   * seen with --trace-deopt) when another reader or callback comes along, throwing away
+   * the optimized walk each time.
+   */
+  private walk(max: number): number {
     const size = this.size;
     const ro32 = this.ro32;
     const offsets = this.offsets;
@@ -228,7 +254,11 @@ export class RingBufReader extends EventReaderBase {
     // positions pass 2^31 over time and would make the loop's arithmetic double. (No
     // difference was measurable through this machine's noise; it does no harm.)
     // producer_pos is read once per batch, and again only when the walk catches up.
-    let avail = Number(Atomics.load(this.prod64, 0)) - start;
+    // Every field the loop needs is loaded here, on entry: a property access first
+    // reached inside the loop has no type feedback in the loop's OSR code, which then
+    // deoptimized ("insufficient type feedback") each time the walk caught up.
+    const prod64 = this.prod64;
+    let avail = Number(Atomics.load(prod64, 0)) - start;
     const wrapAt = PAGE_SIZE + size;
     let hdr = PAGE_SIZE + (start % size);
     let rel = 0;
@@ -248,19 +278,9 @@ export class RingBufReader extends EventReaderBase {
       // The data pages are mapped twice in a row: a record may run past wrapAt, but the
       // next header is back in the first copy.
       if (hdr >= wrapAt) hdr -= size;
-      if (rel >= avail) avail = Number(Atomics.load(this.prod64, 0)) - start;
+      if (rel >= avail) avail = Number(Atomics.load(prod64, 0)) - start;
     }
-    if (rel === 0) return 0;
-    const pos = start + rel;
-    try {
-      if (n > 0) cb(this.ro, offsets, lengths, n, ro32);
-    } finally {
-      // Release the space even if cb threw, so a bad record cannot wedge the ring.
-      if (!this.closed) {
-        this.pos = pos;
-        Atomics.store(this.cons64, 0, BigInt(pos));
-      }
-    }
+    this.walked = rel;
     return n;
   }
 
