@@ -180,6 +180,31 @@ function poisonReason(r: CoreResolution, kind: number): string {
   return `${what} not found in kernel BTF`;
 }
 
+/** C text of the local type and the access path, memoised per object BTF (many records repeat). */
+const described = new WeakMap<Btf, Map<string, { localType: string; accessText: string }>>();
+
+function describeLocal(localBtf: Btf, relo: CoreRelo): { localType: string; accessText: string } {
+  let memo = described.get(localBtf);
+  if (!memo) {
+    memo = new Map();
+    described.set(localBtf, memo);
+  }
+  const typeOnly = relo.kind === BPF_CORE.TYPE_ID_LOCAL || !(isFieldKind(relo.kind) || isEnumKind(relo.kind));
+  const key = `${relo.typeId}:${typeOnly ? "" : relo.accessStr}`;
+  let d = memo.get(key);
+  if (!d) {
+    d = { localType: "", accessText: relo.accessStr };
+    try {
+      d.localType = formatType(localBtf, relo.typeId);
+      d.accessText = typeOnly ? d.localType : formatAccess(localBtf, relo.typeId, relo.accessStr);
+    } catch {
+      // The resolver reports bad access strings with the full context.
+    }
+    memo.set(key, d);
+  }
+  return d;
+}
+
 export function applyCoreRelocations(args: ApplyCoreArgs): CoreReloResult[] {
   const { program, insns, relos, localBtf, lineInfo } = args;
   const targets = targetsFor(args.targetBtf);
@@ -189,17 +214,7 @@ export function applyCoreRelocations(args: ApplyCoreArgs): CoreReloResult[] {
     const source = sourceOf(lineInfo, relo.insn);
     const kindName = BPF_CORE_KIND_NAMES[relo.kind] ?? `kind#${relo.kind}`;
     const beforeBytes = snapshot(insns, relo.insn);
-    let accessText = relo.accessStr;
-    let localType = "";
-    try {
-      localType = formatType(localBtf, relo.typeId);
-      accessText =
-        relo.kind === BPF_CORE.TYPE_ID_LOCAL || !(isFieldKind(relo.kind) || isEnumKind(relo.kind))
-          ? localType
-          : formatAccess(localBtf, relo.typeId, relo.accessStr);
-    } catch {
-      // The resolver reports bad access strings below with the full context.
-    }
+    const { localType, accessText } = describeLocal(localBtf, relo);
     const base = {
       index,
       insn: relo.insn,
