@@ -52,12 +52,18 @@ export const BATCH_MAX = 4096;
 
 /**
  * Most record bytes one consumeBatch() call spans. A batch is walked twice: our header
- * walk, then the caller's decode loop re-reading the same records. Kept under half of
- * this machine's L2 (512 KiB per core, AMD EPYC), the second pass hits L2. 4096 records
- * of 512 bytes span 2.1 MB: the decode then re-fetched every record from L3 or DRAM, which
- * is why consumeBatch measured slower than the per-record callback (which decodes each
- * record while its line is hot) on 512-byte records. 64-byte batches (4096 × 72 B =
- * 288 KiB) are unaffected.
+ * walk, then the caller's decode loop re-reading the same records; the cap keeps the
+ * second pass within L2 (512 KiB per core here, AMD EPYC) whatever the record size
+ * (4096 records of 512 bytes span 2.1 MB of ring).
+ *
+ * Why consumeBatch is no faster than the per-record callback on 512-byte records
+ * (bench/RESULTS.md, 2026-11-25T04:29: 12.4 vs 13.4 M rec/s median, on a machine at
+ * load 6): the walk is a chain of dependent loads (the next header's place depends on
+ * this one's length), one cache miss per record at that size, so memory latency
+ * dominates; the batch path then pays a second, L2-hitting pass over each record where
+ * the callback decodes it from L1 while it is hot. With 64-byte records the call saved
+ * per record outweighs the second pass (47.9 vs 27.0 M rec/s). The cap made no
+ * measurable difference through this machine's noise; it is kept as a bound.
  */
 export const BATCH_BYTES = 256 * 1024;
 
@@ -214,8 +220,8 @@ export class RingBufReader extends EventReaderBase {
    * (offset, length) arrays, hand them to cb in ONE call, then publish consumer_pos once.
    * The header walk is a tight monomorphic loop with no call per record, and the caller's
    * decode loop keeps its state in locals. bench/ringbuf.ts (bench/RESULTS.md), 64-byte
-   * records, same 4-field decode: 31.7 M rec/s median (57 best) against 20.0 (27.6) for
-   * consume() with a per-record callback. Returns the count.
+   * records, same 4-field decode: 47.9 M rec/s median (60.6 best) against 27.0 (40.7) for
+   * consume() with a per-record callback, libbpf 106.7 (119.7). Returns the count.
    */
   consumeBatch(cb: BatchCallback, limit: number = BATCH_MAX): number {
     if (this.closed) return 0;
