@@ -144,7 +144,13 @@ async function runPeers(b: TsbpfBinary): Promise<void> {
 
 function report(cmp: Comparison, b: TsbpfBinary, reps: number, durationS: number) {
   const [ours, ...peers] = cmp.tracers as [TracerSummary, ...TracerSummary[]];
-  const ok = (s: TracerSummary) => !s.error && s.startupMs.length > 0;
+  if (ours.startupMs.length === 0)
+    throw new Error(`bench:peers: tsbpf never ran: ${ours.error ?? ours.crashes.join("; ")}`);
+  const ok = (s: TracerSummary) => s.startupMs.length > 0;
+  const failures = (s: TracerSummary) =>
+    s.crashes.length
+      ? `**${s.crashes.length} of ${s.sessions} sessions failed**: ${[...new Set(s.crashes)].join("; ").replace(/\|/g, "\\|")}`
+      : "none";
   const commands = [
     `- tsbpf: \`${b.shown} trace --json -o FILE\` (${b.how}${b.sizeBytes ? `, ${(b.sizeBytes / 1e6).toFixed(1)} MB` : ""})`,
     `- libbpf-tools ${pkgVersion("libbpf-tools")}: \`stdbuf -oL execsnoop > FILE\` and \`stdbuf -oL exitsnoop > FILE\`, run together, default options (execsnoop: --max-args 20, 128 bytes per argument)`,
@@ -165,6 +171,7 @@ function report(cmp: Comparison, b: TsbpfBinary, reps: number, durationS: number
     ok(s) ? fmt.mb(s.rssKb) : "",
     ok(s) ? (s.tracer.id === "tsbpf" ? String(s.lost) : "not reported") : "",
     s.tracer.covers.join("+"),
+    ok(s) ? failures(s) : "",
   ]);
 
   const rows: (string | number)[][] = [];
@@ -238,7 +245,10 @@ function report(cmp: Comparison, b: TsbpfBinary, reps: number, durationS: number
         `Peak RSS ${fmt.mb(ours.hwmKb)} vs ${fmt.mb(p.hwmKb)} (${word(rss)}). ` +
         `Tracer CPU per 10k events (exec storm) ${fmt.n(cpuPer10k(oc), 3)} s vs ${fmt.n(cpuPer10k(pc), 3)} s (${word(ce)}). ` +
         `Events reported (exec storm): ${fmt.pct(oc.reported / oc.produced)} of fork+exec+exit vs ${fmt.pct(pc.reported / pc.produced)} of exec+exit. ` +
-        `6 KiB argv captured: ${capO ? fmt.pct(capO.fraction) : "n/a"} vs ${capP ? fmt.pct(capP.fraction) : "n/a"}.`,
+        `6 KiB argv captured: ${capO ? fmt.pct(capO.fraction) : "n/a"} vs ${capP ? fmt.pct(capP.fraction) : "n/a"}.` +
+        (ours.crashes.length || p.crashes.length
+          ? ` Failed sessions: tsbpf ${ours.crashes.length} of ${ours.sessions}, ${p.tracer.label} ${p.crashes.length} of ${p.sessions} (their data is left out).`
+          : ""),
     );
   }
   const libbpf = peers.find((p) => p.tracer.id === "libbpf-tools");

@@ -26,6 +26,12 @@ const cmp = await compare({ bins, tracers: [tsbpfTracer(tsbpf), libbpfTools()], 
 const [ours, peer] = cmp.tracers;
 if (!ours || !peer) throw new Error("unreachable");
 for (const s of cmp.tracers) if (s.error) log(`${s.tracer.label} failed: ${s.error}`);
+const crashes = cmp.tracers
+  .filter((s) => s.crashes.length)
+  .map(
+    (s) =>
+      `${s.tracer.label}: ${s.crashes.length} of ${s.sessions} sessions failed (${[...new Set(s.crashes)].join("; ")}); their data is left out.`,
+  );
 
 const rows: (string | number)[][] = [];
 for (const w of workloads) {
@@ -36,8 +42,8 @@ for (const w of workloads) {
     rows.push([
       w.label,
       s.tracer.label,
-      s.error ? "failed" : fmt.n(rateOf(c)),
-      s.error ? "" : fmt.n(slowdown(cmp, s, w.id), 3),
+      s.startupMs.length ? fmt.n(rateOf(c)) : "failed",
+      s.startupMs.length ? fmt.n(slowdown(cmp, s, w.id), 3) : "",
       c.produced ? `${c.reported} / ${c.produced}` : "none produced",
       fmt.n(cpuPer10k(c), 3),
       fmt.mb(s.hwmKb),
@@ -66,6 +72,7 @@ const body = [
   ),
   "",
   `Lost events admitted: tsbpf ${ours.lost}; the peer has no loss report in its output.`,
+  ...(crashes.length ? ["", ...crashes] : []),
   "",
   `Rate under tsbpf ÷ rate under execsnoop+exitsnoop: fork storm ${fmt.n(ratio, 3)}, thread storm ${fmt.n(ratioOf("thread"), 3)}, exec storm ${fmt.n(ratioOf("exec"), 3)} (target ≥ 1.0).`,
 ].join("\n");

@@ -21,7 +21,12 @@ export interface Cell {
 
 export interface TracerSummary {
   tracer: Tracer;
+  /** It never started (not installed, or failed at start-up): not retried. */
   error?: string;
+  /** Sessions that failed after a successful one, or after start-up (a crash): their
+   * data is dropped and the next repetition tries again. */
+  crashes: string[];
+  sessions: number;
   startupMs: number[];
   hwmKb: number[];
   rssKb: number[];
@@ -50,6 +55,8 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
   const baseline = new Map<string, number[]>(o.workloads.map((w) => [w.id, []]));
   const sums: TracerSummary[] = o.tracers.map((tracer) => ({
     tracer,
+    crashes: [],
+    sessions: 0,
     startupMs: [],
     hwmKb: [],
     rssKb: [],
@@ -84,8 +91,11 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
         workloads: o.workloads,
         tag: `tsbpf-marker-${process.pid}-${++sessionNo}`,
       });
+      s.sessions++;
       if (r.error) {
-        s.error = r.error;
+        if (r.startupMs === undefined && s.startupMs.length === 0 && s.crashes.length === 0)
+          s.error = r.error;
+        else s.crashes.push(r.error);
         o.log(`  rep ${rep + 1}: ${s.tracer.label} FAILED: ${r.error}`);
         continue;
       }

@@ -41,8 +41,14 @@ interface Live {
   exitCode?: number | null;
 }
 
-function launch(cmd: string, args: string[], stdoutFd: number | "ignore", stderrFd: number | "ignore"): Live {
-  const child = spawn(cmd, args, { stdio: ["ignore", stdoutFd, stderrFd] });
+function launch(
+  cmd: string,
+  args: string[],
+  stdoutFd: number | "ignore",
+  stderrFd: number | "ignore",
+  env?: Record<string, string>,
+): Live {
+  const child = spawn(cmd, args, { stdio: ["ignore", stdoutFd, stderrFd], env: { ...process.env, ...env } });
   const live: Live = {
     child,
     exited: new Promise((resolve) => {
@@ -183,7 +189,7 @@ export async function runSession(tracer: Tracer, o: SessionOptions): Promise<Ses
   const t0 = nowMs();
   for (const [i, p] of procs.entries()) {
     const errFd = openSync(errFiles[i] as string, "w");
-    lives.push(launch(p.cmd, p.args, p.viaStdout ? (outFds[i] as number) : "ignore", errFd));
+    lives.push(launch(p.cmd, p.args, p.viaStdout ? (outFds[i] as number) : "ignore", errFd, p.env));
     closeSync(errFd);
   }
   for (const fd of outFds) closeSync(fd);

@@ -28,6 +28,8 @@ export interface TracerProc {
   name: string;
   cmd: string;
   args: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
   /** The file its events go to. */
   out: string;
   /** true: the harness points stdout at `out`; false: the tracer opens it (-o). */
@@ -128,6 +130,8 @@ export function tsbpfTracer(bin: TsbpfBinary): Tracer {
         name: "tsbpf",
         cmd: bin.cmd,
         args: [...bin.prefix, "trace", "--json", "-o", join(dir, "tsbpf.ndjson")],
+        // A crash then leaves its stack trace in the session's stderr file.
+        env: { TSBPF_DEBUG: "1" },
         out: join(dir, "tsbpf.ndjson"),
         viaStdout: false,
         ready: (line, tag) => line.includes(tag),
