@@ -190,6 +190,24 @@ function staticCoreAndRelocs(spec: CollectionSpec, report: ExplainReport): void 
   }
 }
 
+/**
+ * Each extern resolved on its own, so one failure (e.g. /proc/kallsyms hiding
+ * addresses from non-root users) does not hide the others.
+ */
+function explainExterns(spec: CollectionSpec): ExplainReport["externs"] {
+  const out: ExplainReport["externs"] = [];
+  for (const e of spec.externs) {
+    try {
+      const ex = resolveExterns({ ...spec, externs: [e] }, kernelBtf());
+      for (const x of ex.explain) out.push({ ...x, weak: e.weak });
+    } catch (err) {
+      if (!(err instanceof TsbpfError)) throw err;
+      out.push({ name: e.name, kind: e.kind, weak: e.weak, value: `error: ${err.message}` });
+    }
+  }
+  return out;
+}
+
 export interface ExplainOptions {
   btf?: string;
   load: boolean;
@@ -224,17 +242,7 @@ export async function explainObject(
   if (opts.load && !root)
     report.note = "static part only: loading needs root (run as root, or pass --no-load)";
   if (!load) {
-    if (spec.externs.length > 0) {
-      try {
-        const ex = resolveExterns(spec, kernelBtf());
-        report.externs = ex.explain.map((x) => ({
-          ...x,
-          weak: spec.externs.find((e) => e.name === x.name)?.weak,
-        }));
-      } catch (e) {
-        report.externs.push({ name: "*", kind: "error", value: (e as Error).message });
-      }
-    }
+    report.externs = explainExterns(spec);
     staticCoreAndRelocs(spec, report);
     for (const p of spec.programs) {
       if (!report.programs.some((x) => x.name === p.name))
@@ -243,17 +251,7 @@ export async function explainObject(
     return report;
   }
   // Externs, explained (the loader resolves them again itself, identically).
-  if (spec.externs.length > 0) {
-    try {
-      const ex = resolveExterns(spec, kernelBtf());
-      report.externs = ex.explain.map((x) => ({
-        ...x,
-        weak: spec.externs.find((e) => e.name === x.name)?.weak,
-      }));
-    } catch (e) {
-      report.externs.push({ name: "*", kind: "error", value: (e as Error).message });
-    }
-  }
+  report.externs = explainExterns(spec);
   const calls: BpfCallRecord[] = [];
   setBpfRecorder((c) => calls.push(c));
   const steps: LoadStep[] = [];

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readCollectionSpec } from "../../src/elf/collection.ts";
-import { privileged, ROOT_DIR } from "../helpers/env.ts";
+import { haveTool, privileged, ROOT_DIR } from "../helpers/env.ts";
 
 function explain(args: string[]) {
   const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "explain", ...args], {
@@ -110,6 +110,34 @@ test("--btf with an ELF object: its .BTF is the target (values equal the local o
   );
   assert.ok(offsets.length > 3);
   for (const c of offsets) assert.is(c.value.target, c.value.local, c.access.text);
+});
+
+test("as non-root: the static part, a note that loading needs root, exit 0", () => {
+  if (!privileged("explain as nobody (needs root to drop to it)") || !haveTool("setpriv")) return;
+  const r = spawnSync(
+    "setpriv",
+    [
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "env",
+      "HOME=/tmp",
+      process.execPath,
+      "--import",
+      "tsx",
+      "src/cli.ts",
+      "explain",
+      "test/fixtures/core.bpf.o",
+      "--json",
+    ],
+    { cwd: ROOT_DIR, encoding: "utf8", timeout: 120_000 },
+  );
+  assert.is(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.match(j.note, "loading needs root");
+  assert.equal(j.bpf_calls, []);
+  assert.is(j.externs.length, 8);
+  assert.ok(j.core_relocations.length > 0);
 });
 
 test("explain OBJ with a bad --btf file is a clear error", () => {
