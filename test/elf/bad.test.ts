@@ -1,6 +1,5 @@
 // Bad input: truncated, corrupted and non-BPF files end in an ElfError that names
 // the file and the offset; the CLI prints one line and exits 1.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +9,7 @@ import { readCollectionSpec } from "../../src/elf/collection.ts";
 import { parseElf } from "../../src/elf/elf.ts";
 import { ElfError } from "../../src/elf/errors.ts";
 import { TsbpfError } from "../../src/errors.ts";
-import { ROOT_DIR } from "../helpers/env.ts";
+import { assertOneLineError, runCli } from "../helpers/cli.ts";
 import { committedObjects } from "./objects.ts";
 
 const good = new Uint8Array(readFileSync(committedObjects()[0] as string));
@@ -150,16 +149,7 @@ test("CLI: tsbpf inspect on bad files exits 1 with one line on stderr and no sta
       [join(dir, "missing.o"), /missing\.o/],
     ];
     for (const [file, want] of cases) {
-      const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "inspect", file], {
-        cwd: ROOT_DIR,
-        encoding: "utf8",
-        timeout: 60_000,
-      });
-      assert.is(r.status, 1, `${file}: exit status (stderr: ${r.stderr})`);
-      const lines = r.stderr.trimEnd().split("\n");
-      assert.is(lines.length, 1, `${file}: one line: ${r.stderr}`);
-      assert.match(lines[0] as string, want);
-      assert.not.match(r.stderr, /\n\s+at /);
+      assertOneLineError(runCli(["inspect", file]), 1, want, file);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -6,15 +6,11 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { safe } from "../../src/elf/describe-text.ts";
+import { runCli } from "../helpers/cli.ts";
 import { haveTool, inCI, ROOT_DIR } from "../helpers/env.ts";
 
 function inspect(...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "inspect", ...args], {
-    cwd: ROOT_DIR,
-    encoding: "utf8",
-    timeout: 120_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = runCli(["inspect", ...args]);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

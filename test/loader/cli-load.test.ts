@@ -5,14 +5,10 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { CLI, runCli } from "../helpers/cli.ts";
 import { haveTool, privileged, ROOT_DIR } from "../helpers/env.ts";
 
-const tsbpf = (args: string[]) =>
-  spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
-    cwd: ROOT_DIR,
-    encoding: "utf8",
-    timeout: 120_000,
-  });
+const tsbpf = (args: string[]) => runCli(args);
 
 function bpftoolJson(args: string[]): { id: number; prog_id?: number }[] {
   const r = spawnSync("bpftool", [...args, "-j"], { encoding: "utf8", timeout: 60_000 });
@@ -51,14 +47,10 @@ test("load --pin DIR: programs, maps and links stay pinned after exit; rm -r rem
 
 test("load without --pin: attached until SIGTERM, then detached and closed", async () => {
   if (!privileged("tsbpf load attached") || !haveTool("bpftool")) return;
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", "src/cli.ts", "load", "test/fixtures/attach.bpf.o", "--json"],
-    {
-      cwd: ROOT_DIR,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child = spawn(process.execPath, [...CLI, "load", "test/fixtures/attach.bpf.o", "--json"], {
+    cwd: ROOT_DIR,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   child.stderr.on("data", (d) => {

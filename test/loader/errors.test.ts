@@ -1,6 +1,5 @@
 // User-facing load errors: verifier rejection with program, reason, source line and
 // log tail; unprivileged `tsbpf load` gets the privilege message and exit 1.
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -9,6 +8,7 @@ import { readCollectionSpec } from "../../src/elf/collection.ts";
 import { loadCollection } from "../../src/loader/collection.ts";
 import { CoreRelocationError, VerifierError } from "../../src/loader/errors.ts";
 import type { LoadStep } from "../../src/loader/steps.ts";
+import { AS_NOBODY, assertOneLineError, runCli } from "../helpers/cli.ts";
 import { haveTool, privileged, ROOT_DIR } from "../helpers/env.ts";
 
 const fx = (n: string) => join(ROOT_DIR, "test/fixtures", n);
@@ -85,26 +85,8 @@ test("logLevel 1: verifier statistics are reported for loaded programs", async (
 
 test("unprivileged tsbpf load: privilege message, exit 1, no stack trace", () => {
   if (!privileged("setpriv to nobody") || !haveTool("setpriv")) return;
-  const r = spawnSync(
-    "setpriv",
-    [
-      "--reuid=nobody",
-      "--regid=nogroup",
-      "--clear-groups",
-      "--inh-caps=-all",
-      process.execPath,
-      "--import",
-      "tsx",
-      "src/cli.ts",
-      "load",
-      "test/fixtures/attach.bpf.o",
-    ],
-    { cwd: ROOT_DIR, encoding: "utf8", timeout: 120_000, env: { ...process.env, HOME: "/tmp" } },
-  );
-  assert.is(r.status, 1, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  assert.match(r.stderr, "needs root, or CAP_BPF + CAP_PERFMON");
-  assert.not.match(r.stderr, /\n\s+at /);
-  assert.not.match(r.stderr, "internal error");
+  const r = runCli(["load", "test/fixtures/attach.bpf.o"], { prefix: AS_NOBODY, env: { HOME: "/tmp" } });
+  assertOneLineError(r, 1, /needs root, or CAP_BPF \+ CAP_PERFMON/, "nobody: tsbpf load");
 });
 
 test.run();

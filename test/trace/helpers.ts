@@ -1,10 +1,10 @@
 // Running `tsbpf trace` (from source) in tests, and reading what it printed.
 import { type ChildProcess, type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { CLI, runCli } from "../helpers/cli.ts";
 import { ROOT_DIR } from "../helpers/env.ts";
 
-export const CLI = ["--import", "tsx", join(ROOT_DIR, "src/cli.ts")];
+export { CLI };
 
 /** Generous: loading the tracer takes ~1 s, more on a busy 2-core machine. */
 export const TIMEOUT_MS = 60_000;
@@ -13,14 +13,7 @@ export function tsbpf(
   args: string[],
   opts: { env?: NodeJS.ProcessEnv; prefix?: string[] } = {},
 ): SpawnSyncReturns<string> {
-  const pre = opts.prefix ?? [];
-  const argv = [...pre, process.execPath, ...CLI, ...args];
-  return spawnSync(argv[0] as string, argv.slice(1), {
-    cwd: ROOT_DIR,
-    encoding: "utf8",
-    timeout: TIMEOUT_MS,
-    env: { ...process.env, NO_COLOR: "1", ...opts.env },
-  });
+  return runCli(args, { prefix: opts.prefix, timeoutMs: TIMEOUT_MS, env: { NO_COLOR: "1", ...opts.env } });
 }
 
 export function show(r: {

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { lostEvent } from "../../src/tracker/build.ts";
@@ -8,7 +7,7 @@ import { ProcessTable } from "../../src/tracker/process-table.ts";
 import { makeAlert } from "../../src/tracker/rules.ts";
 import { Summary } from "../../src/tracker/summary.ts";
 import { renderTree } from "../../src/tracker/tree.ts";
-import { ROOT_DIR } from "../helpers/env.ts";
+import { runCli } from "../helpers/cli.ts";
 import { exec, exit, fork } from "./helpers.ts";
 
 const cols = (line: string) => line.split(/\s+/);
@@ -122,12 +121,7 @@ test("summary: counts, lost, top commands, alerts and tree", () => {
 });
 
 test("tsbpf tree CLI: --pid --json and usage errors", () => {
-  const run = (...a: string[]) =>
-    spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "tree", ...a], {
-      cwd: ROOT_DIR,
-      encoding: "utf8",
-      timeout: 60_000,
-    });
+  const run = (...a: string[]) => runCli(["tree", ...a]);
   const j = run("--json", "--pid", String(process.pid));
   assert.is(j.status, 0, j.stderr);
   const [root] = JSON.parse(j.stdout);
