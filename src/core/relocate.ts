@@ -13,6 +13,7 @@ import { cachedKernelBtf, kernelBtf, kernelModuleBtfs } from "../loader/kernel-b
 import type { LineInfoSpec } from "../spec.ts";
 import type { TargetBtfs } from "./candidates.ts";
 import { CoreRelocationError } from "./errors.ts";
+import { essentialName } from "./names.ts";
 import { patchInsn } from "./patch.ts";
 import { type CoreResolution, resolveCoreRelo } from "./resolve.ts";
 import { type CoreSpec, isEnumKind, isFieldKind } from "./spec.ts";
@@ -170,14 +171,12 @@ function targetsFor(targetBtf: Btf | undefined): TargetBtfs {
   return { vmlinux: kernelBtf(), modules: kernelModuleBtfs() };
 }
 
-function poisonReason(r: CoreResolution, kind: number): string {
+/** Why a relocation was poisoned: the shape CoreRelocationError messages carry. */
+function poisonReason(r: CoreResolution): string {
   const what = specPath(r.localSpec);
-  if (r.candidates.length === 0) {
-    const t = r.localSpec.btf.nameOf(r.localSpec.rootTypeId);
-    return `${what} not found in kernel BTF (no type named ${t.replace(/___.*$/, "")})`;
-  }
-  if (kind === BPF_CORE.ENUMVAL_VALUE) return `${what} not found in kernel BTF`;
-  return `${what} not found in kernel BTF`;
+  if (r.candidates.length > 0) return `${what} not found in kernel BTF`;
+  const t = essentialName(r.localSpec.btf.nameOf(r.localSpec.rootTypeId));
+  return `${what} not found in kernel BTF (it has no type named ${t})`;
 }
 
 /** C text of the local type and the access path, memoised per object BTF (many records repeat). */
@@ -287,9 +286,7 @@ export function applyCoreRelocations(args: ApplyCoreArgs): CoreReloResult[] {
     };
     lazyText(out, beforeBytes, snapshot(insns, relo.insn));
     if (poisoned)
-      out.error = r.res.poison
-        ? poisonReason(r, relo.kind)
-        : `${specPath(r.localSpec)}: ${patch.slice(10, -1)}`;
+      out.error = r.res.poison ? poisonReason(r) : `${specPath(r.localSpec)}: ${patch.slice(10, -1)}`;
     results.push(out);
   }
   return results;
