@@ -176,6 +176,7 @@ export function loadProgram(lp: LinkedProgram, o: ProgramLoadOptions): LoadedPro
       if (!(e instanceof SyscallError)) throw e;
       firstErr = e;
       if (e.code === "EPERM") throw privilegeOrTrampoline(e, lp, attachBtfId);
+      if (e.code === "EAGAIN") throw interrupted(p.name);
     }
   }
   // With a log: start at 1 MiB, grow on ENOSPC to what the kernel says it needs.
@@ -193,9 +194,18 @@ export function loadProgram(lp: LinkedProgram, o: ProgramLoadOptions): LoadedPro
         continue;
       }
       if (e.code === "EPERM") throw privilegeOrTrampoline(e, lp, attachBtfId);
+      if (e.code === "EAGAIN") throw interrupted(p.name);
       throw rejection(lp, o, readLog(buf), firstErr ?? e);
     }
   }
+}
+
+/** Every try was cut short by a pending signal (progLoad already retried): no verdict. */
+function interrupted(name: string): LoadError {
+  return new LoadError(
+    `program '${name}': the verifier was interrupted by signals on every try (EAGAIN), so it gave no verdict; ` +
+      "a profiler's SIGPROF (node --cpu-prof) or a signal storm causes this: run without it",
+  );
 }
 
 function privilegeOrTrampoline(e: SyscallError, lp: LinkedProgram, attachBtfId: number | undefined): Error {

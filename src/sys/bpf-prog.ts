@@ -11,6 +11,7 @@ import {
   RAW_TRACEPOINT,
 } from "./bpf-attr.ts";
 import { bpf } from "./bpf-core.ts";
+import { SyscallError } from "./errors.ts";
 
 /** Fields of the BPF_PROG_LOAD attr (linux/bpf.h names); pointers as Uint8Array/string. */
 export interface ProgLoadAttr {
@@ -52,8 +53,11 @@ export interface LogOut {
   logTrueSize?: number;
 }
 
+const EAGAIN = 11;
+const PROG_LOAD_ATTEMPTS = 5;
+
 /**
- * BPF_PROG_LOAD → program fd. Raw: no retry. On failure the SyscallError carries the
+ * BPF_PROG_LOAD → program fd. No log retry (the loader owns that); only EAGAIN is retried. On failure the SyscallError carries the
  * errno (EACCES/EINVAL with a verifier log in log_buf); `out.logTrueSize` is filled.
  */
 export function progLoad(attrs: ProgLoadAttr, what?: string, out?: LogOut): number {
@@ -68,11 +72,19 @@ export function progLoad(attrs: ProgLoadAttr, what?: string, out?: LogOut): numb
   delete fields.attach_prog_fd;
   fields.license = attrs.license;
   const dv = new DataView(attr.buffer);
+  const ctx = { what: what ?? (attrs.prog_name ? `program '${attrs.prog_name}'` : undefined), fields };
   try {
-    return bpf(U.BPF_PROG_LOAD, attr, {
-      what: what ?? (attrs.prog_name ? `program '${attrs.prog_name}'` : undefined),
-      fields,
-    });
+    // The verifier gives up with EAGAIN when a signal is pending (kernel/bpf/verifier.c
+    // checks signal_pending() while exploring states): a profiler's SIGPROF or a child's
+    // SIGCHLD is enough. That is no verdict on the program, so retry, as libbpf's
+    // sys_bpf_prog_load does (up to PROG_LOAD_ATTEMPTS tries).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return bpf(U.BPF_PROG_LOAD, attr, ctx);
+      } catch (e) {
+        if (!(e instanceof SyscallError) || e.errno !== EAGAIN || attempt >= PROG_LOAD_ATTEMPTS) throw e;
+      }
+    }
   } finally {
     if (out) out.logTrueSize = dv.getUint32(140, true);
     keep.length = 0;
