@@ -5,7 +5,6 @@
 // (bpf_map_value_size() in kernel/bpf/syscall.c).
 import type { Btf } from "../btf/btf.ts";
 import { type Codec, makeCodec } from "../btf/codec.ts";
-import { TsbpfError } from "../errors.ts";
 import type { MapSpec } from "../spec.ts";
 import {
   closeFd,
@@ -23,8 +22,17 @@ import { ERRNO } from "../sys/errors.ts";
 import { addressOf } from "../sys/libc.ts";
 import * as U from "../uapi.ts";
 import { batchDelete, batchEntries } from "./batch.ts";
+import {
+  MapError,
+  packValue,
+  readBytes,
+  round8,
+  unpackValue,
+  type ValueLayout,
+  writeBytes,
+} from "./values.ts";
 
-export class MapError extends TsbpfError {}
+export { MapError, writeBytes } from "./values.ts";
 
 export interface MapCreateOptions {
   /** BTF of the object: enables JS-value keys/values through the codec. */
@@ -64,8 +72,6 @@ export function kernelObjectName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.]/g, "").slice(0, 15);
 }
 
-const round8 = (n: number) => (n + 7) & ~7;
-
 export class BpfMap {
   readonly fd: number;
   readonly spec: MapSpec;
@@ -82,7 +88,7 @@ export class BpfMap {
   private readonly nextAddr: bigint;
   private readonly valAddr: bigint;
   private readonly keyCodec: Codec | undefined;
-  private readonly valueCodec: Codec | undefined;
+  private readonly layout: ValueLayout;
   private closed = false;
 
   constructor(fd: number, spec: MapSpec, btf?: Btf) {
@@ -98,7 +104,15 @@ export class BpfMap {
     this.nextAddr = addressOf(this.nextBuf);
     this.valAddr = addressOf(this.valBuf);
     if (btf && spec.btfKeyTypeId) this.keyCodec = makeCodec(btf, spec.btfKeyTypeId, { root: "key" });
-    if (btf && spec.btfValueTypeId) this.valueCodec = makeCodec(btf, spec.btfValueTypeId, { root: "value" });
+    const codec =
+      btf && spec.btfValueTypeId ? makeCodec(btf, spec.btfValueTypeId, { root: "value" }) : undefined;
+    this.layout = {
+      valueSize: spec.valueSize,
+      perCpu: this.perCpu,
+      nValues: this.nValues,
+      stride: this.stride,
+      codec,
+    };
   }
 
   /** BPF_MAP_CREATE from a spec. */
@@ -194,29 +208,7 @@ export class BpfMap {
   }
 
   private putValue(value: MapValue): void {
-    const what = `map '${this.spec.name}' value`;
-    if (!this.perCpu) {
-      writeBytes(value, this.valBuf, this.spec.valueSize, this.valueCodec, what);
-      return;
-    }
-    // Per-CPU: an array of one value per possible CPU, or one value for every CPU.
-    const many = Array.isArray(value) && !(this.valueCodec && isArrayType(this.valueCodec, value));
-    if (many && value.length !== this.nValues) {
-      throw new MapError(
-        `${what}: per-CPU map needs ${this.nValues} values (one per possible CPU), got ${value.length}`,
-      );
-    }
-    this.valBuf.fill(0);
-    for (let i = 0; i < this.nValues; i++) {
-      const slot = this.valBuf.subarray(i * this.stride, i * this.stride + this.spec.valueSize);
-      writeBytes(
-        many ? (value as unknown[])[i] : value,
-        slot,
-        this.spec.valueSize,
-        this.valueCodec,
-        `${what}[cpu ${i}]`,
-      );
-    }
+    packValue(value, this.valBuf, this.layout, `map '${this.spec.name}' value`);
   }
 
   private readKey(buf: Uint8Array): unknown {
@@ -224,12 +216,7 @@ export class BpfMap {
   }
 
   private readValue(): unknown {
-    if (!this.perCpu) return readBytes(this.valBuf, this.spec.valueSize, this.valueCodec);
-    const out = new Array(this.nValues);
-    for (let i = 0; i < this.nValues; i++) {
-      out[i] = readBytes(this.valBuf.subarray(i * this.stride), this.spec.valueSize, this.valueCodec);
-    }
-    return out;
+    return unpackValue(this.valBuf, this.layout);
   }
 
   /** BPF_MAP_LOOKUP_ELEM: the value, or undefined when the key is absent. */
@@ -259,26 +246,29 @@ export class BpfMap {
     return mapElemRaw(U.BPF_MAP_DELETE_ELEM, this.fd, this.keyAddr, 0n) === 0;
   }
 
-  /** Keys via BPF_MAP_GET_NEXT_KEY (a key deleted meanwhile restarts the walk, per the kernel). */
-  *keys(): Generator<unknown> {
-    this.check();
+  /**
+   * Steps through the keys with BPF_MAP_GET_NEXT_KEY, leaving each in keyBuf (a key
+   * deleted meanwhile restarts the walk, per the kernel).
+   */
+  private *walk(): Generator<void> {
     let addr = 0n;
-    for (;;) {
-      if (mapElemRaw(U.BPF_MAP_GET_NEXT_KEY, this.fd, addr, this.nextAddr) !== 0) return;
+    while (mapElemRaw(U.BPF_MAP_GET_NEXT_KEY, this.fd, addr, this.nextAddr) === 0) {
       this.keyBuf.set(this.nextBuf);
       addr = this.keyAddr;
-      yield this.readKey(this.nextBuf);
+      yield;
     }
+  }
+
+  /** Keys via BPF_MAP_GET_NEXT_KEY. */
+  *keys(): Generator<unknown> {
+    this.check();
+    for (const _ of this.walk()) yield this.readKey(this.keyBuf);
   }
 
   /** [key, value] pairs, one lookup per key (see lookupBatch for fewer syscalls). */
   *entries(): Generator<[unknown, unknown]> {
     this.check();
-    let addr = 0n;
-    for (;;) {
-      if (mapElemRaw(U.BPF_MAP_GET_NEXT_KEY, this.fd, addr, this.nextAddr) !== 0) return;
-      this.keyBuf.set(this.nextBuf);
-      addr = this.keyAddr;
+    for (const _ of this.walk()) {
       if (mapElemRaw(U.BPF_MAP_LOOKUP_ELEM, this.fd, this.keyAddr, this.valAddr) !== 0) continue;
       yield [this.readKey(this.keyBuf), this.readValue()];
     }
@@ -361,65 +351,11 @@ export class BpfMap {
   }
 }
 
-function isArrayType(c: Codec, v: unknown[]): boolean {
-  // A codec for an array type accepts a JS array of its element count as ONE value.
-  try {
-    c.encode(v);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function rename(e: unknown, name: string): unknown {
   if (e instanceof SyscallError) {
     return new SyscallError(e.syscall, e.errno, { what: `map '${name}'`, fields: e.fields });
   }
   return e;
-}
-
-/** Write a key or value into `out` (exactly `size` bytes). */
-export function writeBytes(
-  v: unknown,
-  out: Uint8Array,
-  size: number,
-  codec: Codec | undefined,
-  what: string,
-): void {
-  if (v instanceof Uint8Array) {
-    if (v.byteLength !== size) throw new MapError(`${what}: ${v.byteLength} bytes given, expected ${size}`);
-    out.set(v);
-    return;
-  }
-  if (codec) {
-    codec.encode(v, out);
-    return;
-  }
-  if (
-    (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") &&
-    [1, 2, 4, 8].includes(size)
-  ) {
-    const b = typeof v === "boolean" ? (v ? 1n : 0n) : BigInt(v);
-    if (typeof v === "number" && !Number.isInteger(v)) throw new MapError(`${what}: ${v} is not an integer`);
-    const bits = BigInt(size * 8);
-    if (b < -(1n << (bits - 1n)) || b >= 1n << bits)
-      throw new MapError(`${what}: ${v} does not fit ${size} bytes`);
-    const dv = new DataView(out.buffer, out.byteOffset, size);
-    if (size === 8) dv.setBigUint64(0, BigInt.asUintN(64, b), true);
-    else if (size === 4) dv.setUint32(0, Number(BigInt.asUintN(32, b)), true);
-    else if (size === 2) dv.setUint16(0, Number(BigInt.asUintN(16, b)), true);
-    else dv.setUint8(0, Number(BigInt.asUintN(8, b)));
-    return;
-  }
-  throw new MapError(
-    `${what}: cannot encode ${typeof v} without BTF (give a Uint8Array of ${size} bytes, an integer for 1/2/4/8-byte values, or create the map with { btf })`,
-  );
-}
-
-/** Read a key or value: decoded through BTF when the map has a codec, else a copy of the bytes. */
-function readBytes(buf: Uint8Array, size: number, codec: Codec | undefined): unknown {
-  if (codec) return codec.decode(new DataView(buf.buffer, buf.byteOffset, size));
-  return buf.slice(0, size);
 }
 
 function specFromInfo(info: MapInfo, path: string): MapSpec {
