@@ -54,7 +54,7 @@ const CALL = BPF_JMP | BPF_CALL;
 
 function show(insns: Uint8Array, slot: number): string {
   try {
-    return disassembleInsn(decodeInsn(insns, slot), {}, slot);
+    return disassembleInsn(decodeInsn(insns, slot), { helperNames: true }, slot);
   } catch {
     return "?";
   }
