@@ -33,14 +33,7 @@ import {
   BPF_MODE_MASK,
   BPF_MOV,
   BPF_OP_MASK,
-  BPF_PSEUDO_BTF_ID,
   BPF_PSEUDO_CALL,
-  BPF_PSEUDO_FUNC,
-  BPF_PSEUDO_KFUNC_CALL,
-  BPF_PSEUDO_MAP_FD,
-  BPF_PSEUDO_MAP_IDX,
-  BPF_PSEUDO_MAP_IDX_VALUE,
-  BPF_PSEUDO_MAP_VALUE,
   BPF_SIZE_MASK,
   BPF_ST,
   BPF_STORE_REL,
@@ -49,7 +42,8 @@ import {
   BPF_X,
   BPF_XCHG,
 } from "../uapi.ts";
-import { helperName } from "./helpers.ts";
+import { pseudoLoad, symbolicCall } from "./disasm-symbolic.ts";
+import { hex, rel } from "./imm.ts";
 import type { Insn } from "./insn.ts";
 
 export interface DisasmOptions {
@@ -116,16 +110,6 @@ const ATOMIC_OPS: Record<number, string> = { 0: "+=", 64: "|=", 80: "&=", 160: "
 const ATOMIC_FETCH_NAMES: Record<number, string> = { 0: "add", 64: "or", 80: "and", 160: "xor" };
 
 const SIZE_NAMES: Record<number, string> = { [BPF_W]: "32", [BPF_H]: "16", [BPF_B]: "8", [BPF_DW]: "64" };
-
-/** llvm's formatImm in hex mode: `0x1f`, `-0x8`. */
-function hex(v: number | bigint): string {
-  return v < 0 ? `-0x${(-BigInt(v)).toString(16)}` : `0x${v.toString(16)}`;
-}
-
-/** Signed displacement of a jump or pseudo-call: `+0x1`, `+0x0`, `-0x3`. */
-function rel(v: number): string {
-  return v < 0 ? hex(v) : `+${hex(v)}`;
-}
 
 /** `(r1 + 0x8)` / `(r10 - 0x8)`; llvm always prints the offset, `+ 0x0` included. */
 function memOperand(base: number, off: number): string {
@@ -256,13 +240,7 @@ function jmp(insn: Insn, opts: DisasmOptions, slot: number): string | undefined 
 }
 
 function callText(insn: Insn, opts: DisasmOptions): string {
-  if (!opts.helperNames) return `call ${hex(insn.imm)}`;
-  if (insn.src === BPF_PSEUDO_CALL) {
-    // The kernel verifier log's spelling: decimal, relative to the next instruction.
-    return `call pc${insn.imm < 0 ? "" : "+"}${insn.imm}`;
-  }
-  if (insn.src === BPF_PSEUDO_KFUNC_CALL) return `call kfunc#${insn.imm}`;
-  return `call ${helperName(insn.imm) ?? `helper#${insn.imm}`}`;
+  return opts.helperNames ? symbolicCall(insn) : `call ${hex(insn.imm)}`;
 }
 
 function ld(insn: Insn, opts: DisasmOptions): string | undefined {
@@ -283,27 +261,6 @@ function ld(insn: Insn, opts: DisasmOptions): string | undefined {
     return `r0 = *(u${SIZE_NAMES[size]} *)skb[${where}]`;
   }
   return undefined;
-}
-
-/** Readable form of ld_imm64 whose src_reg asks the kernel to resolve imm (bpf.h BPF_PSEUDO_*). */
-function pseudoLoad(insn: Insn, d: string): string {
-  const lo = insn.imm >>> 0;
-  const hi = Number(BigInt.asUintN(64, insn.imm64 ?? 0n) >> 32n);
-  switch (insn.src) {
-    case BPF_PSEUDO_MAP_FD:
-      return `${d} = map[fd:${lo}]`;
-    case BPF_PSEUDO_MAP_IDX:
-      return `${d} = map[idx:${lo}]`;
-    case BPF_PSEUDO_MAP_VALUE:
-      return `${d} = map[fd:${lo}]+${hi}`;
-    case BPF_PSEUDO_MAP_IDX_VALUE:
-      return `${d} = map[idx:${lo}]+${hi}`;
-    case BPF_PSEUDO_BTF_ID:
-      return `${d} = btf_id ${lo}`;
-    case BPF_PSEUDO_FUNC:
-      return `${d} = func pc${insn.imm < 0 ? "" : "+"}${insn.imm}`;
-  }
-  return `${d} = ${hex(insn.imm64 ?? 0n)} ll ; src_reg=${insn.src}`;
 }
 
 function ldx(insn: Insn, alu32: boolean): string | undefined {
