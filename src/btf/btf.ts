@@ -20,6 +20,9 @@ const VOID: BtfVoid = Object.freeze({ kind: "void", id: 0, name: "" }) as BtfVoi
 /** Pointer size of the BPF target (64-bit, like the kernel's btf_resolve_size). */
 const PTR_SIZE = 8;
 const EMPTY: readonly number[] = Object.freeze([]);
+/** Kind-filtered scans answer this many lookups before the name index pays off. */
+const SCANS_BEFORE_INDEX = 16;
+const utf8Encoder = new TextEncoder();
 
 export interface BtfParseOptions {
   /** Base BTF for split (module) BTF. */
@@ -57,6 +60,8 @@ export class Btf {
   private readonly kinds: Uint8Array;
   private readonly cache: (BtfType | undefined)[];
   private index: Map<string, number[]> | undefined;
+  /** findByNameKind calls answered by a scan; past SCANS_BEFORE_INDEX the index is built. */
+  private scans = 0;
 
   private constructor(bytes: Uint8Array, opts: BtfParseOptions) {
     const name = opts.name ?? opts.base?.name ?? "<btf>";
@@ -267,9 +272,47 @@ export class Btf {
   }
 
   findByNameKind(name: string, kind: BtfKindName): number[] {
+    // A few lookups (a tp_btf attach target, an extern) do not pay for the name index:
+    // decoding ~150k vmlinux names into a Map took 250-800 ms in a cold process and
+    // ~10 MB of heap, while a scan of one kind comparing raw bytes takes a few ms.
+    if (this.index === undefined && this.scans < SCANS_BEFORE_INDEX) {
+      this.scans++;
+      const k = BTF_KIND_NAMES.indexOf(kind);
+      const inBase = this.base ? this.base.findByNameKind(name, kind) : (EMPTY as number[]);
+      const own = this.scanNameKind(utf8Encoder.encode(name), k);
+      return inBase.length ? inBase.concat(own) : own;
+    }
     const ids = this.findByName(name);
     const out: number[] = [];
     for (const id of ids) if (this.kind(id) === kind) out.push(id);
+    return out;
+  }
+
+  /** Own ids of kind `k` whose name is exactly `want` (bytes), ascending; no string decoding. */
+  private scanNameKind(want: Uint8Array, k: number): number[] {
+    const out: number[] = [];
+    if (want.length === 0 || k < 0) return out;
+    const kinds = this.kinds;
+    const offsets = this.offsets;
+    const dv = this.dv;
+    const own = this.strings;
+    const first = want[0] as number;
+    const len = want.length;
+    for (let i = 0; i < kinds.length; i++) {
+      if (kinds[i] !== k) continue;
+      let off = dv.getUint32(offsets[i] as number, true);
+      // Split BTF: a name offset below `start` lives in the base's string section.
+      let table: StringTable | undefined = own;
+      while (table && off < table.start) table = table.base;
+      if (!table) continue;
+      const sb = table.bytes;
+      off -= table.start;
+      // Out-of-range offsets read undefined and never match (nameOf reports them).
+      if (sb[off] !== first || sb[off + len] !== 0) continue;
+      let j = 1;
+      while (j < len && sb[off + j] === want[j]) j++;
+      if (j === len) out.push(this.firstId + i);
+    }
     return out;
   }
 

@@ -19,7 +19,8 @@ export class StringTable {
   constructor(
     bytes: Uint8Array,
     start: number,
-    private readonly base: StringTable | undefined,
+    /** @internal the base BTF's table, for split BTF. */
+    readonly base: StringTable | undefined,
     private readonly file: string,
     /** Offset of the section inside the BTF blob, for error messages. */
     private readonly blobOffset: number,
