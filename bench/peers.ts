@@ -278,6 +278,7 @@ function report(cmp: Comparison, b: TsbpfBinary, reps: number, durationS: number
         "RSS after workloads",
         "lost events admitted",
         "event kinds",
+        "failed sessions",
       ],
       summary,
     ),
