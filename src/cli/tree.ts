@@ -15,7 +15,9 @@ character escaped, so a hostile command line cannot garble the terminal.
 
 Options:
   -p, --pid PID       show only PID and its descendants
-  -w, --watch         redraw every interval until Ctrl+C (clears the screen on a terminal)
+  -w, --watch         redraw every interval until Ctrl+C: in place on a terminal (cut to
+                      its rows), else one snapshot after another, each after a
+                      '--- TIME' line
   -i, --interval S    seconds between redraws with --watch (default 2, minimum 0.1)
   -d, --depth N       show at most N levels below each root
       --kernel        include kernel threads (children of kthreadd, pid 2)
@@ -50,6 +52,23 @@ function snapshot(opts: { pid?: number; kernel: boolean }): ProcessTable {
   return table;
 }
 
+/**
+ * A --watch frame on a terminal must fit its rows: a taller frame scrolls, so the
+ * next clear (ED 2 clears only the visible screen) leaves the old frame's top in the
+ * scrollback and the redraw no longer happens in place. Like watch(1), cut the frame
+ * and say how much was cut. `rows - 1` lines, since the newline after the last line
+ * moves the cursor one row further down.
+ */
+export function fitRows(text: string, rows: number | undefined): string {
+  if (!rows || rows < 3) return text;
+  const lines = text.split("\n");
+  if (lines.length <= rows - 1) return text;
+  const keep = rows - 2;
+  return [...lines.slice(0, keep), `… ${lines.length - keep} more lines (narrow with --pid or --depth)`].join(
+    "\n",
+  );
+}
+
 const tree: Command = {
   name: "tree",
   summary: "print the live process tree",
@@ -77,6 +96,16 @@ const tree: Command = {
       throw new UsageError("tree: --interval needs --watch");
     const depth = positiveNumber("--depth", values.depth, 0);
     const out = process.stdout;
+    // A reader that goes away (`tsbpf tree --watch | head`) ends the pipeline, as for
+    // `yes | head`: stop quietly. Node reports the EPIPE as an 'error' event on stdout,
+    // which, unhandled, would crash with a stack trace.
+    let stopWatching: ((code: number) => void) | undefined;
+    out.on("error", (e: NodeJS.ErrnoException) => {
+      const code = e.code === "EPIPE" ? 0 : 1;
+      if (code) process.stderr.write(`tsbpf: tree: cannot write to stdout: ${e.code ?? e.message}\n`);
+      process.exitCode = code;
+      stopWatching?.(code);
+    });
     const color = out.isTTY === true && !process.env.NO_COLOR;
 
     const draw = (): boolean => {
@@ -93,9 +122,11 @@ const tree: Command = {
         width: out.isTTY ? out.columns : undefined,
         charset: values.ascii ? "ascii" : "unicode",
       });
-      if (values.watch && out.isTTY) out.write("\x1b[H\x1b[2J");
-      else if (values.watch) out.write(`--- ${new Date().toISOString()}\n`);
-      out.write(`${text}\n`);
+      // One write per frame: cursor home + clear screen, then the frame, so the
+      // terminal never shows a half-drawn tree.
+      if (values.watch && out.isTTY) out.write(`\x1b[H\x1b[2J${fitRows(text, out.rows)}\n`);
+      else if (values.watch) out.write(`--- ${new Date().toISOString()}\n${text}\n`);
+      else out.write(`${text}\n`);
       return true;
     };
 
@@ -107,18 +138,19 @@ const tree: Command = {
     return await new Promise<number>((resolve) => {
       const timer = setInterval(() => {
         if (!draw()) {
-          clearInterval(timer);
-          process.off("SIGINT", stop);
           process.stderr.write(`tsbpf: tree: process ${pid} exited\n`);
-          resolve(0);
+          stop(0);
         }
       }, interval * 1000);
-      const stop = () => {
+      const stop = (code = 0) => {
         clearInterval(timer);
-        process.off("SIGINT", stop);
-        resolve(0);
+        process.off("SIGINT", onSigint);
+        stopWatching = undefined;
+        resolve(code);
       };
-      process.on("SIGINT", stop);
+      const onSigint = () => stop(0);
+      stopWatching = stop;
+      process.on("SIGINT", onSigint);
     });
   },
 };
