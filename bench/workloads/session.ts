@@ -7,7 +7,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSyn
 import { join } from "node:path";
 import { type Generator, OUT_DIR, runWorkload, type Workload, type WorkloadResult } from "./build.ts";
 import { sampleTree, type TreeSample } from "./procstat.ts";
-import type { Kind, Rec, Tracer, TracerProc } from "./tracers.ts";
+import type { Kind, Tracer, TracerProc } from "./tracers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
@@ -115,9 +115,19 @@ class Followers {
   private offsets: number[];
   private carry: string[];
   private buf = Buffer.alloc(1 << 20);
-  constructor(private files: string[]) {
+  /** onLines sees every line exactly once, as it is consumed. */
+  constructor(
+    private files: string[],
+    private onLines: (i: number, lines: string[]) => void,
+  ) {
     this.offsets = files.map(() => 0);
     this.carry = files.map(() => "");
+  }
+  /** Consumes the rest of file i, including a last line without a newline. */
+  drain(i: number): void {
+    this.lines(i);
+    if (this.carry[i]) this.onLines(i, [this.carry[i] as string]);
+    this.carry[i] = "";
   }
   /** New complete lines of file i. */
   lines(i: number): string[] {
@@ -137,6 +147,7 @@ class Followers {
     closeSync(fd);
     const parts = text.split("\n");
     this.carry[i] = parts.pop() as string;
+    if (parts.length > 0) this.onLines(i, parts);
     return parts;
   }
 }
@@ -194,7 +205,25 @@ export async function runSession(tracer: Tracer, o: SessionOptions): Promise<Ses
   }
   for (const fd of outFds) closeSync(fd);
   const pids = lives.map((l) => l.child.pid as number);
-  const follow = new Followers(procs.map((p) => p.out));
+  // Events are tallied by parent pid while the output is followed, so a long run's
+  // output (a 5-minute soak writes hundreds of MB) is never held in memory at once.
+  const tally = new Map<number, { reported: Record<Kind, number>; argvBytes: number[] }>();
+  const ingest = (i: number, lines: string[]) => {
+    for (const r of (procs[i] as TracerProc).parse(lines.join("\n"))) {
+      if (r.kind === "lost") {
+        res.lost += r.lost ?? 0;
+        continue;
+      }
+      let t = tally.get(r.parent);
+      if (!t) tally.set(r.parent, (t = { reported: { fork: 0, exec: 0, exit: 0 }, argvBytes: [] }));
+      t.reported[r.kind]++;
+      if (r.kind === "exec" && r.argvBytes !== undefined) t.argvBytes.push(r.argvBytes);
+    }
+  };
+  const follow = new Followers(
+    procs.map((p) => p.out),
+    ingest,
+  );
   const failed = async (why: string) => {
     for (const l of lives) await stop(l, "SIGKILL", 2000);
     // Some tools print their diagnosis on stdout (BCC's "Unable to find kernel
@@ -234,33 +263,10 @@ export async function runSession(tracer: Tracer, o: SessionOptions): Promise<Ses
   res.rssKb = s.rssKb;
   for (const l of lives) await stop(l, "SIGINT", 10_000);
 
-  // Count what each workload got reported. Output files can be tens of MB.
-  const recs: Rec[] = [];
-  for (const p of procs) {
-    let text = "";
-    try {
-      text = readFileSync(p.out, "utf8");
-    } catch {}
-    for (const r of p.parse(text)) recs.push(r);
-  }
-  const byParent = new Map<number, Rec[]>();
-  for (const r of recs) {
-    if (r.kind === "lost") res.lost += r.lost ?? 0;
-    else {
-      const l = byParent.get(r.parent);
-      if (l) l.push(r);
-      else byParent.set(r.parent, [r]);
-    }
-  }
+  for (const i of procs.keys()) follow.drain(i);
   for (const { w, r, cpuS } of results) {
-    const mine = byParent.get(r.pid) ?? [];
-    const reported = { fork: 0, exec: 0, exit: 0 };
-    const argvBytes: number[] = [];
-    for (const x of mine) {
-      reported[x.kind as Kind]++;
-      if (x.kind === "exec" && x.argvBytes !== undefined) argvBytes.push(x.argvBytes);
-    }
-    res.runs.push({ workload: w, result: r, cpuS, reported, argvBytes });
+    const t = tally.get(r.pid) ?? { reported: { fork: 0, exec: 0, exit: 0 }, argvBytes: [] };
+    res.runs.push({ workload: w, result: r, cpuS, reported: t.reported, argvBytes: t.argvBytes });
   }
   rmSync(dir, { recursive: true, force: true });
   return res;
