@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { cstr, type RawSection, sectionHeaders } from "../helpers/elf.ts";
 
 const SHF_EXECINSTR = 0x4;
 const SHT_SYMTAB = 2;
@@ -18,47 +19,18 @@ export interface ExecSection {
   symbols: { name: string; value: number }[];
 }
 
-function cstr(b: Uint8Array, at: number): string {
-  let end = at;
-  while (end < b.length && b[end] !== 0) end++;
-  return new TextDecoder().decode(b.subarray(at, end));
-}
-
 /** Executable sections of a little-endian ELF64 object. */
 export function execSections(file: Uint8Array): ExecSection[] {
   const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const shoff = Number(dv.getBigUint64(0x28, true));
-  const shentsize = dv.getUint16(0x3a, true);
-  const shnum = dv.getUint16(0x3c, true);
-  const shstrndx = dv.getUint16(0x3e, true);
-  const sh = (i: number) => {
-    const at = shoff + i * shentsize;
-    return {
-      name: dv.getUint32(at, true),
-      type: dv.getUint32(at + 4, true),
-      flags: Number(dv.getBigUint64(at + 8, true)),
-      offset: Number(dv.getBigUint64(at + 0x18, true)),
-      size: Number(dv.getBigUint64(at + 0x20, true)),
-      link: dv.getUint32(at + 0x28, true),
-      entsize: Number(dv.getBigUint64(at + 0x38, true)),
-    };
-  };
-  const strtab = sh(shstrndx);
+  const headers = sectionHeaders(file);
   const out: (ExecSection & { index: number })[] = [];
-  for (let i = 1; i < shnum; i++) {
-    const s = sh(i);
+  for (const s of headers.slice(1)) {
     if (!(s.flags & SHF_EXECINSTR) || s.size === 0) continue;
-    out.push({
-      index: i,
-      name: cstr(file, strtab.offset + s.name),
-      bytes: file.slice(s.offset, s.offset + s.size),
-      symbols: [],
-    });
+    out.push({ index: s.index, name: s.name, bytes: file.slice(s.offset, s.offset + s.size), symbols: [] });
   }
-  for (let i = 1; i < shnum; i++) {
-    const s = sh(i);
+  for (const s of headers.slice(1)) {
     if (s.type !== SHT_SYMTAB) continue;
-    const names = sh(s.link);
+    const names = headers[s.link] as RawSection;
     for (let at = s.offset + s.entsize; at < s.offset + s.size; at += s.entsize) {
       const type = dv.getUint8(at + 4) & 0xf;
       const shndx = dv.getUint16(at + 6, true);

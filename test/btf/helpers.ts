@@ -6,31 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT_DIR } from "../helpers/env.ts";
 
-/** The bytes of the named section of a little-endian ELF64 file, or undefined. */
-export function elfSection(file: Uint8Array, name: string): Uint8Array | undefined {
-  const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const shoff = Number(dv.getBigUint64(0x28, true));
-  const shentsize = dv.getUint16(0x3a, true);
-  const shnum = dv.getUint16(0x3c, true);
-  const shstrndx = dv.getUint16(0x3e, true);
-  const sh = (i: number) => {
-    const o = shoff + i * shentsize;
-    return {
-      name: dv.getUint32(o, true),
-      offset: Number(dv.getBigUint64(o + 24, true)),
-      size: Number(dv.getBigUint64(o + 32, true)),
-    };
-  };
-  const strtab = sh(shstrndx);
-  const dec = new TextDecoder();
-  for (let i = 1; i < shnum; i++) {
-    const s = sh(i);
-    const start = strtab.offset + s.name;
-    const end = file.indexOf(0, start);
-    if (dec.decode(file.subarray(start, end)) === name) return file.subarray(s.offset, s.offset + s.size);
-  }
-  return undefined;
-}
+export { elfSection } from "../helpers/elf.ts";
 
 /** Committed BPF objects (bpf/*.bpf.o and test/fixtures/*.bpf.o), by git. */
 export function committedObjects(): string[] {
