@@ -266,6 +266,19 @@ export function parseElf(bytes: Uint8Array, name: string): ElfFile {
   return { name, type: r.u16(16), machine: r.u16(18), flags: r.u32(48), sections, symbols, relSections };
 }
 
+/**
+ * A table section (symbols, relocations) holds whole entries of `entsize` bytes, and its
+ * sh_entsize says so (gABI "Sections"; 0 is tolerated where `zeroOk`, as readelf does).
+ */
+function checkTableShape(file: string, s: ElfSection, what: string, entsize: number, zeroOk: boolean): void {
+  if (s.entsize !== entsize && !(zeroOk && s.entsize === 0)) {
+    throw new ElfError(file, s.offset, `${what} has sh_entsize ${s.entsize}, expected ${entsize}`);
+  }
+  if (s.size % entsize !== 0) {
+    throw new ElfError(file, s.offset, `${what} size ${s.size} is not a multiple of ${entsize}`);
+  }
+}
+
 function parseSymbols(r: Reader, sections: ElfSection[]): ElfSymbol[] {
   const name = r.name;
   const tabs = sections.filter((s) => s.type === SHT_SYMTAB);
@@ -273,20 +286,7 @@ function parseSymbols(r: Reader, sections: ElfSection[]): ElfSymbol[] {
   if (tabs.length > 1)
     throw new ElfError(name, tabs[1]?.offset, "more than one SHT_SYMTAB section; expected one");
   const symtab = tabs[0] as ElfSection;
-  if (symtab.entsize !== SYM_SIZE) {
-    throw new ElfError(
-      name,
-      symtab.offset,
-      `symbol table '${symtab.name}' has sh_entsize ${symtab.entsize}, expected ${SYM_SIZE}`,
-    );
-  }
-  if (symtab.size % SYM_SIZE !== 0) {
-    throw new ElfError(
-      name,
-      symtab.offset,
-      `symbol table '${symtab.name}' size ${symtab.size} is not a multiple of ${SYM_SIZE}`,
-    );
-  }
+  checkTableShape(name, symtab, `symbol table '${symtab.name}'`, SYM_SIZE, false);
   const strtab = sections[symtab.link] as ElfSection;
   if (strtab.type !== SHT_STRTAB) {
     throw new ElfError(
@@ -343,20 +343,7 @@ function parseRel(r: Reader, sections: ElfSection[], s: ElfSection, nsyms: numbe
   const name = r.name;
   const rela = s.type === SHT_RELA;
   const entsize = rela ? RELA_SIZE : REL_SIZE;
-  if (s.entsize !== 0 && s.entsize !== entsize) {
-    throw new ElfError(
-      name,
-      s.offset,
-      `relocation section '${s.name}' has sh_entsize ${s.entsize}, expected ${entsize}`,
-    );
-  }
-  if (s.size % entsize !== 0) {
-    throw new ElfError(
-      name,
-      s.offset,
-      `relocation section '${s.name}' size ${s.size} is not a multiple of ${entsize}`,
-    );
-  }
+  checkTableShape(name, s, `relocation section '${s.name}'`, entsize, true);
   const linked = sections[s.link] as ElfSection;
   if (linked.type !== SHT_SYMTAB) {
     throw new ElfError(
