@@ -1,12 +1,13 @@
 // `tsbpf load` end to end: --pin leaves programs, maps and links pinned after exit;
 // without --pin the programs stay attached until SIGTERM, then nothing is left.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { CLI, runCli } from "../helpers/cli.ts";
-import { haveTool, privileged, ROOT_DIR } from "../helpers/env.ts";
+import { haveTool, privileged } from "../helpers/env.ts";
+import { spawnUntilReady } from "../helpers/spawn.ts";
 
 const tsbpf = (args: string[]) => runCli(args);
 
@@ -47,33 +48,19 @@ test("load --pin DIR: programs, maps and links stay pinned after exit; rm -r rem
 
 test("load without --pin: attached until SIGTERM, then detached and closed", async () => {
   if (!privileged("tsbpf load attached") || !haveTool("bpftool")) return;
-  const child = spawn(process.execPath, [...CLI, "load", "test/fixtures/attach.bpf.o", "--json"], {
-    cwd: ROOT_DIR,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stderr.on("data", (d) => {
-    err += d;
-  });
-  const report = await new Promise<Report | undefined>((resolve) => {
-    const t = setTimeout(() => resolve(undefined), 120_000);
-    child.stdout.on("data", (d) => {
-      out += d;
-      const line = out.split("\n").find((l) => l.startsWith("{"));
-      if (line && out.includes("\n")) {
-        clearTimeout(t);
-        resolve(JSON.parse(line) as Report);
-      }
-    });
-    child.on("exit", () => resolve(undefined));
-  });
-  assert.ok(report, `no report: ${err}`);
+  const jsonLine = (out: string) => out.split("\n").find((l) => l.startsWith("{"));
+  const run = await spawnUntilReady(
+    [process.execPath, ...CLI, "load", "test/fixtures/attach.bpf.o", "--json"],
+    (out) => jsonLine(out) !== undefined && out.includes("\n"),
+  );
+  const { child } = run;
+  const line = run.ready ? jsonLine(run.stdout()) : undefined;
+  const report = line === undefined ? undefined : (JSON.parse(line) as Report);
+  assert.ok(report, `no report: ${run.stderr()}`);
   const linkIds = new Set(bpftoolJson(["link", "list"]).map((l) => l.id));
   for (const l of report?.links ?? []) assert.ok(l.id !== undefined && linkIds.has(l.id));
-  const code = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
   child.kill("SIGTERM");
-  assert.is(await code, 0, err);
+  assert.is(await run.exited, 0, run.stderr());
   // Links are released synchronously on close; programs may take an RCU grace period.
   const ids = new Set(report?.programs.map((p) => p.id));
   let left = -1;

@@ -1,7 +1,7 @@
 // Nothing leaks: after close(), and after SIGKILL of a process that loaded and
 // attached an object, the kernel lists none of its programs or links. Programs get
 // names unique to this run so other processes on the machine do not interfere.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -9,6 +9,7 @@ import * as assert from "uvu/assert";
 import { readCollectionSpec } from "../../src/elf/collection.ts";
 import { loadCollection } from "../../src/loader/collection.ts";
 import { haveTool, privileged, ROOT_DIR } from "../helpers/env.ts";
+import { spawnUntilReady } from "../helpers/spawn.ts";
 
 interface ProgEntry {
   id: number;
@@ -96,36 +97,17 @@ test("a failure half-way (second program rejected) closes everything already cre
 test("SIGKILL of a process that loaded and attached: the kernel cleans up everything", async () => {
   if (!privileged("leak check after SIGKILL") || !haveTool("bpftool")) return;
   const pre = prefix();
-  const child = spawn(process.execPath, ["--import", "tsx", "test/loader/scripts/load-attach.ts", pre], {
-    cwd: ROOT_DIR,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stderr.on("data", (d) => {
-    err += d;
-  });
-  const ready = await new Promise<boolean>((resolve) => {
-    const t = setTimeout(() => resolve(false), 120_000);
-    child.stdout.on("data", (d) => {
-      out += d;
-      if (out.includes("ready")) {
-        clearTimeout(t);
-        resolve(true);
-      }
-    });
-    child.on("exit", () => {
-      clearTimeout(t);
-      resolve(false);
-    });
-  });
-  assert.ok(ready, `child did not get ready: ${err}`);
+  const run = await spawnUntilReady(
+    [process.execPath, "--import", "tsx", "test/loader/scripts/load-attach.ts", pre],
+    (out) => out.includes("ready"),
+  );
+  const { child } = run;
+  assert.ok(run.ready, `child did not get ready: ${run.stderr()}`);
   const during = leftovers(pre);
   assert.is(during.progs.length, 3);
   assert.is(during.links.length, 3);
-  const exited = new Promise((r) => child.on("exit", r));
   child.kill("SIGKILL");
-  await exited;
+  await run.exited;
   const after = await waitGone(pre);
   assert.equal(after, { progs: [], links: [] });
 });
