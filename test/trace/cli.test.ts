@@ -105,7 +105,7 @@ test("--max-args cuts argv and flags it", () => {
   assert.is(e[0]?.argv_truncated, true);
   assert.is(e[0]?.argc, 4);
   assert.is(e[0]?.argv[0], "/bin/echo");
-  assert.ok((e[0]?.argv as string[]).join("\0").length <= 16, JSON.stringify(e[0]?.argv));
+  assert.ok(((e[0]?.argv ?? []) as string[]).join("\0").length <= 16, JSON.stringify(e[0]?.argv));
 });
 
 test("--comm filters on the user side (glob)", () => {

@@ -109,7 +109,7 @@ test("forced perf: a maximal exec record (32 KiB argv + env) fits a perf sample,
   assert.is(e?.argc, 2);
   assert.is(e?.argv[0], "/bin/echo");
   // argv got its full budget; the env got what is left of the 64 KiB sample.
-  assert.ok((e?.argv as string[]).join("\0").length >= 32_000, "argv kept 32 KiB");
+  assert.ok(((e?.argv ?? []) as string[]).join("\0").length >= 32_000, "argv kept 32 KiB");
   assert.ok(Array.isArray(e?.env) && e.env.length >= 1, JSON.stringify(e?.env)?.slice(0, 200));
   const lost = ndjson(r.stdout).filter((x) => x.event === "lost");
   assert.is(lost.length, 0, JSON.stringify(lost));
