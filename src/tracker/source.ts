@@ -183,6 +183,17 @@ const STOP_GRACE_MS = 20;
 /** Records handed out per event-loop turn, so a storm cannot starve timers and signals. */
 const TURN_LIMIT = 4096;
 
+/**
+ * Pause after a drain that found records, before draining again. The kernel wakes a
+ * waiting reader each time it submits into an empty ring (bpf_ringbuf_commit), so a
+ * reader that re-arms after every drain takes one wakeup (worker futex, promise,
+ * timer) per fork in a storm: measured on a 20k-fork storm, the wait path was the
+ * biggest user-side cost. Sleeping 1 ms while events keep coming lets them batch up
+ * (at most ~1000 drains/s); an event that arrives after an idle period is still read
+ * at once, since the pause only follows a drain that found something.
+ */
+const COALESCE_MS = 1;
+
 class Session implements TraceSession {
   private stopping = false;
   private closed = false;
@@ -247,8 +258,10 @@ class Session implements TraceSession {
           this.table.prune(now);
         }
         if (n > 0) {
-          // More may be waiting: give timers and I/O a turn, then continue.
+          // More may be waiting: give timers and I/O a turn, then continue; after a
+          // partial drain, let the next records batch up first (COALESCE_MS).
           if (n >= TURN_LIMIT) await new Promise((r) => setImmediate(r));
+          else if (!this.stopping) await new Promise((r) => setTimeout(r, COALESCE_MS));
           continue;
         }
         if (this.stopping) {
