@@ -93,7 +93,8 @@ async function runSoak(b: TsbpfBinary): Promise<void> {
       log(`  ${t} s: RSS ${(s.rssKb / 1024).toFixed(1)} MB, tracer CPU ${s.cpuS.toFixed(1)} s`);
     },
   });
-  if (r.error) throw new Error(`soak: tsbpf failed: ${r.error}`);
+  // A crash mid-soak is a result too: report the samples taken before it.
+  const crashed = r.error ? `tsbpf FAILED after ${t} s: ${r.error}` : undefined;
   const warm = samples.filter((s) => s.t >= 60);
   const first = warm[0]?.rssKb ?? Number.NaN;
   const last = warm[warm.length - 1]?.rssKb ?? Number.NaN;
@@ -101,15 +102,18 @@ async function runSoak(b: TsbpfBinary): Promise<void> {
   const events = r.runs.reduce((n, x) => n + x.reported.fork + x.reported.exit, 0);
   const produced = r.runs.reduce((n, x) => n + 2 * x.result.count, 0);
   const growth = (last - first) / first;
-  const verdict =
-    growth <= 0.05
-      ? `no growth after warm-up (${fmt.pct(growth)} from 60 s to the end)`
+  const verdict = !Number.isFinite(growth)
+    ? "not enough samples after the 60 s warm-up"
+    : growth <= 0.05
+      ? `no growth after warm-up (${fmt.pct(growth)} from 60 s to the last sample)`
       : `RSS GREW by ${fmt.pct(growth)} after warm-up`;
   const body = [
     machine(),
     "",
     `\`${b.shown} trace --json -o FILE\` under ${CHUNKS * CHUNK_S} s of fork storm (${CHUNKS} × ${CHUNK_S} s). ` +
-      `Events reported ${events} / produced ${produced}, lost admitted ${r.lost}. Peak RSS ${((r.hwmKb ?? 0) / 1024).toFixed(1)} MB.`,
+      (crashed
+        ? `**${crashed}**`
+        : `Events reported ${events} / produced ${produced}, lost admitted ${r.lost}. Peak RSS ${((r.hwmKb ?? 0) / 1024).toFixed(1)} MB.`),
     "",
     table(
       ["time", "RSS"],
