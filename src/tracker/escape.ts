@@ -64,7 +64,24 @@ function bigintToJson(_k: string, v: unknown): unknown {
   return typeof v === "bigint" ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v;
 }
 
-/** One NDJSON line (no trailing newline) that is safe to print on a terminal. */
+/** The same set, non-global: one scan that says whether any replacing is needed. */
+const JSON_UNSAFE_ANY = new RegExp(JSON_UNSAFE.source);
+
+/**
+ * One NDJSON line (no trailing newline) that is safe to print on a terminal.
+ * The tracer's hot path: JSON.stringify with a replacer calls it for every key, so the
+ * plain call is tried first (tracer events hold no bigint) and the replacer is used
+ * only when that throws on a bigint; the escaping pass runs only when the line
+ * actually contains an unsafe character (argv is almost always plain text).
+ */
 export function escapeJsonLine(obj: unknown): string {
-  return JSON.stringify(obj, bigintToJson).replace(JSON_UNSAFE, (c) => `\\u${HEX(c.charCodeAt(0), 4)}`);
+  let s: string;
+  try {
+    s = JSON.stringify(obj);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    s = JSON.stringify(obj, bigintToJson);
+  }
+  if (!JSON_UNSAFE_ANY.test(s)) return s;
+  return s.replace(JSON_UNSAFE, (c) => `\\u${HEX(c.charCodeAt(0), 4)}`);
 }
