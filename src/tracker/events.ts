@@ -198,8 +198,29 @@ export function decodeStatus(status: number): DecodedStatus {
   };
 }
 
+// isoTimeFromNs runs once per event: the "YYYY-MM-DDTHH:MM:SS." part is cached for
+// the last second seen (a storm's events share it), so Date formatting runs about
+// once per second instead of once per event.
+let isoSecond = Number.NaN;
+let isoPrefix = "";
+
 /** ISO 8601 UTC with microseconds, from nanoseconds since the Unix epoch. */
 export function isoTimeFromNs(epochNs: bigint): string {
+  // µs since the epoch is exact as a Number until 2^53 µs (year 2255).
+  const us = Number(epochNs / 1000n);
+  if (us < 0 || us > Number.MAX_SAFE_INTEGER) return isoTimeSlow(epochNs);
+  const sec = Math.floor(us / 1_000_000);
+  if (sec !== isoSecond) {
+    const iso = new Date(sec * 1000).toISOString(); // ...SS.000Z
+    isoPrefix = iso.slice(0, -4);
+    isoSecond = sec;
+  }
+  const frac = us - sec * 1_000_000;
+  return `${isoPrefix}${frac < 100000 ? `${frac + 1_000_000}`.slice(1) : frac}Z`;
+}
+
+/** The uncached form, for times outside the cached range (before 1970, after 2255). */
+function isoTimeSlow(epochNs: bigint): string {
   const ms = epochNs / 1_000_000n;
   const us = (epochNs / 1000n) % 1000n;
   const base = new Date(Number(ms)).toISOString(); // ...sss Z
