@@ -38,8 +38,15 @@ export interface RawTask {
 
 const str = (v: Uint8Array | string) => (typeof v === "string" ? v : cString(v));
 
-function base(r: RawTask) {
-  return {
+/**
+ * The fields every event starts with, in wire order, as one object that the kind's
+ * constructor then extends in place (property order is the NDJSON key order). This is
+ * the tracer's per-event path: one object, no spreads of intermediate objects.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: filled in by the typed constructors below
+function base(event: string, r: RawTask): any {
+  const ev = {
+    event,
     time: r.time,
     pid: r.tgid,
     tid: r.tid,
@@ -49,23 +56,21 @@ function base(r: RawTask) {
     comm: str(r.comm),
     exec_id: formatExecId(r.tgid, r.startBoottimeNs),
     parent_exec_id: r.ppid > 0 ? formatExecId(r.ppid, r.parentStartBoottimeNs) : "",
-    ...(r.cgroupId !== undefined ? { cgroup_id: Number(r.cgroupId) } : {}),
-    ...(r.pidnsInode !== undefined ? { pidns: r.pidnsInode } : {}),
-    ...(r.nsPid !== undefined ? { ns_pid: r.nsPid } : {}),
-  };
+  } as Record<string, unknown>;
+  if (r.cgroupId !== undefined) ev.cgroup_id = Number(r.cgroupId);
+  if (r.pidnsInode !== undefined) ev.pidns = r.pidnsInode;
+  if (r.nsPid !== undefined) ev.ns_pid = r.nsPid;
+  return ev;
 }
 
 export function forkEvent(
   r: RawTask,
   f: { childPid: number; childTid: number; thread: boolean; childStartBoottimeNs?: bigint },
 ): ForkEvent {
-  const ev: ForkEvent = {
-    event: "fork",
-    ...base(r),
-    child_pid: f.childPid,
-    child_tid: f.childTid,
-    thread: f.thread,
-  };
+  const ev: ForkEvent = base("fork", r);
+  ev.child_pid = f.childPid;
+  ev.child_tid = f.childTid;
+  ev.thread = f.thread;
   if (!f.thread && f.childStartBoottimeNs !== undefined)
     ev.child_exec_id = formatExecId(f.childPid, f.childStartBoottimeNs);
   return ev;
@@ -87,14 +92,11 @@ export interface RawExec {
 
 export function execEvent(r: RawTask, x: RawExec): ExecEvent {
   const argv = bytesToArgv(x.argvBytes, x.argc);
-  const ev: ExecEvent = {
-    event: "exec",
-    ...base(r),
-    filename: str(x.filename),
-    argv,
-    argc: x.argc,
-    argv_truncated: x.argvTruncated || argv.length < x.argc,
-  };
+  const ev: ExecEvent = base("exec", r);
+  ev.filename = str(x.filename);
+  ev.argv = argv;
+  ev.argc = x.argc;
+  ev.argv_truncated = x.argvTruncated || argv.length < x.argc;
   if (x.envBytes) {
     const env = bytesToArgv(x.envBytes, x.envc ?? -1);
     ev.env = env;
@@ -110,20 +112,26 @@ export function execFailedEvent(
   x: { filename: Uint8Array | string; errno: number },
 ): ExecFailedEvent {
   const errno = Math.abs(x.errno);
-  return { event: "exec_failed", ...base(r), filename: str(x.filename), errno, error: errnoName(errno) };
+  const ev: ExecFailedEvent = base("exec_failed", r);
+  ev.filename = str(x.filename);
+  ev.errno = errno;
+  ev.error = errnoName(errno);
+  return ev;
 }
 
 export function exitEvent(
   r: RawTask,
   x: { status: number; lifetimeNs: bigint | number; thread: boolean },
 ): ExitEvent {
-  const ev: ExitEvent = {
-    event: "exit",
-    ...base(r),
-    ...decodeStatus(x.status),
-    lifetime_ns: Number(x.lifetimeNs),
-    status: x.status,
-  };
+  // decodeStatus's fields, in its order (exit_code, signal, signal_name, core_dumped).
+  const st = decodeStatus(x.status);
+  const ev: ExitEvent = base("exit", r);
+  ev.exit_code = st.exit_code;
+  ev.signal = st.signal;
+  ev.signal_name = st.signal_name;
+  ev.core_dumped = st.core_dumped;
+  ev.lifetime_ns = Number(x.lifetimeNs);
+  ev.status = x.status;
   if (x.thread) ev.thread = true;
   return ev;
 }
