@@ -1,12 +1,11 @@
 // Turns raw `events` ring-buffer records of bpf/process.bpf.o into TraceEvents.
 // Field positions come from the object's own BTF (struct tsbpf_event_hdr,
-// tsbpf_fork_event, ... are anchored in process.bpf.c so clang emits them), through
-// one BTF codec per member compiled at start: a change in process.h shows up here
-// as a clear error, never as silently shifted fields. Per record we read scalars
-// straight from the DataView, with no intermediate objects: the only allocations
-// are the event itself and its strings (the ring buffer's hot path).
+// tsbpf_fork_event, ... are anchored in process.bpf.c so clang emits them), each
+// member's offset, size and integer type checked once at start: a change in
+// process.h shows up here as a clear error, never as silently shifted fields. Per
+// record we read scalars straight from the DataView: the only allocations are the
+// task fields, the event itself and its strings (the ring buffer's hot path).
 import type { Btf } from "../btf/btf.ts";
-import { makeCodec } from "../btf/codec.ts";
 import type { BtfMember } from "../btf/types.ts";
 import { TsbpfError } from "../errors.ts";
 import { execEvent, execFailedEvent, exitEvent, forkEvent, type RawTask } from "./build.ts";
@@ -37,24 +36,55 @@ function member(btf: Btf, structName: string, name: string): { off: number; size
   return { off: m.bitOffset / 8, size: btf.sizeof(m.type), typeId: m.type };
 }
 
-function u32(btf: Btf, s: string, name: string): { off: number; read: Read } {
+// Per-record reads go straight to the DataView (little-endian: BPF's byte order on
+// every host we load on): the BTF check above runs once at start, and a compiled
+// codec per field (bounds check, closure, BigInt→Number) cost more than the event.
+const getU32: Read = (dv, off) => dv.getUint32(off, true);
+const getI32: Read = (dv, off) => dv.getInt32(off, true);
+const getU64: ReadBig = (dv, off) => dv.getBigUint64(off, true);
+const getI64: ReadBig = (dv, off) => dv.getBigInt64(off, true);
+
+/** The member's type with typedefs/modifiers skipped, which must be an int or enum of `size` bytes. */
+function intMember(btf: Btf, s: string, name: string, size: number): { off: number; signed: boolean } {
   const m = member(btf, s, name);
-  if (m.size !== 4) throw new RecordLayoutError(`process.bpf.o: ${s}.${name} is ${m.size} bytes, expected 4`);
-  const c = makeCodec(btf, m.typeId, { root: `${s}.${name}` });
-  return { off: m.off, read: (dv, off) => Number(c.decode(dv, off)) };
+  if (m.size !== size)
+    throw new RecordLayoutError(`process.bpf.o: ${s}.${name} is ${m.size} bytes, expected ${size}`);
+  const t = btf.type(btf.resolve(m.typeId)) as { kind: string; signed?: boolean; bool?: boolean };
+  if ((t.kind !== "int" && t.kind !== "enum" && t.kind !== "enum64") || t.bool === true)
+    throw new RecordLayoutError(`process.bpf.o: ${s}.${name} is a ${t.kind}, expected an integer`);
+  return { off: m.off, signed: t.signed === true };
+}
+
+function u32(btf: Btf, s: string, name: string): { off: number; read: Read } {
+  const m = intMember(btf, s, name, 4);
+  return { off: m.off, read: m.signed ? getI32 : getU32 };
 }
 
 function u64(btf: Btf, s: string, name: string): { off: number; read: ReadBig } {
-  const m = member(btf, s, name);
-  if (m.size !== 8) throw new RecordLayoutError(`process.bpf.o: ${s}.${name} is ${m.size} bytes, expected 8`);
-  const c = makeCodec(btf, m.typeId, { root: `${s}.${name}` });
-  return { off: m.off, read: (dv, off) => c.decode(dv, off) as bigint };
+  const m = intMember(btf, s, name, 8);
+  return { off: m.off, read: m.signed ? getI64 : getU64 };
 }
 
 function structSize(btf: Btf, name: string): number {
   const ids = btf.findByNameKind(name, "struct");
   if (ids.length === 0) throw new RecordLayoutError(`process.bpf.o: BTF has no struct ${name}`);
   return btf.sizeof(ids[0] as number);
+}
+
+/**
+ * task->comm (NUL-padded, at most 16 bytes) as a string. Almost always ASCII, and for
+ * so few bytes a char loop is several times cheaper than a TextDecoder call; anything
+ * else goes through cString (UTF-8 with surrogateescape).
+ */
+function commString(bytes: Uint8Array, start: number, end: number): string {
+  let s = "";
+  for (let i = start; i < end; i++) {
+    const c = bytes[i] as number;
+    if (c === 0) return s;
+    if (c >= 0x80) return cString(bytes.subarray(start, end));
+    s += String.fromCharCode(c);
+  }
+  return s;
 }
 
 export interface DecoderOptions {
@@ -130,7 +160,7 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
     ppid: ppid.read(dv, b + ppid.off),
     uid: uid.read(dv, b + uid.off),
     gid: gid.read(dv, b + gid.off),
-    comm: cString(bytes.subarray(comm.off, comm.off + comm.size)),
+    comm: commString(bytes, comm.off, comm.off + comm.size),
     startBoottimeNs: eid.read(dv, b + eid.off),
     parentStartBoottimeNs: peid.read(dv, b + peid.off),
     cgroupId: cg.read(dv, b + cg.off),
@@ -154,26 +184,28 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
           // (docs/events.md). For a thread the parent is the same process; for a
           // process fork the child's real_parent is the caller unless CLONE_PARENT.
           const parentKnown = parentOf?.(ppidT);
-          const ev = forkEvent(
-            {
-              ...child,
-              tgid: ppidT,
-              tid: fParentTid.read(dv, b + fParentTid.off),
-              ppid: thread ? child.ppid : (parentKnown?.ppid ?? 0),
-              startBoottimeNs: thread ? child.startBoottimeNs : child.parentStartBoottimeNs,
-              parentStartBoottimeNs: 0n,
-              // The header's namespace fields are the child's; a new process may be in a
-              // new pid namespace (CLONE_NEWPID), so they are not the caller's.
-              pidnsInode: thread ? child.pidnsInode : undefined,
-              nsPid: thread ? child.nsPid : undefined,
-            },
-            {
-              childPid: child.tgid,
-              childTid: child.tid,
-              thread,
-              childStartBoottimeNs: child.startBoottimeNs,
-            },
-          );
+          const parent: RawTask = {
+            time: child.time,
+            tgid: ppidT,
+            tid: fParentTid.read(dv, b + fParentTid.off),
+            ppid: thread ? child.ppid : (parentKnown?.ppid ?? 0),
+            uid: child.uid,
+            gid: child.gid,
+            comm: child.comm,
+            startBoottimeNs: thread ? child.startBoottimeNs : child.parentStartBoottimeNs,
+            parentStartBoottimeNs: 0n,
+            cgroupId: child.cgroupId,
+            // The header's namespace fields are the child's; a new process may be in a
+            // new pid namespace (CLONE_NEWPID), so they are not the caller's.
+            pidnsInode: thread ? child.pidnsInode : undefined,
+            nsPid: thread ? child.nsPid : undefined,
+          };
+          const ev = forkEvent(parent, {
+            childPid: child.tgid,
+            childTid: child.tid,
+            thread,
+            childStartBoottimeNs: child.startBoottimeNs,
+          });
           if (thread)
             ev.parent_exec_id = child.ppid > 0 ? formatExecId(child.ppid, child.parentStartBoottimeNs) : "";
           else if (child.ppid !== ppidT) {
