@@ -117,10 +117,15 @@ async function runSoak(b: TsbpfBinary): Promise<void> {
     "",
     table(
       ["time", "RSS"],
-      samples.filter((s) => s.t % 30 === 0).map((s) => [`${s.t} s`, `${(s.rssKb / 1024).toFixed(1)} MB`]),
+      samples
+        .filter((s) => s.t % 30 === 0 || s === samples[samples.length - 1])
+        .map((s) => [`${s.t} s`, `${(s.rssKb / 1024).toFixed(1)} MB`]),
     ),
     "",
-    `Verdict: ${verdict} (after warm-up: first ${(first / 1024).toFixed(1)} MB, max ${(maxW / 1024).toFixed(1)} MB, last ${(last / 1024).toFixed(1)} MB).`,
+    `Verdict: ${verdict}` +
+      (warm.length
+        ? ` (after warm-up: first ${(first / 1024).toFixed(1)} MB, max ${(maxW / 1024).toFixed(1)} MB, last ${(last / 1024).toFixed(1)} MB).`
+        : "."),
   ].join("\n");
   appendResult("Soak: tsbpf RSS under a 5-minute fork storm", command, body);
   console.log(body);
