@@ -371,15 +371,22 @@ static __always_inline void scratch_put(struct tsbpf_scratch *s)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = BPF_CORE_READ(parent, tgid);
-	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	/* tp_btf arguments are BTF-typed pointers: plain loads (checked by the
+	 * verifier, CO-RE relocated) instead of bpf_probe_read_kernel calls, on the
+	 * path every new thread takes only to be dropped (bench: thread storm). */
+	__u32 ctgid = child->tgid;
 	/* CLONE_THREAD <=> the child joins the caller's thread group (kernel/fork.c
 	 * copy_process sets p->tgid = current->tgid only then). */
-	bool is_thread = BPF_CORE_READ(child, pid) != ctgid;
+	bool is_thread = child->pid != ctgid;
 	enum tsbpf_event_type type = is_thread ? TSBPF_EV_THREAD : TSBPF_EV_FORK;
 	struct tsbpf_fork_event *e;
+	__u32 ptgid;
 	__u64 cgid;
 
+	/* First: the descendant filter below does nothing for a thread but drop it. */
+	if (is_thread && !trace_threads)
+		return 0;
+	ptgid = parent->tgid;
 	if (filter_descendants) {
 		if (!is_tracked(ptgid))
 			return 0;
@@ -390,8 +397,6 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 			bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY);
 		}
 	}
-	if (is_thread && !trace_threads)
-		return 0;
 	/* The child's own cgroup (it differs from the caller's with CLONE_INTO_CGROUP). */
 	cgid = task_cgroup_id(child);
 	if (!pass_filters(child, cgid))
@@ -647,20 +652,22 @@ int handle_exit_execveat(struct trace_event_raw_sys_exit *ctx)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_exit, struct task_struct *p)
 {
-	__u32 tid = BPF_CORE_READ(p, pid);
-	__u32 tgid = BPF_CORE_READ(p, tgid);
-	bool group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
-	struct task_struct *leader = BPF_CORE_READ(p, group_leader);
-	struct task_struct *subject = group_dead ? leader : p;
+	/* Plain loads through the BTF-typed argument (see handle_fork): every thread
+	 * exit runs this far only to be dropped. */
+	__u32 tid = p->pid;
+	bool group_dead = p->signal->live.counter == 0;
 	enum tsbpf_event_type type = group_dead ? TSBPF_EV_EXIT : TSBPF_EV_THREAD_EXIT;
+	struct task_struct *subject;
 	struct tsbpf_exit_event *e;
-	__u32 sflags, status, flags = 0;
+	__u32 tgid, sflags, status, flags = 0;
 	__u64 cgid;
 
 	if (trace_failed_exec) /* a thread killed in the middle of exec */
 		bpf_map_delete_elem(&exec_args, &tid);
 	if (!group_dead && !trace_threads)
 		return 0;
+	tgid = BPF_CORE_READ(p, tgid);
+	subject = group_dead ? BPF_CORE_READ(p, group_leader) : p;
 	if (filter_descendants) {
 		if (!is_tracked(tgid))
 			return 0;
