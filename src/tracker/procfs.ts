@@ -2,9 +2,9 @@
 // started are visible (the tutorial's tracer could not see them), and reads one
 // process's details on demand for the rules' ancestor checks. Processes may exit at
 // any moment while we read: every per-process read tolerates ENOENT/ESRCH.
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { bytesToArgv, cString, decodeSurrogateEscape, execIdFromTicks } from "./events.ts";
+import { bytesToArgv, decodeSurrogateEscape, execIdFromTicks } from "./events.ts";
 import type { ProcessTable } from "./process-table.ts";
 
 export interface StatFields {
@@ -64,11 +64,37 @@ export interface ProcessInfo {
   exe: string;
 }
 
+/** Shared read buffer: /proc files report size 0, so readFileSync grows and copies. */
+let scratch = Buffer.allocUnsafe(16384);
+
+/**
+ * open + read + close into the shared buffer, returning a copy: 3 syscalls per small
+ * /proc file where readFileSync makes 5 (fstat, a second read to see EOF). A short
+ * read is the end: stat/status are seq_files (seq_read_iter fills the whole request
+ * unless the file ends) and cmdline's reader (get_mm_cmdline) loops the same way.
+ */
 function tryRead(path: string): Buffer | undefined {
+  let fd: number;
   try {
-    return readFileSync(path);
+    fd = openSync(path, "r");
   } catch {
     return undefined; // the process exited, or (exe/cmdline) access was denied
+  }
+  try {
+    let len = 0;
+    for (;;) {
+      const n = readSync(fd, scratch, len, scratch.length - len, null);
+      len += n;
+      if (n === 0 || len < scratch.length) break;
+      const bigger = Buffer.allocUnsafe(scratch.length * 2);
+      scratch.copy(bigger, 0, 0, len);
+      scratch = bigger;
+    }
+    return Buffer.from(scratch.subarray(0, len));
+  } catch {
+    return undefined; // exited between open and read (ESRCH)
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -82,15 +108,14 @@ export function readProcessInfo(pid: number, procRoot = "/proc"): ProcessInfo | 
   const statusBuf = tryRead(join(dir, "status"));
   const status = statusBuf ? parseStatus(statusBuf.toString("latin1")) : { uid: -1, gid: -1, threads: 1 };
   const cmdline = tryRead(join(dir, "cmdline"));
-  const commBuf = tryRead(join(dir, "comm"));
   let exe = "";
   try {
     exe = decodeSurrogateEscape(readlinkSync(join(dir, "exe"), { encoding: "buffer" }));
   } catch {
     // kernel thread, exited, or not permitted
   }
-  // comm file ends with "\n"; the stat copy is the fallback.
-  const comm = commBuf ? cString(commBuf).replace(/\n$/, "") : stat.comm;
+  // stat's comm is task->comm, the same bytes as /proc/<pid>/comm: one file fewer.
+  const comm = stat.comm;
   return {
     pid: stat.pid,
     ppid: stat.ppid,
