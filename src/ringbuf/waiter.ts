@@ -156,13 +156,16 @@ export class Waiter {
       return Promise.resolve(true);
     }
     if (this.waitPromise) return this.waitPromise;
-    this.waitPromise = new Promise<boolean>((resolve) => {
+    const promise = new Promise<boolean>((resolve) => {
       this.resolveWait = resolve;
     });
+    this.waitPromise = promise;
     // The timer also keeps the process alive while someone waits (the worker is unref'd).
     if (timeoutMs >= 0) this.waitTimer = setTimeout(() => this.settleWorkerWait(false), timeoutMs);
+    // arm() may settle the wait synchronously (Atomics.waitAsync finds the worker's
+    // readiness flag already set), which clears this.waitPromise: return the local.
     this.worker?.arm();
-    return this.waitPromise;
+    return promise;
   }
 
   private settleWorkerWait(ready: boolean): void {
