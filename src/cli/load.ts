@@ -29,6 +29,8 @@ Options:
                     on a bpf filesystem, e.g. /sys/fs/bpf/myobj
       --no-attach   load only; do not attach
       --btf FILE    target BTF for CO-RE instead of /sys/kernel/btf/vmlinux
+      --no-cache    redo CO-RE instead of reusing results stored for this kernel
+                    (also TSBPF_NO_CACHE=1)
       --json        print the report as one JSON document
   -h, --help        show this help
 
@@ -162,6 +164,7 @@ const load: Command = {
       pin: { type: "string" },
       "no-attach": { type: "boolean" },
       btf: { type: "string" },
+      "no-cache": { type: "boolean" },
       json: { type: "boolean" },
     });
     if (positionals.length !== 1)
@@ -175,7 +178,7 @@ const load: Command = {
       if (s.step === "btf_rejected")
         notes.push(`${s.reason}; programs loaded without BTF (no func_info/line_info)`);
     };
-    const coll = await loadCollection(obj, { btf: values.btf, onStep });
+    const coll = await loadCollection(obj, { btf: values.btf, onStep, coreCache: !values["no-cache"] });
     const links: Link[] = [];
     try {
       if (!values["no-attach"]) {

@@ -44,6 +44,7 @@ const SPEC = {
   duration: { type: "string", short: "d" },
   time: { type: "string", short: "t" },
   btf: { type: "string" },
+  "no-cache": { type: "boolean" },
   "ring-size": { type: "string" },
 } as const;
 
@@ -116,6 +117,7 @@ export function parseTraceArgs(args: string[]): TraceCliConfig {
   if (command) trace.rootPids = [];
   if (v["rate-limit"] !== undefined) trace.rateLimitPerSec = parseRate(v["rate-limit"]);
   if (v.btf !== undefined) trace.btfPath = v.btf;
+  if (v["no-cache"]) trace.coreCache = false;
   if (v["ring-size"] !== undefined) trace.ringSize = parseRingSize(v["ring-size"]);
 
   let comm: RegExp | undefined;

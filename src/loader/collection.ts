@@ -15,11 +15,12 @@ import type { CollectionSpec, MapSpec } from "../spec.ts";
 import { closeFd } from "../sys/bpf.ts";
 import { BPF_MAP_TYPE } from "../uapi.ts";
 import { loadPreparedBtf, prepareBtf } from "./btf.ts";
+import { type CoreCacheEntry, openCoreCache } from "./core-cache.ts";
 import { LoadError } from "./errors.ts";
 import { Program } from "./handle.ts";
 import { checkTargetBtfPath, kernelBtf, setTargetBtfPath } from "./kernel-btf.ts";
 import { linkProgram } from "./link.ts";
-import { loadProgram } from "./program.ts";
+import { type CorePoison, loadProgram } from "./program.ts";
 import { applyRelocations, type ResolvedKsym } from "./relocate.ts";
 import type { OnStep } from "./steps.ts";
 
@@ -40,6 +41,13 @@ export interface LoadOptions {
   onStep?: OnStep;
   /** Verifier log level for every program (0: log only on failure). */
   logLevel?: number;
+  /**
+   * Reuse CO-RE results (patched instructions, attach_btf_id) stored by an earlier
+   * load of the same object on the same running kernel (src/loader/core-cache.ts).
+   * Off by default (and whenever TSBPF_NO_CACHE=1). On a hit no core_relocation
+   * steps are reported: `explain` leaves it off to show the real work.
+   */
+  coreCache?: boolean;
 }
 
 export type Source = string | Uint8Array | CollectionSpec;
@@ -246,10 +254,21 @@ function build(coll: Collection, spec: CollectionSpec, opts: LoadOptions): void 
 
   // 4. Programs.
   const kconfigMap = spec.maps.find((m) => m.globalData?.section === ".kconfig")?.name;
-  for (const p of spec.programs) {
-    const lp = linkProgram(spec, p, onStep);
+  const useCache = opts.coreCache === true;
+  // With the cache, link everything first: the key covers every program's pre-CO-RE code.
+  const linked = useCache ? spec.programs.map((p) => linkProgram(spec, p, onStep)) : [];
+  const cache = useCache ? openCoreCache(spec, linked, opts.btf) : undefined;
+  const hit = cache?.read();
+  const fresh: CoreCacheEntry = {};
+  const cacheable = cache !== undefined && hit === undefined;
+  spec.programs.forEach((p, i) => {
+    const lp = linked[i] ?? linkProgram(spec, p, onStep);
+    const cached = hit?.[p.name];
     let core: CoreReloResult[] | undefined;
-    if (lp.coreRelos.length > 0) {
+    let poisoned: CorePoison[] | undefined = cached?.poisoned;
+    if (cached) {
+      lp.insns.set(cached.insns);
+    } else if (lp.coreRelos.length > 0) {
       if (!spec.btf)
         throw new LoadError(
           `${spec.path}: program '${p.name}' has CO-RE relocations but the object has no BTF`,
@@ -262,9 +281,11 @@ function build(coll: Collection, spec: CollectionSpec, opts: LoadOptions): void 
         targetBtf: kernelBtf(),
         lineInfo: lp.lineInfo,
       });
+      poisoned = core.filter((r) => r.poisoned);
       for (const r of core)
         onStep?.({ step: "core_relocation", program: p.name, result: { ...r, kind: r.kindName } });
     }
+    const afterCore = cacheable ? lp.insns.slice() : undefined;
     const fdArray: number[] = [];
     applyRelocations(lp, {
       objectPath: spec.path,
@@ -284,11 +305,20 @@ function build(coll: Collection, spec: CollectionSpec, opts: LoadOptions): void 
       lineInfoRecSize: spec.btfExt?.lineInfoRecSize,
       fdArray,
       logLevel: opts.logLevel,
-      coreResults: core,
+      coreResults: core ?? poisoned,
+      attachBtfId: cached?.attachBtfId,
       onStep,
     });
+    if (afterCore)
+      fresh[p.name] = {
+        insns: afterCore,
+        poisoned: poisoned ?? [],
+        ...(info.attachBtfId !== undefined ? { attachBtfId: info.attachBtfId } : {}),
+      };
     coll.programs[p.name] = coll.own(new Program(info.fd, lp, info.stats, onStep));
-  }
+  });
+  // Only after every program loaded: an entry never records a load that failed.
+  if (cache && cacheable) cache.write(fresh);
 
   // 5. prog_array slots name programs.
   for (const m of spec.maps) {

@@ -36,9 +36,15 @@ export interface ProgramLoadOptions {
   fdArray?: number[];
   /** 0: log only on failure (default); 1/2: always log, report verifier stats. */
   logLevel?: number;
-  coreResults?: CoreReloResult[];
+  /** CO-RE results (only what explains a rejection: poisoned records are read). */
+  coreResults?: CorePoison[];
+  /** attach_btf_id already known (from the CO-RE cache): skips the kernel BTF lookup. */
+  attachBtfId?: number;
   onStep?: OnStep;
 }
+
+/** What rejection() needs of a CO-RE result; the CO-RE cache stores just this. */
+export type CorePoison = Pick<CoreReloResult, "index" | "insn" | "poisoned" | "error" | "source">;
 
 export interface LoadedProgramInfo {
   fd: number;
@@ -121,7 +127,7 @@ function readLog(buf: Uint8Array): string {
 
 export function loadProgram(lp: LinkedProgram, o: ProgramLoadOptions): LoadedProgramInfo {
   const p = lp.spec;
-  const attachBtfId = attachBtfIdFor(lp, o.objectPath);
+  const attachBtfId = o.attachBtfId ?? attachBtfIdFor(lp, o.objectPath);
   if (TRAMPOLINE_KINDS.has(p.attach) && attachBtfId !== undefined) {
     if (!haveTrampolines(attachBtfId, BPF_ATTACH_TYPE.BPF_TRACE_FENTRY)) {
       throw new UnsupportedProgramError(`program '${p.name}' (SEC("${p.section}")): ${TRAMPOLINE_MESSAGE}`);

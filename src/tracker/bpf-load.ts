@@ -29,6 +29,11 @@ export interface TracerLoadOptions {
    * for a PERF_EVENT_ARRAY the data size of each CPU's perf ring.
    */
   ringSize?: number;
+  /**
+   * Reuse stored CO-RE results (src/loader/core-cache.ts; default true): a warm start
+   * then neither reads nor parses vmlinux BTF. TSBPF_NO_CACHE=1 also turns it off.
+   */
+  coreCache?: boolean;
 }
 
 export interface BpfLoadedTracer {
@@ -56,6 +61,7 @@ export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Pr
       ...(ringbuf && o.ringSize !== undefined ? { events: { maxEntries: o.ringSize } } : {}),
     },
     ...(o.btfPath !== undefined ? { btf: o.btfPath } : {}),
+    coreCache: o.coreCache ?? true,
   });
   const links: { close(): void }[] = [];
   let reader: EventReaderBase | undefined;

@@ -45,6 +45,8 @@ export interface TraceOptions {
   rateLimitByParent?: boolean;
   /** Target BTF for CO-RE instead of /sys/kernel/btf/vmlinux. */
   btfPath?: string;
+  /** Reuse CO-RE results stored for this kernel (default true; see src/loader/core-cache.ts). */
+  coreCache?: boolean;
   /**
    * The tracer object (path or embedded name); default: tracerObject(), i.e.
    * process.bpf.o, or process_perf.bpf.o without ring buffers / with TSBPF_FORCE_PERF=1.
@@ -154,6 +156,7 @@ export async function openTrace(opts: TraceOptions = {}): Promise<TraceSession> 
     scratchEntries: numPossibleCpus(),
     btfPath: opts.btfPath,
     ringSize: opts.ringSize,
+    coreCache: opts.coreCache,
   });
   try {
     // Seed the descendant filter BEFORE attaching, so the root cannot fork unseen.
