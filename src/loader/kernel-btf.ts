@@ -88,6 +88,16 @@ export function kernelBtf(): Btf {
   return cached;
 }
 
+/**
+ * Forgets the parsed target and module BTF (vmlinux: a 5.5 MB buffer plus its offset
+ * tables and candidate index). A long-running process calls this once loading is
+ * done; the next kernelBtf() reads the file again.
+ */
+export function releaseKernelBtf(): void {
+  cached = undefined;
+  modules = undefined;
+}
+
 /** The target BTF if it was already read (no I/O), for identity checks. */
 export function cachedKernelBtf(): Btf | undefined {
   return cached;

@@ -55,6 +55,10 @@ export interface LoadedProgramInfo {
 }
 
 let vmlinuxCache: Btf | undefined;
+/** Drops the running kernel's BTF kept for attach targets when --btf is in effect. */
+export function releaseRunningKernelBtf(): void {
+  vmlinuxCache = undefined;
+}
 /** BTF of the RUNNING kernel (attach targets), even when --btf points CO-RE elsewhere. */
 export function runningKernelBtf(): Btf {
   if (targetBtfPath() === undefined) return kernelBtf();

@@ -4,6 +4,8 @@
 
 import { TsbpfError } from "../errors.ts";
 import { loadCollection } from "../loader/collection.ts";
+import { releaseKernelBtf } from "../loader/kernel-btf.ts";
+import { releaseRunningKernelBtf } from "../loader/program.ts";
 import type { BpfMap } from "../maps/map.ts";
 import { PerfReader } from "../perf/reader.ts";
 import type { EventReaderBase } from "../ringbuf/base.ts";
@@ -63,6 +65,9 @@ export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Pr
     ...(o.btfPath !== undefined ? { btf: o.btfPath } : {}),
     coreCache: o.coreCache ?? true,
   });
+  // The tracer never needs kernel BTF again: let the GC take vmlinux's (~10 MB).
+  releaseKernelBtf();
+  releaseRunningKernelBtf();
   const links: { close(): void }[] = [];
   let reader: EventReaderBase | undefined;
   const detach = () => {
