@@ -5,6 +5,7 @@
 // externs are still resolved (reading kernel BTF needs no privileges), nothing is
 // created in the kernel.
 import { readCollectionSpec } from "../elf/collection.ts";
+import type { MapDesc } from "../elf/describe.ts";
 import { parseElf } from "../elf/elf.ts";
 import { TsbpfError } from "../errors.ts";
 import { loadCollection } from "../loader/collection.ts";
@@ -36,17 +37,8 @@ export interface ExplainReport {
   note?: string;
   error?: string;
   sections: { index: number; name: string; type: string; size: number; flags: string }[];
-  maps: {
-    name: string;
-    type: string;
-    key_size: number;
-    value_size: number;
-    max_entries: number;
-    flags: number;
-    pinning: string;
-    section?: string;
-    fd?: number;
-  }[];
+  /** The inspect description of each map, plus the fd once created. */
+  maps: (MapDesc & { fd?: number })[];
   relocations: {
     program: string;
     insn: number;
