@@ -8,34 +8,57 @@
 // and the later ones warm, and with TSBPF_NO_CACHE=1 (every start does CO-RE).
 // Last line: `ratio=R`, R = tsbpf's warm-cache median ÷ execsnoop's (target ≤ 2);
 // the cold-cache first start and the no-cache median are printed next to it.
+// Every tracer starts with the same clean environment (PATH, HOME, TERM, LANG and
+// what it needs: session.ts cleanEnv()), as from a user's shell; one more tsbpf row
+// runs it with the harness's whole environment, so the cost of variables such as
+// NODE_EXTRA_CA_CERTS (set in this sandbox) stays visible.
+// `--runs N` for quicker runs while iterating: printed, not appended to RESULTS.md.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { appendResult, median, table } from "./lib.ts";
 import { buildWorkloads } from "./workloads/build.ts";
 import { fmt } from "./workloads/compare.ts";
-import { runSession, type SessionResult } from "./workloads/session.ts";
+import { describeEnv, runSession, type SessionResult } from "./workloads/session.ts";
 import { ensurePeers, ensureTsbpf, execsnoopOnly, type Tracer, tsbpfTracer } from "./workloads/tracers.ts";
 
 const log = (s: string) => console.error(s);
-const RUNS = 9;
+const runsArg = process.argv.indexOf("--runs");
+const RUNS = runsArg === -1 ? 9 : Number(process.argv[runsArg + 1]);
+if (!Number.isInteger(RUNS) || RUNS < 2) {
+  console.error("bench:startup: --runs expects an integer >= 2 (run 1 of tsbpf is its cold-cache start)");
+  process.exit(2);
+}
 
 ensurePeers(log);
 const bins = buildWorkloads();
 const bin = ensureTsbpf(log);
 const cacheHome = mkdtempSync(join(tmpdir(), "tsbpf-bench-cache-"));
 process.on("exit", () => rmSync(cacheHome, { recursive: true, force: true }));
-function withEnv(t: Tracer, id: string, label: string, env: Record<string, string>): Tracer {
+function withEnv(
+  t: Tracer,
+  id: string,
+  label: string,
+  env: Record<string, string>,
+  inheritEnv = false,
+): Tracer {
   return {
     ...t,
     id,
     label,
-    procs: (dir) => t.procs(dir).map((p) => ({ ...p, env: { ...p.env, ...env } })),
+    procs: (dir) => t.procs(dir).map((p) => ({ ...p, env: { ...p.env, ...env }, inheritEnv })),
   };
 }
+/** Variables of the harness's environment known to slow Node's start-up. */
+const NODE_START_VARS = ["NODE_EXTRA_CA_CERTS", "NODE_OPTIONS"].filter((k) => process.env[k] !== undefined);
+const inheritedLabel = NODE_START_VARS.length
+  ? `inherited env (${NODE_START_VARS.map((k) => `${k} set`).join(", ")})`
+  : "inherited env";
 const tracers: Tracer[] = [
   withEnv(tsbpfTracer(bin), "tsbpf", "tsbpf", { XDG_CACHE_HOME: cacheHome }),
   withEnv(tsbpfTracer(bin), "tsbpf-nocache", "tsbpf -C", { TSBPF_NO_CACHE: "1" }),
+  // Warm cache too: the "tsbpf" row fills the cache directory in its first run.
+  withEnv(tsbpfTracer(bin), "tsbpf-inherit", "tsbpf env", { XDG_CACHE_HOME: cacheHome }, true),
   execsnoopOnly(),
 ];
 const got = new Map<string, SessionResult[]>(tracers.map((t) => [t.id, []]));
@@ -88,7 +111,9 @@ const rows = tracers.map((t) => {
       ? `tsbpf (\`${bin.shown} trace\`), warm CO-RE cache (runs 2..${RUNS})`
       : t.id === "tsbpf-nocache"
         ? "tsbpf, no CO-RE cache (TSBPF_NO_CACHE=1)"
-        : "libbpf-tools `stdbuf -oL execsnoop`";
+        : t.id === "tsbpf-inherit"
+          ? `tsbpf, warm CO-RE cache, ${inheritedLabel}`
+          : "libbpf-tools `stdbuf -oL execsnoop`";
   return [
     name,
     errors.get(t.id) ?? `${s.med.toFixed(1)} ms`,
@@ -100,7 +125,9 @@ const rows = tracers.map((t) => {
 const size = bin.sizeBytes ? `${(bin.sizeBytes / 1e6).toFixed(1)} MB` : "n/a (not built)";
 const body = [
   `Launch → first reported event of a \`/bin/true <marker>\` exec'd every 2 ms from launch on; ${RUNS} interleaved runs each; output to a file. ` +
-    `tsbpf: \`${bin.shown} trace --json -o FILE\`.`,
+    `tsbpf: \`${bin.shown} trace --json -o FILE\`. ` +
+    `Environment of every tracer: ${describeEnv()}, plus what it needs (tsbpf: XDG_CACHE_HOME or TSBPF_NO_CACHE=1, and TSBPF_DEBUG=1); ` +
+    `the "inherited env" row runs tsbpf with the harness's whole environment instead.`,
   "",
   table(["tracer", "start-up (median)", "range", "RSS while tracing", "peak RSS"], rows),
   "",
@@ -110,6 +137,7 @@ const body = [
   "",
   `tsbpf warm-cache start-up median ÷ execsnoop start-up median: ${fmt.n(ratio, 2)} (target ≤ 2; this is the ratio below).`,
 ].join("\n");
-appendResult("Start-up: tsbpf trace vs execsnoop", "npm run bench:startup", body);
+if (runsArg === -1) appendResult("Start-up: tsbpf trace vs execsnoop", "npm run bench:startup", body);
+else log(`(--runs ${RUNS}: not appended to bench/RESULTS.md)`);
 console.log(body);
 console.log(`ratio=${fmt.n(ratio, 3)}`);

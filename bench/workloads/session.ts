@@ -41,14 +41,46 @@ interface Live {
   exitCode?: number | null;
 }
 
+/**
+ * The variables every launched program (tracers, peers, the marker generator) gets
+ * from the harness's own environment; everything else is dropped. A user's shell
+ * passes little more, while the harness may run under a development environment: this
+ * sandbox exports NODE_EXTRA_CA_CERTS, which makes every Node process (dist/tsbpf
+ * included) parse ~150 CA certificates before running any code (~40 ms here), and
+ * NODE_OPTIONS would change how dist/tsbpf's Node runs. Each tracer adds what it
+ * needs on top (TracerProc.env: XDG_CACHE_HOME, TSBPF_NO_CACHE, ...), and a variant
+ * can ask for the whole inherited environment instead (TracerProc.inheritEnv).
+ */
+export const CLEAN_ENV_KEYS = ["PATH", "HOME", "TERM", "LANG"] as const;
+
+export function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of CLEAN_ENV_KEYS) {
+    const v = process.env[k];
+    if (v !== undefined) env[k] = v;
+  }
+  return env;
+}
+
+/** One line for the results: which environment the tracers ran with. */
+export function describeEnv(): string {
+  const e = cleanEnv();
+  // PATH as the harness has it (it finds the peers' programs), too long to print.
+  return CLEAN_ENV_KEYS.map((k) =>
+    k === "PATH" ? "PATH (the harness's)" : k in e ? `${k}=${e[k]}` : `${k} unset`,
+  ).join(", ");
+}
+
 function launch(
   cmd: string,
   args: string[],
   stdoutFd: number | "ignore",
   stderrFd: number | "ignore",
   env?: Record<string, string>,
+  inheritEnv = false,
 ): Live {
-  const child = spawn(cmd, args, { stdio: ["ignore", stdoutFd, stderrFd], env: { ...process.env, ...env } });
+  const base = inheritEnv ? (process.env as Record<string, string>) : cleanEnv();
+  const child = spawn(cmd, args, { stdio: ["ignore", stdoutFd, stderrFd], env: { ...base, ...env } });
   const live: Live = {
     child,
     exited: new Promise((resolve) => {
@@ -200,7 +232,9 @@ export async function runSession(tracer: Tracer, o: SessionOptions): Promise<Ses
   const t0 = nowMs();
   for (const [i, p] of procs.entries()) {
     const errFd = openSync(errFiles[i] as string, "w");
-    lives.push(launch(p.cmd, p.args, p.viaStdout ? (outFds[i] as number) : "ignore", errFd, p.env));
+    lives.push(
+      launch(p.cmd, p.args, p.viaStdout ? (outFds[i] as number) : "ignore", errFd, p.env, p.inheritEnv),
+    );
     closeSync(errFd);
   }
   for (const fd of outFds) closeSync(fd);

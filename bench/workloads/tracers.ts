@@ -28,8 +28,13 @@ export interface TracerProc {
   name: string;
   cmd: string;
   args: string[];
-  /** Extra environment variables. */
+  /**
+   * Environment variables on top of the clean base every tracer gets (PATH, HOME,
+   * TERM, LANG: see CLEAN_ENV_KEYS in session.ts).
+   */
   env?: Record<string, string>;
+  /** Start from the harness's whole environment instead of the clean base (a bench variant). */
+  inheritEnv?: boolean;
   /** The file its events go to. */
   out: string;
   /** true: the harness points stdout at `out`; false: the tracer opens it (-o). */
