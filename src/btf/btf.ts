@@ -179,6 +179,16 @@ export class Btf {
     return new Btf(bytes, opts);
   }
 
+  /** @internal BTF_KIND_* of each own type, indexed by id - firstId. Do not mutate. */
+  get kindTable(): Uint8Array {
+    return this.kinds;
+  }
+
+  /** @internal Byte offset in `raw` of each own type record, indexed by id - firstId. Do not mutate. */
+  get offsetTable(): Int32Array {
+    return this.offsets;
+  }
+
   /** The type section bytes (for re-encoding). */
   get typesBytes(): Uint8Array {
     const s = this.header.hdrLen + this.header.typeOff;

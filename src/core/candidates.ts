@@ -49,10 +49,22 @@ function keyHash(bytes: Uint8Array, from: number): number {
   return h >>> 0;
 }
 
+/**
+ * BTF_KIND_* that can carry a name and be a candidate, by kind number. The kernel's
+ * btf_check_meta rejects a name on PTR, ARRAY, CONST, VOLATILE, RESTRICT and
+ * FUNC_PROTO, and FUNC, VAR, DATASEC and DECL_TAG (most of vmlinux's names) never
+ * match: libbpf's compat and match rules reject those kinds. So about 20k of vmlinux's
+ * ~127k types are hashed; the rest cost one byte read each.
+ */
+const INDEXED_KINDS = new Uint8Array(32);
+for (const k of [1, 4, 5, 6, 7, 8, 16, 18, 19]) INDEXED_KINDS[k] = 1; // INT STRUCT UNION ENUM FWD TYPEDEF FLOAT TYPE_TAG ENUM64
+
 function nameIndex(btf: Btf): NameHashIndex {
   let idx = indexes.get(btf);
   if (idx) return idx;
-  const n = btf.length - btf.firstId;
+  const kinds = btf.kindTable;
+  const offsets = btf.offsetTable;
+  const n = kinds.length;
   let size = 1024;
   while (size < n) size *= 2;
   const table = new Int32Array(size);
@@ -63,21 +75,23 @@ function nameIndex(btf: Btf): NameHashIndex {
   const ownBytes = own.bytes;
   const ownStart = own.start;
   const base = btf.base?.strings;
-  for (let id = btf.firstId; id < btf.length; id++) {
-    const rec = btf.offsetOf(id);
-    // FUNC, VAR, DATASEC and DECL_TAG (most of vmlinux's names) never match: libbpf's
-    // compat and match rules reject those kinds, so they are not indexed.
-    const kind = (dv.getUint32(rec + 4, true) >>> 24) & 0x1f;
-    if (kind === 12 || kind === 14 || kind === 15 || kind === 17) continue;
-    const off = dv.getUint32(rec, true);
+  const firstId = btf.firstId;
+  const indexed = INDEXED_KINDS;
+  for (let i = 0; i < n; i++) {
+    if (indexed[kinds[i] as number] === 0) continue;
+    const off = dv.getUint32(offsets[i] as number, true);
     if (off === 0) continue;
+    // keyHash stops at a NUL: an offset past the section (bad BTF, which nameOf
+    // reports) would read undefined forever, so it is left out of the index.
     let h: number;
-    if (off >= ownStart) h = keyHash(ownBytes, off - ownStart);
-    else if (base) h = keyHash(base.bytes, off - base.start);
+    if (off >= ownStart) {
+      if (off - ownStart >= ownBytes.length) continue;
+      h = keyHash(ownBytes, off - ownStart);
+    } else if (base && off >= base.start) h = keyHash(base.bytes, off - base.start);
     else continue;
     const b = h & mask;
-    next[id - btf.firstId] = table[b] as number;
-    table[b] = id;
+    next[i] = table[b] as number;
+    table[b] = firstId + i;
   }
   idx = { mask, table, next, cache: new Map() };
   indexes.set(btf, idx);
