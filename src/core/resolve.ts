@@ -105,7 +105,45 @@ function calcRes(kind: number, local: CoreSpec, target: CoreSpec | undefined): C
   return res;
 }
 
+/**
+ * Resolutions by (kind, local type id, access string), per local/target BTF pair:
+ * an object repeats the same field accesses across programs (process.bpf.o: 211
+ * records, 42 distinct), and a resolution depends on nothing else but the candidate
+ * list, which can only shrink (see below). `cands` is the list length when resolved.
+ */
+const resCache = new WeakMap<Btf, WeakMap<Btf, Map<string, { r: CoreResolution; cands: number }>>>();
+
+function resolutionMemo(local: Btf, targets: TargetBtfs): Map<string, { r: CoreResolution; cands: number }> {
+  let byTarget = resCache.get(local);
+  if (!byTarget) {
+    byTarget = new WeakMap();
+    resCache.set(local, byTarget);
+  }
+  let m = byTarget.get(targets.vmlinux);
+  if (!m) {
+    m = new Map();
+    byTarget.set(targets.vmlinux, m);
+  }
+  return m;
+}
+
 export function resolveCoreRelo(local: Btf, relo: CoreRelo, targets: TargetBtfs): CoreResolution {
+  if (relo.kind === BPF_CORE.TYPE_ID_LOCAL) return resolveUncached(local, relo, targets);
+  const memo = resolutionMemo(local, targets);
+  const key = `${relo.kind}:${relo.typeId}:${relo.accessStr}`;
+  const hit = memo.get(key);
+  if (hit) {
+    // A later record may have narrowed this type's candidates since; the answer then
+    // comes from the narrowed list, as it would without the memo.
+    const cands = cachedCandidates(local, relo.typeId, targets);
+    if (cands.length === hit.cands) return { ...hit.r, candidates: [...cands] };
+  }
+  const r = resolveUncached(local, relo, targets);
+  memo.set(key, { r, cands: r.candidates.length });
+  return r;
+}
+
+function resolveUncached(local: Btf, relo: CoreRelo, targets: TargetBtfs): CoreResolution {
   let localSpec: CoreSpec;
   try {
     localSpec = parseSpec(local, relo.typeId, relo.accessStr, relo.kind);

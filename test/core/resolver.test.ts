@@ -368,6 +368,43 @@ test("candidates that disagree are an ambiguity error", () => {
   assert.is(ok.res.newVal, 4n);
 });
 
+test("repeated records give the same answer, from the candidates left after narrowing", () => {
+  const l = localS();
+  const b = new BtfBuilder();
+  const int = b.int("int", 4, true);
+  const only = b.struct("s", 4, [["a", int, 0]]);
+  const both = b.struct("s___v2", 8, [
+    ["a", int, 0],
+    ["b", int, 32],
+  ]);
+  const t = b.build("t");
+  const a1 = resolve(l.btf, l.s, "0:0", K.FIELD_BYTE_OFFSET, t);
+  assert.equal(
+    a1.candidates.map((c) => c.id),
+    [only, both],
+  );
+  assert.is(a1.chosen?.id, only);
+  // Only s___v2 has b: the candidates of s narrow to it (libbpf's cand_cache does too).
+  const b1 = resolve(l.btf, l.s, "0:1", K.FIELD_BYTE_OFFSET, t);
+  assert.is(b1.chosen?.id, both);
+  assert.is(b1.res.newVal, 4n);
+  const b2 = resolve(l.btf, l.s, "0:1", K.FIELD_BYTE_OFFSET, t);
+  assert.equal(b2.res, b1.res);
+  assert.equal(b2.targetSpec?.raw, b1.targetSpec?.raw);
+  assert.equal(
+    b2.candidates.map((c) => c.id),
+    [both],
+  );
+  // Asking for a again answers from the narrowed list, not from the first answer.
+  const a2 = resolve(l.btf, l.s, "0:0", K.FIELD_BYTE_OFFSET, t);
+  assert.equal(
+    a2.candidates.map((c) => c.id),
+    [both],
+  );
+  assert.is(a2.chosen?.id, both);
+  assert.is(a2.res.newVal, 0n);
+});
+
 test("anonymous local types and bad access strings are errors", () => {
   const b = new BtfBuilder();
   const int = b.int("int", 4, true);
