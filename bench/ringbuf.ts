@@ -17,11 +17,19 @@ import { appendResult, median, table } from "./lib.ts";
 import { measureWakeup, type Strategy, type TriggerMode, type WakeupResult } from "./ringbuf/wakeup.ts";
 
 const RING = 64 << 20;
-const RUNS = 7;
-const SIZES = [
+// Iteration knobs (the published run uses the defaults): --runs N, --size 64|512 (only
+// that record size), --no-wakeup (skip the wakeup bench), --no-append.
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const RUNS = Number(argValue("--runs") ?? 7);
+const ALL_SIZES = [
   { size: 64, batch: 800_000, batches: 3 },
   { size: 512, batch: 120_000, batches: 3 },
 ];
+const SIZES = argValue("--size") ? ALL_SIZES.filter((s) => s.size === Number(argValue("--size"))) : ALL_SIZES;
+const QUICK = process.argv.includes("--no-wakeup");
 /** Wakeup bench (bench/ringbuf/wakeup.ts): alternating rounds of WAKE_MS per strategy and mode. */
 const WAKE_ROUNDS = 3;
 const WAKE_MS = 1500;
@@ -210,8 +218,8 @@ async function main(): Promise<void> {
     p.close();
   }
   const body = `${table(["consumer", "record bytes", "M records/s (median)", "MB/s", "vs libbpf", "best run M rec/s", "best vs best"], rows)}\n\nMethod: 64 MiB ring; per batch the bpf_loop producer (BPF_PROG_TEST_RUN) fills the ring (${SIZES.map((s) => `${s.batches}×${s.batch} × ${s.size} B`).join(", ")}), then the consumer drains it until empty (libbpf: ring_buffer__poll(timeout 0); tsbpf: consumeBatch / consume / consumeEach) and only the drain is timed; 4 fields decoded per record; ${RUNS} runs of each consumer, interleaved in a rotating order, medians (best run shown too: the machine is shared and noisy). ratio = tsbpf consumeBatch / libbpf medians on 64-byte records: ${ratio64.toFixed(2)}.`;
-  const wake = await wakeupBench();
-  if (!process.argv.includes("--no-append"))
+  const wake = QUICK ? "" : await wakeupBench();
+  if (!process.argv.includes("--no-append") && !QUICK && SIZES.length === ALL_SIZES.length)
     appendResult(
       "bench:ringbuf — ring-buffer consumption, tsbpf vs libbpf",
       "npm run bench:ringbuf",
