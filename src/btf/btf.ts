@@ -4,14 +4,8 @@
 // opening the ~150k-type vmlinux BTF costs only the scan.
 import { decodeType } from "./decode.ts";
 import { BtfError } from "./errors.ts";
-import {
-  BTF_HEADER_LEN,
-  BTF_MAGIC,
-  BTF_TYPE_LEN,
-  BTF_VERSION,
-  EXTRA_FIXED,
-  EXTRA_PER_VLEN,
-} from "./layout.ts";
+import { BTF_HEADER_LEN, BTF_MAGIC, BTF_VERSION } from "./layout.ts";
+import { scanTypes } from "./scan.ts";
 import { StringTable } from "./strings.ts";
 import type { BtfKindName, BtfType, BtfVoid } from "./types.ts";
 import { BTF_KIND_NAMES } from "./types.ts";
@@ -126,51 +120,13 @@ export class Btf {
       strStart,
     );
 
-    // One pass over the records: bounds and kinds only.
+    // One pass over the records: bounds and kinds only (scan.ts).
     this.firstId = opts.base ? opts.base.length : 1;
     const start = hdrLen + typeOff;
-    const end = start + typeLen;
-    const maxTypes = Math.floor(typeLen / BTF_TYPE_LEN);
-    const offsets = new Int32Array(maxTypes);
-    const kinds = new Uint8Array(maxTypes);
-    // Local copies: module bindings cost a getter per access under some loaders.
-    const fixedTab = EXTRA_FIXED;
-    const perVlenTab = EXTRA_PER_VLEN;
-    const nKinds = fixedTab.length;
-    let n = 0;
-    let p = start;
-    while (p < end) {
-      const id = this.firstId + n;
-      if (end - p < 12) {
-        throw new BtfError(name, `truncated type record (${end - p} bytes left, expected ≥ 12)`, {
-          typeId: id,
-          offset: p,
-        });
-      }
-      const info = dv.getUint32(p + 4, true);
-      const kind = (info >>> 24) & 0x1f;
-      const fixed = kind < nKinds ? fixedTab[kind] : -1;
-      if (fixed < 0) {
-        throw new BtfError(name, `unknown kind ${kind} (expected 1..${BTF_KIND_NAMES.length - 1})`, {
-          typeId: id,
-          offset: p,
-        });
-      }
-      const extra = fixed + perVlenTab[kind] * (info & 0xffff);
-      if (extra > end - p - 12) {
-        throw new BtfError(
-          name,
-          `vlen ${info & 0xffff} of ${BTF_KIND_NAMES[kind]} runs past end of type section (needs ${extra} bytes, ${end - p - BTF_TYPE_LEN} left)`,
-          { typeId: id, offset: p },
-        );
-      }
-      offsets[n] = p;
-      kinds[n] = kind;
-      n++;
-      p += 12 + extra; // sizeof(struct btf_type) + kind data
-    }
-    this.offsets = offsets.subarray(0, n);
-    this.kinds = kinds.subarray(0, n);
+    const tables = scanTypes(bytes, dv, start, start + typeLen, this.firstId, name);
+    const n = tables.offsets.length;
+    this.offsets = tables.offsets;
+    this.kinds = tables.kinds;
     this.length = this.firstId + n;
     this.cache = new Array(n);
   }
