@@ -355,7 +355,8 @@ function parseRel(r: Reader, sections: ElfSection[], s: ElfSection, nsyms: numbe
   const target = sections[s.info] as ElfSection;
   const relocations: ElfRelocation[] = [];
   for (let o = s.offset; o < s.offset + s.size; o += entsize) {
-    const offset = r.u64(o, `relocation r_offset in '${s.name}'`);
+    let offset = r.u64OrNeg(o);
+    if (offset < 0) offset = r.u64(o, `relocation r_offset in '${s.name}'`);
     const type = r.u32(o + 8);
     const symbol = r.u32(o + 12);
     if (symbol >= nsyms) {

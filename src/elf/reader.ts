@@ -43,6 +43,16 @@ export class Reader {
     }
     return Number(v);
   }
+  /**
+   * A u64 as a number, or -1 when it exceeds 2^53-1: for loops over thousands of
+   * entries (relocations), which must not build an error message per entry; on -1 the
+   * caller calls u64() for the error.
+   */
+  u64OrNeg(off: number): number {
+    const hi = this.view.getUint32(off + 4, true);
+    // 2^53-1 is hi 0x1fffff with every low bit set.
+    return hi > 0x1fffff ? -1 : hi * 0x100000000 + this.view.getUint32(off, true);
+  }
   i64(off: number): number {
     return Number(this.view.getBigInt64(off, true));
   }
