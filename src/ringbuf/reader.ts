@@ -25,6 +25,7 @@ import type { BpfMap } from "../maps/map.ts";
 import { MAP_SHARED, mmap, munmap, PAGE_SIZE, PROT_READ, PROT_WRITE, view } from "../sys/mm.ts";
 import { BPF_MAP_TYPE } from "../uapi.ts";
 import { EventReaderBase, type RawCallback, RingBufError } from "./base.ts";
+import { type ConsumeLoop, type ConsumeLoopState, compileConsumeLoop } from "./consume-loop.ts";
 import type { LossCounter } from "./loss.ts";
 import { Waiter, type WaiterMode } from "./waiter.ts";
 
@@ -128,6 +129,9 @@ export class RingBufReader extends EventReaderBase {
   private readonly lengths = new Int32Array(BATCH_MAX);
   /** Bytes the last walk() covered (records and discards). */
   private walked = 0;
+  /** consume()'s loop, compiled for this reader, and the fields it reads. */
+  private readonly loop: ConsumeLoop;
+  private readonly loopState: ConsumeLoopState;
 
   constructor(map: BpfMap | RingBufSource, opts: RingBufReaderOptions = {}) {
     super();
@@ -162,6 +166,15 @@ export class RingBufReader extends EventReaderBase {
     this.ro = new DataView(ro);
     this.ro32 = new Uint32Array(ro);
     this.pos = Number(Atomics.load(this.cons64, 0));
+    this.loop = compileConsumeLoop(PAGE_SIZE, ATOMIC_HEADERS);
+    this.loopState = {
+      size: maxEntries,
+      ro: this.ro,
+      ro32: this.ro32,
+      prod64: this.prod64,
+      pos: this.pos,
+      walked: 0,
+    };
     try {
       this.waiter = new Waiter([fd], opts.waiter);
     } catch (e) {
@@ -176,40 +189,27 @@ export class RingBufReader extends EventReaderBase {
     return Number(Atomics.load(this.prod64, 0)) - this.pos;
   }
 
+  /**
+   * Per-record path (records(), onBatch(), the tracer): the walk is this reader's own
+   * compiled loop (consume-loop.ts), so V8 inlines a callback that stays the same and
+   * the caller's decode runs inside the walk. consumer_pos is published once, after the
+   * last record (and after beforeCommit), also when cb threw: the record it threw on
+   * counts as consumed.
+   */
   consume(cb: RawCallback, limit = Number.POSITIVE_INFINITY, beforeCommit?: () => void): number {
     if (this.closed) return 0;
-    const size = this.size;
-    const ro32 = this.ro32;
-    const ro = this.ro;
-    const start = this.pos;
-    let pos = start;
+    const st = this.loopState;
+    st.pos = this.pos;
+    st.walked = 0;
     let n = 0;
     try {
-      let prod = Number(Atomics.load(this.prod64, 0));
-      // Positions pass 2^32 over time: `%` on doubles is exact below 2^53 (`&` is not),
-      // but costs ~10 ns, so it runs once and the offset is then advanced incrementally.
-      let off = pos % size;
-      while (pos < prod && n < limit) {
-        const hdr = PAGE_SIZE + off;
-        const len = ATOMIC_HEADERS ? Atomics.load(ro32, hdr >>> 2) : ro32[hdr >>> 2];
-        if (len & BPF_RINGBUF_BUSY_BIT) break;
-        const dataLen = len & LEN_MASK;
-        if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
-          n++;
-          cb(ro, hdr + BPF_RINGBUF_HDR_SZ, dataLen);
-        }
-        const step = (dataLen + BPF_RINGBUF_HDR_SZ + 7) & ~7;
-        pos += step;
-        off += step;
-        if (off >= size) off -= size;
-        if (pos >= prod) prod = Number(Atomics.load(this.prod64, 0));
-      }
+      n = this.loop(st, cb, Math.min(limit, 0x7fff_ffff));
       beforeCommit?.();
     } finally {
       // Release the space even if a callback threw, so a bad record cannot wedge the ring.
-      if (pos !== start && !this.closed) {
-        this.pos = pos;
-        Atomics.store(this.cons64, 0, BigInt(pos));
+      if (st.walked !== 0 && !this.closed) {
+        this.pos += st.walked;
+        Atomics.store(this.cons64, 0, BigInt(this.pos));
       }
     }
     return n;
