@@ -57,14 +57,16 @@ export const BATCH_MAX = 4096;
  * second pass within L2 (512 KiB per core here, AMD EPYC) whatever the record size
  * (4096 records of 512 bytes span 2.1 MB of ring).
  *
- * Why consumeBatch is no faster than the per-record callback on 512-byte records
- * (bench/RESULTS.md, 2026-11-25T04:29: 12.4 vs 13.4 M rec/s median, on a machine at
- * load 6): the walk is a chain of dependent loads (the next header's place depends on
- * this one's length), one cache miss per record at that size, so memory latency
- * dominates; the batch path then pays a second, L2-hitting pass over each record where
- * the callback decodes it from L1 while it is hot. With 64-byte records the call saved
- * per record outweighs the second pass (47.9 vs 27.0 M rec/s). The cap made no
- * measurable difference through this machine's noise; it is kept as a bound.
+ * consumeBatch is slower than consume() on 64- and 512-byte records alike
+ * (bench/RESULTS.md, 2026-11-25T06:56: 0.39x and 0.51x libbpf, against 0.56x and 0.80x
+ * for consume()). The walk is a chain of dependent loads (the next header's place
+ * depends on this one's length), so it runs at memory speed, ~9 ns per 64-byte record
+ * here. consume() runs the caller's decode inside that walk (its compiled loop inlines
+ * the callback), where the decode hides under the memory stalls. consumeBatch decodes
+ * in a second pass over each record, and that pass is compute-bound even from L1:
+ * ~5 ns per record for the bench's 4 fields, because TurboFan re-checks the typed
+ * arrays' maps and bounds on every iteration. The cap made no measurable difference
+ * through this machine's noise; it is kept as a bound.
  */
 export const BATCH_BYTES = 256 * 1024;
 
@@ -219,9 +221,10 @@ export class RingBufReader extends EventReaderBase {
    * The fast path: collect up to `limit` (≤ BATCH_MAX) ready records into the reader's
    * (offset, length) arrays, hand them to cb in ONE call, then publish consumer_pos once.
    * The header walk is a tight monomorphic loop with no call per record, and the caller's
-   * decode loop keeps its state in locals. bench/ringbuf.ts (bench/RESULTS.md), 64-byte
-   * records, same 4-field decode: 47.9 M rec/s median (60.6 best) against 27.0 (40.7) for
-   * consume() with a per-record callback, libbpf 106.7 (119.7). Returns the count.
+   * decode loop keeps its state in locals. Use it when the caller needs the whole batch at
+   * once. For a per-record decode, consume() is faster (see BATCH_BYTES): bench/RESULTS.md,
+   * 2026-11-25T06:56, 64-byte records, 4 fields: 61.8 M rec/s median against 89.7 for
+   * consume() and 159.5 for libbpf. Returns the count.
    */
   consumeBatch(cb: BatchCallback, limit: number = BATCH_MAX): number {
     if (this.closed) return 0;
