@@ -5,9 +5,9 @@
 import { closeSync, openSync, statSync, writeSync } from "node:fs";
 import { TsbpfError } from "../errors.ts";
 import { type Allowlist, loadAllowlist, loadRules } from "../tracker/allowlist.ts";
-import { escapeJsonLine } from "../tracker/escape.ts";
 import type { TraceEvent } from "../tracker/events.ts";
 import { TextFormatter } from "../tracker/format-text.ts";
+import { eventJsonLine } from "../tracker/json-line.ts";
 import type { ProcessTable } from "../tracker/process-table.ts";
 import { BUILTIN_RULES, evaluate, type Rule, type RuleContext } from "../tracker/rules.ts";
 import { Summary } from "../tracker/summary.ts";
@@ -103,8 +103,8 @@ export class TraceOutput {
     }
     if (this.cfg.time === "rel") {
       const rel = (Date.parse(ev.time) - this.startedAt) / 1000;
-      this.line(escapeJsonLine({ ...ev, elapsed_s: Math.round(rel * 1e6) / 1e6 }));
-    } else this.line(escapeJsonLine(ev));
+      this.line(eventJsonLine(ev, Math.round(rel * 1e6) / 1e6));
+    } else this.line(eventJsonLine(ev));
   }
 
   /**

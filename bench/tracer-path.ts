@@ -1,0 +1,138 @@
+// tsx bench/tracer-path.ts [--rounds N] [--reps R] — the tracer's user-space per-event
+// path without the kernel: synthetic fork+exit records (a fork storm's, built with the
+// object's own BTF) go through the same steps as `tsbpf trace --json -o /dev/null`:
+// decode (bpf-decode.ts) → process table (apply, prune once per simulated second) →
+// TraceOutput (summary, JSON line, batched write), in batches of 16 records with an
+// event-loop turn between batches (as a ring-buffer drain hands them out). Prints CPU
+// µs per event (process CPU, all threads: includes GC helpers) and the heap after.
+// Run under the bench lock: flock /tmp/tsbpf-bench.lock npx tsx bench/tracer-path.ts
+import { readFileSync } from "node:fs";
+import type { Btf } from "../src/btf/btf.ts";
+import { makeCodec } from "../src/btf/codec.ts";
+import { parseTraceArgs } from "../src/cli/trace-options.ts";
+import { TraceOutput } from "../src/cli/trace-output.ts";
+import { readCollectionSpec } from "../src/elf/collection.ts";
+import { EV, makeRecordDecoder } from "../src/tracker/bpf-decode.ts";
+import { ProcessTable } from "../src/tracker/process-table.ts";
+import { median } from "./lib.ts";
+
+const args = process.argv.slice(2);
+const opt = (n: string, d: string) => (args.includes(n) ? (args[args.indexOf(n) + 1] ?? d) : d);
+const ROUNDS = Number(opt("--rounds", "60000"));
+const REPS = Number(opt("--reps", "3"));
+const RATE = 6000; // simulated forks per second
+const BATCH = 16;
+
+const obj = new URL("../bpf/process.bpf.o", import.meta.url);
+const spec = readCollectionSpec(new Uint8Array(readFileSync(obj)), "process.bpf.o");
+const btf = spec.btf as Btf;
+const codec = (n: string) => makeCodec(btf, btf.findByNameKind(n, "struct")[0] as number);
+const fork = codec("tsbpf_fork_event");
+const exit = codec("tsbpf_exit_event");
+const comm = new Uint8Array(16);
+comm.set(new TextEncoder().encode("fork"));
+
+const nowNs = BigInt(Date.now()) * 1_000_000n;
+const bootNs = 10_000n * 1_000_000_000n; // 10000 s of uptime
+const offset = nowNs - bootNs;
+const storm = 4242; // the forking process
+
+/** One round's records (fork, then the child's exit) at simulated time t (ns after start). */
+function roundRecords(i: number): Uint8Array {
+  const t = bootNs + BigInt(Math.round((i / RATE) * 1e9));
+  const child = 100_000 + (i % 300_000);
+  const hdr = (type: number, size: number, pid: number, ppid: number, eid: bigint, peid: bigint) => ({
+    ts_boot_ns: t,
+    cgroup_id: 1234n,
+    exec_id: eid,
+    parent_exec_id: peid,
+    type,
+    size,
+    pid,
+    tid: pid,
+    ppid,
+    uid: 0,
+    gid: 0,
+    euid: 0,
+    pidns_ino: 4026531836,
+    ns_pid: pid,
+    ns_tid: pid,
+    cpu: 1,
+    comm,
+  });
+  const out = new Uint8Array(fork.size + exit.size);
+  const childEid = t;
+  fork.encode(
+    {
+      hdr: hdr(EV.FORK, fork.size, child, storm, childEid, 5_000_000_000n),
+      parent_pid: storm,
+      parent_tid: storm,
+    },
+    out.subarray(0, fork.size),
+  );
+  exit.encode(
+    {
+      hdr: hdr(EV.EXIT, exit.size, child, storm, childEid, 5_000_000_000n),
+      lifetime_ns: 50_000n,
+      status: 0,
+      flags: 0,
+      exit_signal: 17,
+      _reserved: 0,
+    },
+    out.subarray(fork.size),
+  );
+  return out;
+}
+
+// Pre-built so that record building is not measured: one buffer of every round.
+const per = fork.size + exit.size;
+const all = new Uint8Array(per * ROUNDS);
+for (let i = 0; i < ROUNDS; i++) all.set(roundRecords(i), i * per);
+const dv = new DataView(all.buffer);
+
+async function once(): Promise<{ usPerEvent: number; heapMb: number; tableSize: number }> {
+  const table = new ProcessTable();
+  table.upsert({ pid: storm, ppid: 1, exec_id: "4242-500", comm: "fork" });
+  const dec = makeRecordDecoder(btf, { bootToRealtimeNs: offset, parentOf: (p) => table.get(p) });
+  const cfg = parseTraceArgs(["--json", "-o", "/dev/null"]);
+  const out = new TraceOutput(cfg, [], table, Date.now());
+  let nextPrune = 1;
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < ROUNDS; i += BATCH / 2) {
+    const end = Math.min(ROUNDS, i + BATCH / 2);
+    for (let r = i; r < end; r++) {
+      const ev1 = dec.decode(dv, r * per, fork.size);
+      if (ev1) {
+        table.apply(ev1);
+        out.event(ev1);
+      }
+      const ev2 = dec.decode(dv, r * per + fork.size, exit.size);
+      if (ev2) {
+        table.apply(ev2);
+        out.event(ev2);
+      }
+    }
+    if (end / RATE >= nextPrune) {
+      table.prune(Number((nowNs + BigInt(Math.round((end / RATE) * 1e9))) / 1_000_000n));
+      nextPrune++;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  out.finish(table);
+  const c = process.cpuUsage(c0);
+  return {
+    usPerEvent: (c.user + c.system) / (2 * ROUNDS),
+    heapMb: process.memoryUsage().heapUsed / 2 ** 20,
+    tableSize: table.size,
+  };
+}
+
+const runs: number[] = [];
+for (let r = 0; r < REPS; r++) {
+  const x = await once();
+  runs.push(x.usPerEvent);
+  console.error(
+    `rep ${r}: ${x.usPerEvent.toFixed(2)} µs/event, heap ${x.heapMb.toFixed(1)} MB, table ${x.tableSize}`,
+  );
+}
+console.log(`median ${median(runs).toFixed(2)} µs/event (CPU, all threads), ${ROUNDS} rounds × ${REPS}`);

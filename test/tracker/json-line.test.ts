@@ -1,0 +1,142 @@
+// eventJsonLine must write exactly what escapeJsonLine (JSON.stringify + terminal-safe
+// escaping) writes for every event build.ts can produce, including hostile strings.
+import fc from "fast-check";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import {
+  execEvent,
+  execFailedEvent,
+  exitEvent,
+  forkEvent,
+  lostEvent,
+  type RawTask,
+} from "../../src/tracker/build.ts";
+import { escapeJsonLine } from "../../src/tracker/escape.ts";
+import type { TraceEvent } from "../../src/tracker/events.ts";
+import { eventJsonLine } from "../../src/tracker/json-line.ts";
+
+// Strings a traced process controls: any code point (lone surrogates from
+// surrogateescape too), with the characters the escaping cares about made common.
+const hostile = fc.oneof(
+  fc.string({ unit: "binary", maxLength: 24 }),
+  fc.string({
+    unit: fc.constantFrom(
+      "a",
+      " ",
+      '"',
+      "\\",
+      "\n",
+      "\x1b",
+      "\x7f",
+      "\u0085",
+      "\u2028",
+      "\u202e",
+      "\udc80",
+      "é",
+      "🙂",
+    ),
+    maxLength: 12,
+  }),
+  fc.constantFrom("", "fork", "/bin/true", "-c"),
+);
+const u32 = fc.integer({ min: 0, max: 0xffffffff });
+const big = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
+const task = fc.record({
+  time: fc.constantFrom("2026-11-25T06:30:06.123456Z", "1970-01-01T00:00:00.000000Z"),
+  tgid: u32,
+  tid: u32,
+  ppid: u32,
+  uid: u32,
+  gid: u32,
+  comm: hostile,
+  startBoottimeNs: big,
+  parentStartBoottimeNs: big,
+  cgroupId: fc.option(fc.oneof(big, u32), { nil: undefined }),
+  pidnsInode: fc.option(u32, { nil: undefined }),
+  nsPid: fc.option(u32, { nil: undefined }),
+}) as fc.Arbitrary<RawTask>;
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+const event: fc.Arbitrary<TraceEvent> = fc.oneof(
+  fc
+    .tuple(task, u32, u32, fc.boolean(), fc.option(big, { nil: undefined }))
+    .map(([r, p, t, thread, cs]) =>
+      forkEvent(r, { childPid: p, childTid: t, thread, childStartBoottimeNs: cs }),
+    ),
+  fc
+    .tuple(task, fc.integer({ min: 0, max: 0xffff }), fc.oneof(big, fc.double()), fc.boolean())
+    .map(([r, status, lifetimeNs, thread]) => exitEvent(r, { status, lifetimeNs, thread })),
+  fc
+    .tuple(
+      task,
+      hostile,
+      fc.array(hostile, { maxLength: 5 }),
+      fc.boolean(),
+      fc.option(fc.array(hostile, { maxLength: 3 }), { nil: undefined }),
+      fc.option(u32, { nil: undefined }),
+      fc.option(hostile, { nil: undefined }),
+    )
+    .map(([r, filename, argv, truncated, env, oldPid, exe]) =>
+      execEvent(r, {
+        filename,
+        argvBytes: bytes(argv.map((a) => `${a}\0`).join("")),
+        argc: argv.length,
+        argvTruncated: truncated,
+        ...(env ? { envBytes: bytes(env.map((a) => `${a}\0`).join("")), envc: env.length } : {}),
+        oldPid,
+        exe,
+      }),
+    ),
+  fc
+    .tuple(task, hostile, fc.integer({ min: -200, max: 200 }))
+    .map(([r, filename, errno]) => execFailedEvent(r, { filename, errno })),
+);
+
+test("eventJsonLine == escapeJsonLine for every kind of tracer event, hostile strings included", () => {
+  fc.assert(
+    fc.property(event, (ev) => {
+      assert.is(eventJsonLine(ev), escapeJsonLine(ev));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test("eventJsonLine with elapsed_s == escapeJsonLine of the event plus elapsed_s", () => {
+  fc.assert(
+    fc.property(event, fc.double(), (ev, el) => {
+      assert.is(eventJsonLine(ev, el), escapeJsonLine({ ...ev, elapsed_s: el }));
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+test("eventJsonLine: unsafe characters are escaped, the line parses back to the event", () => {
+  const ev = exitEvent(
+    {
+      time: "2026-11-25T06:30:06.123456Z",
+      tgid: 7,
+      tid: 7,
+      ppid: 1,
+      uid: 0,
+      gid: 0,
+      comm: "a\u202eb\x1b[2J\u2028",
+      startBoottimeNs: 10n,
+      parentStartBoottimeNs: 0n,
+    },
+    { status: 0x8b, lifetimeNs: 5n, thread: false },
+  );
+  const line = eventJsonLine(ev);
+  assert.not.match(line, /[\x00-\x1f\x7f-\x9f\u2028\u202e]/);
+  assert.equal(JSON.parse(line), ev);
+  assert.is(line, escapeJsonLine(ev));
+});
+
+test("eventJsonLine: other kinds and fields of unexpected types fall back to escapeJsonLine", () => {
+  const lost = lostEvent("2026-11-25T06:30:06.123456Z", 3, "fork");
+  assert.is(eventJsonLine(lost), escapeJsonLine(lost));
+  const odd = { ...lost, event: "exit", pid: 5n, comm: undefined } as unknown as TraceEvent;
+  assert.is(eventJsonLine(odd), escapeJsonLine(odd));
+  assert.equal(JSON.parse(eventJsonLine(odd)).pid, 5);
+});
+
+test.run();
