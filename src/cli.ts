@@ -1,6 +1,7 @@
 // tsbpf command-line entry. Each sub-command lives in src/cli/<name>.ts and is
 // imported lazily so that `tsbpf --version` loads nothing else.
 import type { Command } from "./cli/command.ts";
+import { phase } from "./cli/trace-timing.ts";
 import { TsbpfError, UsageError } from "./errors.ts";
 import { VERSION } from "./version.ts";
 
@@ -39,6 +40,7 @@ function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  phase("cli: main()");
   const [name, ...rest] = argv;
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {
     console.log(usage());

@@ -8,6 +8,7 @@ import { openTrace, type TraceSession } from "../tracker/source.ts";
 import type { Command } from "./command.ts";
 import { parseTraceArgs } from "./trace-options.ts";
 import { loadUserRules, TraceOutput } from "./trace-output.ts";
+import { phase, TIMING } from "./trace-timing.ts";
 
 const help = `Usage: tsbpf trace [options] [-- CMD [ARGS...]]
 
@@ -106,11 +107,13 @@ const trace: Command = {
   summary: "trace process fork, exec and exit events",
   help,
   async run(args) {
+    phase("trace: started");
     const cfg = parseTraceArgs(args);
     const rules = loadUserRules(cfg);
     checkPrivileges();
+    phase("trace: options and rules read");
 
-    const session: TraceSession = await openTrace(cfg.trace);
+    const session: TraceSession = await openTrace(TIMING ? { ...cfg.trace, onPhase: phase } : cfg.trace);
     let out: TraceOutput;
     try {
       out = new TraceOutput(cfg, rules, session.table, session.startedAt);
@@ -118,6 +121,8 @@ const trace: Command = {
       session.close();
       throw e;
     }
+    phase("output opened");
+    let firstEvent = TIMING;
 
     let exitCode = 0;
     let child: ChildProcess | undefined;
@@ -167,6 +172,11 @@ const trace: Command = {
       for await (const ev of session.events()) {
         if (child && isGateExec(ev, child.pid)) continue;
         out.event(ev);
+        if (firstEvent) {
+          firstEvent = false;
+          out.flush();
+          phase(`first event written (${ev.event} of pid ${ev.pid})`);
+        }
         if (out.broken) session.stop();
       }
       await childDone;

@@ -6,6 +6,7 @@ import { TsbpfError } from "../errors.ts";
 import { loadCollection } from "../loader/collection.ts";
 import { releaseKernelBtf } from "../loader/kernel-btf.ts";
 import { releaseRunningKernelBtf } from "../loader/program.ts";
+import type { OnStep } from "../loader/steps.ts";
 import type { BpfMap } from "../maps/map.ts";
 import { PerfReader } from "../perf/reader.ts";
 import type { EventReaderBase } from "../ringbuf/base.ts";
@@ -36,6 +37,17 @@ export interface TracerLoadOptions {
    * then neither reads nor parses vmlinux BTF. TSBPF_NO_CACHE=1 also turns it off.
    */
   coreCache?: boolean;
+  /** Start-up phase marks (TSBPF_TIMING=1): BTF loaded, maps created, each program loaded. */
+  onPhase?: (name: string) => void;
+}
+
+/** The loader steps worth a phase mark; the rest (per relocation, per map) are too fine. */
+function phaseMarks(onPhase: (name: string) => void): OnStep {
+  return (s) => {
+    if (s.step === "btf_loaded") onPhase(`BTF loaded (${s.size} bytes)`);
+    else if (s.step === "map_created") onPhase(`map ${s.name} created`);
+    else if (s.step === "prog_loaded") onPhase(`program ${s.program} loaded (${s.insns} insns)`);
+  };
 }
 
 export interface BpfLoadedTracer {
@@ -64,6 +76,7 @@ export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Pr
     },
     ...(o.btfPath !== undefined ? { btf: o.btfPath } : {}),
     coreCache: o.coreCache ?? true,
+    ...(o.onPhase ? { onStep: phaseMarks(o.onPhase) } : {}),
   });
   // The tracer never needs kernel BTF again: let the GC take vmlinux's (~10 MB).
   releaseKernelBtf();

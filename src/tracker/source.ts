@@ -61,6 +61,8 @@ export interface TraceOptions {
   lossPollMs?: number;
   /** Seed the process table from /proc after attach (default true). */
   seedProc?: boolean;
+  /** Called at each start-up phase with its name (`tsbpf trace` under TSBPF_TIMING=1). */
+  onPhase?: (name: string) => void;
 }
 
 export interface TraceSession {
@@ -140,13 +142,18 @@ export function programsFor(spec: CollectionSpec, o: TraceOptions): CollectionSp
 }
 
 export async function openTrace(opts: TraceOptions = {}): Promise<TraceSession> {
-  const obj = readObjectFile(opts.object ?? tracerObject());
+  const phase = opts.onPhase;
+  const objName = opts.object ?? tracerObject();
+  phase?.(`object chosen: ${objName}`);
+  const obj = readObjectFile(objName);
   const spec = programsFor(readCollectionSpec(obj.bytes, obj.path), opts);
+  phase?.("ELF parsed");
   const table = new ProcessTable();
   const decoder = makeRecordDecoder(requireBtf(spec), {
     bootToRealtimeNs: bootToRealtimeOffsetNs(),
     parentOf: (pid) => table.get(pid),
   });
+  phase?.("record decoder built");
 
   const rodata = rodataFor(opts);
   if (spec.maps.some((m) => m.name === "events" && m.type === BPF_MAP_TYPE.PERF_EVENT_ARRAY))
@@ -157,16 +164,20 @@ export async function openTrace(opts: TraceOptions = {}): Promise<TraceSession> 
     btfPath: opts.btfPath,
     ringSize: opts.ringSize,
     coreCache: opts.coreCache,
+    onPhase: phase,
   });
+  phase?.("loaded");
   try {
     // Seed the descendant filter BEFORE attaching, so the root cannot fork unseen.
     for (const pid of opts.rootPids ?? []) tracer.track(pid);
     tracer.attach();
     const startedAt = Date.now();
+    phase?.("attached");
     if (opts.seedProc !== false) {
       seedFromProc(table);
       // Children the roots already had before we attached are theirs too.
       for (const pid of opts.rootPids ?? []) for (const d of table.descendantsOf(pid)) tracer.track(d.pid);
+      phase?.(`process table seeded from /proc (${table.size} processes)`);
     }
     return new Session(tracer, decoder, table, startedAt, opts.lossPollMs ?? 1000);
   } catch (e) {

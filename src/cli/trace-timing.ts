@@ -1,0 +1,30 @@
+// TSBPF_TIMING=1: where the start-up of `tsbpf trace` goes. Each phase prints one line
+// on stderr, "tsbpf: timing: <ms> <phase>", ms since Node's process start
+// (performance.timeOrigin; the execve and the mapping of the binary come a few ms
+// before it and are not counted). The first line also gives Node's own milestones
+// (performance.nodeTiming): when V8 started, when Node's bootstrap finished, so the
+// time spent before our code runs is visible too. Off, phase() costs one branch.
+// Node's global `performance`, read only when TIMING is on: importing node:perf_hooks
+// costs ~1 ms of start-up even when nothing is printed.
+
+export const TIMING = process.env.TSBPF_TIMING === "1";
+
+let first = true;
+
+function ms(v: number): string {
+  return v.toFixed(1).padStart(7);
+}
+
+/** Prints one phase line when TSBPF_TIMING=1. */
+export function phase(name: string): void {
+  if (!TIMING) return;
+  if (first) {
+    first = false;
+    const n = performance.nodeTiming;
+    process.stderr.write(
+      `tsbpf: timing: ${ms(n.v8Start)} ms  node: V8 started\n` +
+        `tsbpf: timing: ${ms(n.bootstrapComplete)} ms  node: bootstrap complete\n`,
+    );
+  }
+  process.stderr.write(`tsbpf: timing: ${ms(performance.now())} ms  ${name}\n`);
+}
