@@ -26,7 +26,7 @@
 // (/proc/self/fd/N) in the binary.
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 
 /** Slot src/sys/koffi-sea.ts fills with the embedded addon's /proc/self/fd path. */
 const SEA_ADDON_PATH = Symbol.for("tsbpf.koffi-sea.addon-path");
@@ -77,6 +77,22 @@ while (Atomics.load(state, ${STOP}) === 0) {
 }
 `;
 
+type WorkerClass = typeof import("node:worker_threads").Worker;
+let workerClass: WorkerClass | undefined;
+
+/**
+ * node:worker_threads, loaded when the first worker starts: it costs ~2.5 ms, and a
+ * tracer's first wait comes after its first events are out. `require` is the
+ * CommonJS bundle's (the single binary); from source, one made for this module.
+ */
+function loadWorkerClass(): WorkerClass {
+  if (!workerClass) {
+    const req = typeof require === "function" ? require : createRequire(import.meta.url);
+    workerClass = (req("node:worker_threads") as typeof import("node:worker_threads")).Worker;
+  }
+  return workerClass;
+}
+
 /** Where the worker loads koffi's addon from. */
 export function koffiAddonPath(): string {
   const sea = (globalThis as Record<symbol, unknown>)[SEA_ADDON_PATH];
@@ -119,6 +135,7 @@ export class EpollWorker {
   constructor(epfd: number, maxEvents: number, h: EpollWorkerHandlers) {
     this.h = h;
     const addonPath = koffiAddonPath();
+    const Worker = loadWorkerClass();
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { addonPath, epfd, maxEvents, state: this.state, sliceMs: SLICE_MS },

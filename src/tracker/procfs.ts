@@ -146,23 +146,73 @@ export function listPids(procRoot = "/proc"): number[] {
 }
 
 /**
- * Adds every process under procRoot to the table, marked `preexisting`, with
- * exec_id/parent_exec_id in the same "<tgid>-<ticks>" form the BPF side reports.
- * Returns how many were added.
+ * Seeds a table from /proc a few processes at a time, so a tracer can report events
+ * while it is still reading /proc (a busy host has thousands of processes, each worth
+ * four file reads). The pids are listed once, at construction: create it AFTER the
+ * programs are attached, so a process is either listed here or seen forking.
+ *
+ * Invariant (what keeps partial seeding correct): every process in the table has its
+ * ancestors in the table too, or they were never readable. ensure() keeps it for the
+ * processes an event is about, reading them (and the still-unread ancestors, parents
+ * first) before the event is applied; step() reads the rest in the background the
+ * same way. A pid already in the table when its turn comes was created by an event
+ * (a fork after attach): that entry is newer than /proc's, so it is left alone.
  */
-export function seedFromProc(table: ProcessTable, procRoot = "/proc"): number {
-  const infos: ProcessInfo[] = [];
-  for (const pid of listPids(procRoot)) {
-    const info = readProcessInfo(pid, procRoot);
-    if (info) infos.push(info);
+export class ProcSeeder {
+  private readonly pending: Set<number>;
+  /** Processes read from /proc and added. */
+  added = 0;
+
+  constructor(
+    private readonly table: ProcessTable,
+    private readonly procRoot = "/proc",
+  ) {
+    this.pending = new Set(listPids(procRoot));
   }
-  const ticks = new Map(infos.map((i) => [i.pid, i.exec_id]));
-  for (const i of infos) {
-    table.upsert({
+
+  /** Every listed process has been read (or found gone). */
+  get done(): boolean {
+    return this.pending.size === 0;
+  }
+
+  /** Makes sure `pid` and its ancestors are in the table, reading those still pending. */
+  ensure(pid: number): void {
+    if (this.pending.size === 0) return;
+    const chain: ProcessInfo[] = [];
+    let p = pid;
+    // An unlisted pid, or one already read or created by an event, has its ancestors
+    // in place already (the invariant above): stop there.
+    while (this.pending.delete(p) && !this.table.has(p)) {
+      const info = readProcessInfo(p, this.procRoot);
+      if (!info) break;
+      chain.push(info);
+      p = info.ppid;
+    }
+    for (let i = chain.length - 1; i >= 0; i--) this.insert(chain[i] as ProcessInfo);
+  }
+
+  /** Reads up to `max` pending processes (with their ancestors); returns done. */
+  step(max: number): boolean {
+    let n = 0;
+    for (const pid of this.pending) {
+      if (n++ >= max) break;
+      this.ensure(pid);
+    }
+    return this.done;
+  }
+
+  /** Reads everything still pending. */
+  finish(): void {
+    this.step(Number.POSITIVE_INFINITY);
+  }
+
+  private insert(i: ProcessInfo): void {
+    // Parents go in first, so the parent's exec_id is known here when it was readable.
+    this.table.upsert({
       pid: i.pid,
       ppid: i.ppid,
       exec_id: i.exec_id,
-      parent_exec_id: ticks.get(i.ppid) ?? "",
+      parent_exec_id: this.table.get(i.ppid)?.exec_id ?? "",
       comm: i.comm,
       filename: i.exe,
       exe: i.exe || undefined,
@@ -173,7 +223,17 @@ export function seedFromProc(table: ProcessTable, procRoot = "/proc"): number {
       threads: i.threads,
       preexisting: true,
     });
+    this.added++;
   }
-  table.relink();
-  return infos.length;
+}
+
+/**
+ * Adds every process under procRoot to the table at once, marked `preexisting`, with
+ * exec_id/parent_exec_id in the same "<tgid>-<ticks>" form the BPF side reports.
+ * Returns how many were added.
+ */
+export function seedFromProc(table: ProcessTable, procRoot = "/proc"): number {
+  const seeder = new ProcSeeder(table, procRoot);
+  seeder.finish();
+  return seeder.added;
 }

@@ -14,7 +14,7 @@ import { type BpfLoadedTracer, loadTracer } from "./bpf-load.ts";
 import { LossPoller } from "./bpf-loss.ts";
 import type { LostEvent, TraceEvent } from "./events.ts";
 import { ProcessTable } from "./process-table.ts";
-import { seedFromProc } from "./procfs.ts";
+import { ProcSeeder } from "./procfs.ts";
 
 export interface TraceOptions {
   /** Emit thread create/exit events (.rodata trace_threads). */
@@ -59,14 +59,25 @@ export interface TraceOptions {
   ringSize?: number;
   /** How often the loss counters are read (ms, default 1000). */
   lossPollMs?: number;
-  /** Seed the process table from /proc after attach (default true). */
-  seedProc?: boolean;
+  /**
+   * Seed the process table from /proc after attach: true (default) reads all of /proc
+   * before openTrace() returns; "background" (what `tsbpf trace` uses) lists the pids
+   * then, and reads them a few per turn of events(), so the first events are not held
+   * up: each event's process and its ancestors are read before the event is applied
+   * (see ProcSeeder), and the rest is in the table before events() ends. With
+   * rootPids the seeding is always done up front (the roots' existing children must
+   * enter the kernel filter at once).
+   */
+  seedProc?: boolean | "background";
   /** Called at each start-up phase with its name (`tsbpf trace` under TSBPF_TIMING=1). */
   onPhase?: (name: string) => void;
 }
 
 export interface TraceSession {
-  /** Processes seen (seeded from /proc, then updated by every event). */
+  /**
+   * Processes seen (seeded from /proc, then updated by every event). With
+   * seedProc "background" it fills up while events() runs.
+   */
   readonly table: ProcessTable;
   /** Wall-clock ms when the programs were attached. */
   readonly startedAt: number;
@@ -149,9 +160,14 @@ export async function openTrace(opts: TraceOptions = {}): Promise<TraceSession> 
   const spec = programsFor(readCollectionSpec(obj.bytes, obj.path), opts);
   phase?.("ELF parsed");
   const table = new ProcessTable();
+  let seeder: ProcSeeder | undefined;
   const decoder = makeRecordDecoder(requireBtf(spec), {
     bootToRealtimeNs: bootToRealtimeOffsetNs(),
-    parentOf: (pid) => table.get(pid),
+    parentOf: (pid) => {
+      // A fork's parent: its ppid and exec_id come from the table (seeded if pending).
+      seeder?.ensure(pid);
+      return table.get(pid);
+    },
   });
   phase?.("record decoder built");
 
@@ -174,12 +190,16 @@ export async function openTrace(opts: TraceOptions = {}): Promise<TraceSession> 
     const startedAt = Date.now();
     phase?.("attached");
     if (opts.seedProc !== false) {
-      seedFromProc(table);
-      // Children the roots already had before we attached are theirs too.
-      for (const pid of opts.rootPids ?? []) for (const d of table.descendantsOf(pid)) tracer.track(d.pid);
-      phase?.(`process table seeded from /proc (${table.size} processes)`);
+      seeder = new ProcSeeder(table);
+      if (opts.seedProc !== "background" || opts.rootPids !== undefined) {
+        seeder.finish();
+        seeder = undefined;
+        // Children the roots already had before we attached are theirs too.
+        for (const pid of opts.rootPids ?? []) for (const d of table.descendantsOf(pid)) tracer.track(d.pid);
+        phase?.(`process table seeded from /proc (${table.size} processes)`);
+      } else phase?.("processes listed from /proc");
     }
-    return new Session(tracer, decoder, table, startedAt, opts.lossPollMs ?? 1000);
+    return new Session(tracer, decoder, table, startedAt, opts.lossPollMs ?? 1000, seeder, phase);
   } catch (e) {
     tracer.close();
     throw e;
@@ -190,6 +210,23 @@ function requireBtf(spec: CollectionSpec) {
   if (!spec.btf) throw new Error(`${spec.path}: the tracer object has no BTF`);
   return spec.btf;
 }
+
+/**
+ * Processes read from /proc per turn of events() while seeding in the background:
+ * each costs 4 small reads and a readlink (~0.1-0.3 ms here), so a turn stays a few ms.
+ */
+const SEED_CHUNK = 16;
+
+/**
+ * The reader's first wait starts its epoll worker thread (src/sys/epoll-worker.ts),
+ * whose isolate takes ~15 ms to boot here (more on a loaded machine); until it runs,
+ * no readiness is reported. So for STARTUP_POLL_FOR_MS after the first wait, each
+ * wait is cut to STARTUP_POLL_MS and the ring is drained on that timer too: events
+ * at start-up are not held up by the boot. (Booting the worker ahead of time, while
+ * the programs load, was measured slower: on 2 busy cores it competes with the load.)
+ */
+const STARTUP_POLL_MS = 2;
+const STARTUP_POLL_FOR_MS = 100;
 
 /** Wait after detach before the final drain and loss poll (see events()). */
 const STOP_GRACE_MS = 20;
@@ -213,6 +250,8 @@ class Session implements TraceSession {
   private closed = false;
   private wake: (() => void) | undefined;
   private readonly loss: LossPoller;
+  /** Until when waits are cut to STARTUP_POLL_MS (set by the first wait). */
+  private pollUntil: number | undefined;
 
   constructor(
     private readonly tracer: BpfLoadedTracer,
@@ -220,6 +259,9 @@ class Session implements TraceSession {
     readonly table: ProcessTable,
     readonly startedAt: number,
     private readonly lossPollMs: number,
+    /** Background /proc seeding still to do (seedProc "background"). */
+    private seeder: ProcSeeder | undefined,
+    private readonly onPhase: ((name: string) => void) | undefined,
   ) {
     const reader = tracer.reader;
     this.loss = new LossPoller(
@@ -248,10 +290,16 @@ class Session implements TraceSession {
     signal?.addEventListener("abort", onAbort, { once: true });
     const queue: TraceEvent[] = [];
     // Applied to the table as decoded, so the next record of the same batch (a fork
-    // right after its parent's exec) already sees its parent.
+    // right after its parent's exec) already sees its parent. While /proc is still
+    // being read, the event's process and its parent are read first (the fork's
+    // parent already was, by the decoder's parentOf).
     const push = (v: DataView, off: number, len: number) => {
       const ev = this.decoder.decode(v, off, len);
       if (ev) {
+        if (this.seeder) {
+          this.seeder.ensure(ev.pid);
+          this.seeder.ensure(ev.ppid);
+        }
         this.table.apply(ev);
         queue.push(ev);
       }
@@ -265,6 +313,17 @@ class Session implements TraceSession {
         const n = reader.consume(push, TURN_LIMIT);
         for (let i = 0; i < queue.length; i++) yield queue[i] as TraceEvent;
         queue.length = 0;
+        if (this.seeder) {
+          // A chunk of /proc per turn; all that is left once stopping.
+          if (this.stopping) this.seeder.finish();
+          else this.seeder.step(SEED_CHUNK);
+          if (!this.seeder.done) {
+            await new Promise((r) => setImmediate(r));
+            continue;
+          }
+          this.seeder = undefined;
+          this.onPhase?.(`process table seeded from /proc (${this.table.size} processes)`);
+        }
         const now = Date.now();
         if (now >= nextLoss) {
           nextLoss = now + this.lossPollMs;
@@ -303,6 +362,10 @@ class Session implements TraceSession {
   }
 
   private waitData(ms: number): Promise<void> {
+    // The first waits are cut short (see STARTUP_POLL_MS).
+    const now = Date.now();
+    this.pollUntil ??= now + STARTUP_POLL_FOR_MS;
+    const slice = now < this.pollUntil ? STARTUP_POLL_MS : 250;
     return new Promise<void>((resolve) => {
       let done = false;
       const finish = () => {
@@ -312,7 +375,7 @@ class Session implements TraceSession {
         resolve();
       };
       this.wake = finish;
-      this.tracer.reader.wait(Math.min(ms, 250)).then(finish, finish);
+      this.tracer.reader.wait(Math.min(ms, slice)).then(finish, finish);
     });
   }
 
