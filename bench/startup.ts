@@ -13,6 +13,9 @@
 // runs it with the harness's whole environment, so the cost of variables such as
 // NODE_EXTRA_CA_CERTS (set in this sandbox) stays visible.
 // `--runs N` for quicker runs while iterating: printed, not appended to RESULTS.md.
+// `--baseline PATH` adds a row for another build of tsbpf (warm cache too), to A/B a
+// change within one run; `--rows a,b` keeps only those rows (ids: tsbpf,
+// tsbpf-nocache, tsbpf-inherit, baseline, execsnoop). Both imply not recording.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,11 +23,25 @@ import { appendResult, median, table } from "./lib.ts";
 import { buildWorkloads } from "./workloads/build.ts";
 import { fmt } from "./workloads/compare.ts";
 import { describeEnv, runSession, type SessionResult } from "./workloads/session.ts";
-import { ensurePeers, ensureTsbpf, execsnoopOnly, type Tracer, tsbpfTracer } from "./workloads/tracers.ts";
+import {
+  ensurePeers,
+  ensureTsbpf,
+  execsnoopOnly,
+  type Tracer,
+  type TsbpfBinary,
+  tsbpfTracer,
+} from "./workloads/tracers.ts";
 
 const log = (s: string) => console.error(s);
-const runsArg = process.argv.indexOf("--runs");
-const RUNS = runsArg === -1 ? 9 : Number(process.argv[runsArg + 1]);
+const argOf = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : (process.argv[i + 1] ?? "");
+};
+const runsArg = argOf("--runs");
+const baselineArg = argOf("--baseline");
+const rowsArg = argOf("--rows");
+const record = runsArg === undefined && baselineArg === undefined && rowsArg === undefined;
+const RUNS = runsArg === undefined ? 9 : Number(runsArg);
 if (!Number.isInteger(RUNS) || RUNS < 2) {
   console.error("bench:startup: --runs expects an integer >= 2 (run 1 of tsbpf is its cold-cache start)");
   process.exit(2);
@@ -54,13 +71,19 @@ const NODE_START_VARS = ["NODE_EXTRA_CA_CERTS", "NODE_OPTIONS"].filter((k) => pr
 const inheritedLabel = NODE_START_VARS.length
   ? `inherited env (${NODE_START_VARS.map((k) => `${k} set`).join(", ")})`
   : "inherited env";
+const baseline: TsbpfBinary | undefined = baselineArg
+  ? { cmd: baselineArg, prefix: [], how: baselineArg, shown: baselineArg }
+  : undefined;
 const tracers: Tracer[] = [
   withEnv(tsbpfTracer(bin), "tsbpf", "tsbpf", { XDG_CACHE_HOME: cacheHome }),
   withEnv(tsbpfTracer(bin), "tsbpf-nocache", "tsbpf -C", { TSBPF_NO_CACHE: "1" }),
   // Warm cache too: the "tsbpf" row fills the cache directory in its first run.
   withEnv(tsbpfTracer(bin), "tsbpf-inherit", "tsbpf env", { XDG_CACHE_HOME: cacheHome }, true),
+  ...(baseline
+    ? [withEnv(tsbpfTracer(baseline), "baseline", "baseline", { XDG_CACHE_HOME: cacheHome })]
+    : []),
   execsnoopOnly(),
-];
+].filter((t) => rowsArg === undefined || t.id === "tsbpf" || rowsArg.split(",").includes(t.id));
 const got = new Map<string, SessionResult[]>(tracers.map((t) => [t.id, []]));
 const errors = new Map<string, string>();
 for (let i = 0; i < RUNS; i++) {
@@ -113,7 +136,9 @@ const rows = tracers.map((t) => {
         ? "tsbpf, no CO-RE cache (TSBPF_NO_CACHE=1)"
         : t.id === "tsbpf-inherit"
           ? `tsbpf, warm CO-RE cache, ${inheritedLabel}`
-          : "libbpf-tools `stdbuf -oL execsnoop`";
+          : t.id === "baseline"
+            ? `baseline \`${baselineArg} trace\`, warm CO-RE cache`
+            : "libbpf-tools `stdbuf -oL execsnoop`";
   return [
     name,
     errors.get(t.id) ?? `${s.med.toFixed(1)} ms`,
@@ -136,8 +161,14 @@ const body = [
   `tsbpf cold-cache first start (run 1, empty cache): ${fmt.n(coldFirst, 1)} ms; no-cache median ${fmt.n(nocache.med, 1)} ms (÷ execsnoop: ${fmt.n(nocache.med / peer.med, 2)}).`,
   "",
   `tsbpf warm-cache start-up median ÷ execsnoop start-up median: ${fmt.n(ratio, 2)} (target ≤ 2; this is the ratio below).`,
+  ...(baseline
+    ? [
+        "",
+        `tsbpf warm-cache median ÷ baseline (${baselineArg}) median: ${fmt.n(warm.med / stat("baseline").med, 3)}.`,
+      ]
+    : []),
 ].join("\n");
-if (runsArg === -1) appendResult("Start-up: tsbpf trace vs execsnoop", "npm run bench:startup", body);
-else log(`(--runs ${RUNS}: not appended to bench/RESULTS.md)`);
+if (record) appendResult("Start-up: tsbpf trace vs execsnoop", "npm run bench:startup", body);
+else log("(--runs/--baseline/--rows: not appended to bench/RESULTS.md)");
 console.log(body);
 console.log(`ratio=${fmt.n(ratio, 3)}`);
