@@ -4,8 +4,8 @@
 // (y/m/n → 1/2/0), char (the letter itself), integers of 1..8 bytes (numbers, range
 // checked), char arrays (quoted strings, NUL-terminated, truncated to fit).
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { release } from "node:os";
-import { gunzipSync } from "node:zlib";
 import type { Btf } from "../btf/btf.ts";
 import type { ExternSpec } from "../spec.ts";
 import { ExternError } from "./errors.ts";
@@ -46,6 +46,8 @@ export function kernelVersionCode(rel: string): number {
 /** Reads /proc/config.gz, else /boot/config-$(uname -r); undefined when neither exists. */
 export function readKernelConfig(): { text: string; path: string } | undefined {
   try {
+    // node:zlib loaded only here: importing it costs ~2 ms of every start, kconfig externs or not.
+    const { gunzipSync } = createRequire(process.execPath)("node:zlib") as typeof import("node:zlib");
     return { text: gunzipSync(readFileSync("/proc/config.gz")).toString("latin1"), path: "/proc/config.gz" };
   } catch {
     // Fall back to the distribution's copy.
