@@ -94,7 +94,9 @@ export class TraceOutput {
   }
 
   private emit(ev: TraceEvent): void {
-    this.summary.add(ev);
+    // Only text mode prints the summary (finish()); in JSON mode its per-event counting
+    // (and its set of every pid seen) would be work and memory for nothing.
+    if (this.text) this.summary.add(ev);
     if (this.cfg.alertsOnly && ev.event !== "alert" && ev.event !== "lost") return;
     if (this.cfg.comm && ev.event !== "lost" && !this.cfg.comm.test(ev.comm)) return;
     if (this.text) {

@@ -116,11 +116,19 @@ export function execIdFromTicks(tgid: number, startTicks: number | bigint): stri
 
 /** Start ticks parsed back out of an exec_id, or undefined if malformed. */
 export function execIdTicks(execId: string): number | undefined {
-  const m = /^\d+-(\d+)$/.exec(execId);
-  return m ? Number(m[1]) : undefined;
+  // Once per new process: a char loop instead of a regex match (and its array).
+  const dash = execId.indexOf("-");
+  if (dash <= 0 || dash === execId.length - 1) return undefined;
+  let ticks = 0;
+  for (let i = 0; i < execId.length; i++) {
+    const c = execId.charCodeAt(i);
+    if (i === dash) continue;
+    if (c < 48 || c > 57) return undefined;
+    if (i > dash) ticks = ticks * 10 + (c - 48);
+  }
+  return ticks;
 }
 
-// x86-64/generic numbering (include/uapi/asm-generic/signal.h); 32..64 are real-time.
 const SIGNALS = [
   "",
   "SIGHUP",
@@ -227,7 +235,31 @@ function isoTimeSlow(epochNs: bigint): string {
   return `${base.slice(0, -1)}${us.toString().padStart(3, "0")}Z`;
 }
 
+// eventTimeMs runs once per exit: for the tracer's own format (isoTimeFromNs,
+// "YYYY-MM-DDTHH:MM:SS.ffffffZ") the date part is parsed once per second, like
+// isoTimeFromNs formats it once per second.
+let msPrefix = "";
+let msBase = Number.NaN;
+
 /** Milliseconds since the epoch of an event's `time` (µs precision is dropped). */
 export function eventTimeMs(ev: { time: string }): number {
-  return Date.parse(ev.time);
+  const t = ev.time;
+  if (t.length === 27 && t.charCodeAt(19) === 46 && t.charCodeAt(26) === 90) {
+    if (!t.startsWith(msPrefix) || msPrefix === "") {
+      const prefix = t.slice(0, 20);
+      const base = Date.parse(`${prefix}000Z`);
+      if (!Number.isFinite(base)) return Date.parse(t);
+      msPrefix = prefix;
+      msBase = base;
+    }
+    // Date.parse keeps the first 3 fraction digits (truncates), so do the same.
+    let ms = 0;
+    for (let i = 20; i < 23; i++) {
+      const c = t.charCodeAt(i);
+      if (c < 48 || c > 57) return Date.parse(t);
+      ms = ms * 10 + (c - 48);
+    }
+    return msBase + ms;
+  }
+  return Date.parse(t);
 }

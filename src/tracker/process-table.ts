@@ -54,6 +54,23 @@ export interface ProcessTableOptions {
   graceMs?: number;
 }
 
+/**
+ * The children set of every entry that has none: most processes of a fork storm never
+ * fork, and a Set per entry was a large part of the table's memory and allocation.
+ * link() gives an entry its own set on its first child; this one stays empty
+ * (ChildlessSet.add throws, so a caller adding to it directly fails loudly).
+ */
+class ChildlessSet extends Set<number> {
+  override add(_: number): this {
+    throw new Error(
+      "ProcessTable: add children through the table (link), not to an entry's shared empty set",
+    );
+  }
+}
+const NO_CHILDREN: Set<number> = new ChildlessSet();
+/** argv of entries that never had one (shared, never mutated: exec replaces the array). */
+const NO_ARGV: string[] = Object.freeze([]) as unknown as string[];
+
 /** Maximum ancestry walk, a guard against cycles from inconsistent input. */
 const MAX_DEPTH = 4096;
 
@@ -88,20 +105,32 @@ export class ProcessTable {
   /** Inserts (or replaces) an entry, e.g. one read from /proc; links it to its parent. */
   upsert(init: Partial<ProcessEntry> & { pid: number; ppid: number }): ProcessEntry {
     this.remove(init.pid);
+    // Every entry is built with the same properties in the same order (absent optional
+    // fields as undefined), so the table's hot functions see one object shape: entries
+    // spread from differently-shaped inits made apply/touch/prune polymorphic, and V8
+    // deoptimized and recompiled them over and over during a fork storm.
     const e: ProcessEntry = {
-      exec_id: "",
-      parent_exec_id: "",
-      comm: "",
-      filename: "",
-      argv: [],
-      argv_truncated: false,
-      uid: -1,
-      gid: -1,
-      preexisting: false,
-      execs: 0,
-      threads: 1,
-      ...init,
-      children: new Set(),
+      pid: init.pid,
+      ppid: init.ppid,
+      exec_id: init.exec_id ?? "",
+      parent_exec_id: init.parent_exec_id ?? "",
+      comm: init.comm ?? "",
+      filename: init.filename ?? "",
+      exe: init.exe,
+      argv: init.argv ?? NO_ARGV,
+      argv_truncated: init.argv_truncated ?? false,
+      uid: init.uid ?? -1,
+      gid: init.gid ?? -1,
+      start_ticks: init.start_ticks,
+      children: NO_CHILDREN,
+      preexisting: init.preexisting ?? false,
+      execs: init.execs ?? 0,
+      threads: init.threads ?? 1,
+      first_seen: init.first_seen,
+      exited: init.exited,
+      cgroup_id: init.cgroup_id,
+      pidns: init.pidns,
+      ns_pid: init.ns_pid,
     };
     if (e.start_ticks === undefined && e.exec_id) e.start_ticks = execIdTicks(e.exec_id);
     this.procs.set(e.pid, e);
@@ -161,6 +190,9 @@ export class ProcessTable {
           return;
         }
         const timeMs = eventTimeMs(ev);
+        // Only an entry that already exited is in exitedOrder (a repeated exit): the
+        // delete, a miss for every other exit, showed up in a fork storm's profile.
+        if (e.exited !== undefined) this.exitedOrder.delete(e.pid);
         e.threads = 0;
         e.exited = {
           time: ev.time,
@@ -171,7 +203,6 @@ export class ProcessTable {
           core_dumped: ev.core_dumped,
           lifetime_ns: ev.lifetime_ns,
         };
-        this.exitedOrder.delete(e.pid);
         this.exitedOrder.set(e.pid, e.exited.timeMs);
         return;
       }
@@ -182,7 +213,7 @@ export class ProcessTable {
 
   /** Rebuilds every children set from ppid (after bulk upserts in arbitrary order). */
   relink(): void {
-    for (const e of this.procs.values()) e.children.clear();
+    for (const e of this.procs.values()) e.children = NO_CHILDREN;
     for (const e of this.procs.values()) this.link(e);
   }
 
@@ -275,7 +306,10 @@ export class ProcessTable {
 
   private link(e: ProcessEntry): void {
     if (e.ppid === e.pid) return;
-    this.procs.get(e.ppid)?.children.add(e.pid);
+    const p = this.procs.get(e.ppid);
+    if (!p) return;
+    if (p.children === NO_CHILDREN) p.children = new Set();
+    p.children.add(e.pid);
   }
 
   /** Moves e under a new parent (the kernel reparented it: the old one exited). */

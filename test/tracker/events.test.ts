@@ -6,6 +6,8 @@ import {
   bytesToArgv,
   decodeStatus,
   errnoName,
+  eventTimeMs,
+  execIdTicks,
   formatExecId,
   isoTimeFromNs,
   signalName,
@@ -75,6 +77,26 @@ test("bytesToArgv: invalid UTF-8 uses surrogateescape and round-trips byte-exact
 
 test("isoTimeFromNs keeps microseconds", () => {
   assert.is(isoTimeFromNs(1_700_000_000_123_456_789n), "2023-11-14T22:13:20.123456Z");
+});
+
+test("eventTimeMs: the cached per-second parse equals Date.parse", () => {
+  for (let i = 0; i < 50_000; i++) {
+    const ns = BigInt(Math.floor(Math.random() * 2 ** 52)) * 1000n + BigInt(i % 1000);
+    const t = isoTimeFromNs(ns);
+    assert.is(eventTimeMs({ time: t }), Date.parse(t), t);
+  }
+  // Same second, later and earlier events; then other formats (not cached).
+  assert.is(eventTimeMs({ time: "2026-11-25T06:30:06.999999Z" }), Date.parse("2026-11-25T06:30:06.999Z"));
+  assert.is(eventTimeMs({ time: "2026-11-25T06:30:06.000001Z" }), Date.parse("2026-11-25T06:30:06.000Z"));
+  for (const t of ["2026-11-25T06:30:06.12x456Z", "2026-11-25T06:30:06Z", "2026-13-25T06:30:06.123456Z", "x"])
+    assert.ok(Object.is(eventTimeMs({ time: t }), Date.parse(t)), t);
+});
+
+test("execIdTicks: the ticks after the dash, undefined when malformed", () => {
+  assert.is(execIdTicks("1234-56789"), 56789);
+  assert.is(execIdTicks("1-0"), 0);
+  for (const bad of ["", "-5", "5-", "a-5", "5-5-5", "5-1a", "12"])
+    assert.is(execIdTicks(bad), undefined, bad);
 });
 
 test("build: raw records become contract events", () => {

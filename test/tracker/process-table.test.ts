@@ -26,6 +26,23 @@ test("fork links the child; exec replaces the image and keeps links", () => {
   );
 });
 
+test("childless entries share no children: each parent's set is its own", () => {
+  const t = new ProcessTable();
+  t.apply(exec(10, 1, ["/bin/a"]));
+  t.apply(exec(20, 1, ["/bin/b"]));
+  t.apply(fork(10, 1, 11));
+  t.apply(fork(20, 1, 21));
+  t.apply(fork(20, 1, 22));
+  assert.equal([...t.get(10)!.children], [11]);
+  assert.equal([...t.get(20)!.children], [21, 22]);
+  assert.is(t.get(11)!.children.size, 0);
+  assert.is(t.get(21)!.children.size, 0);
+  assert.throws(() => t.get(11)!.children.add(99), /through the table/);
+  t.relink();
+  assert.equal([...t.get(20)!.children].sort(), [21, 22]);
+  assert.is(t.get(21)!.children.size, 0);
+});
+
 test("threads change the count, not the tree; exec from a thread resets it", () => {
   const t = new ProcessTable();
   t.apply(exec(20, 1, ["/usr/bin/node"]));
