@@ -4,15 +4,20 @@
 // are fixed for a boot). A hit lets the loader skip reading and parsing vmlinux BTF
 // (5.5 MB, 30-90 ms) and the resolution itself (65-370 ms cold on this machine).
 //
-// Key: sha256 of (format version, what CO-RE reads from the object: each program's
+// Key material: the format version, what CO-RE reads from the object (each program's
 // linked instructions before CO-RE, its CO-RE records and attach target, the object's
-// BTF) and of the target's identity: the running kernel's boot_id plus the size and
-// mtime of /sys/kernel/btf/vmlinux, and with --btf FILE the file's sha256 as well.
+// BTF) and the target's identity: the running kernel's boot_id plus the size and mtime
+// of /sys/kernel/btf/vmlinux, and with --btf FILE the file's sha256 as well. The entry
+// stores the material itself and a hit needs it byte for byte (one native string
+// compare). The file name is a 64-bit hash of a short summary of it (object path,
+// program names and sizes, target identity): a different object that happens to share
+// the name is a miss, then overwritten, never a wrong hit. No node:crypto on this path:
+// loading that module alone cost ~4.6 ms of every warm start (CPU profile of
+// dist/tsbpf); only --btf FILE still needs a sha256.
 // Poisoned records (normal in branches for other kernels) are stored with what
 // explains a rejection (index, insn, reason, source line). Entries are only written
 // after every program loaded. Any problem (unwritable directory, corrupt or foreign file) means
 // "no cache": the loader then does the work as if there were none.
-import { createHash } from "node:crypto";
 import {
   closeSync,
   fstatSync,
@@ -24,13 +29,14 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { CollectionSpec } from "../spec.ts";
 import type { LinkedProgram } from "./link.ts";
 import type { CorePoison } from "./program.ts";
 
 /** Bumped whenever the entry format or anything that shapes CO-RE output changes. */
-const FORMAT = "tsbpf-core-cache-1";
+const FORMAT = "tsbpf-core-cache-2";
 /** Set to 1 to disable the cache (same as --no-cache). */
 export const NO_CACHE_ENV = "TSBPF_NO_CACHE";
 
@@ -71,22 +77,96 @@ function targetIdentity(btfOverride: string | undefined): string {
   const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
   const st = statSync("/sys/kernel/btf/vmlinux");
   let id = `boot ${boot} vmlinux ${st.size} ${st.mtimeMs}`;
-  if (btfOverride !== undefined)
+  if (btfOverride !== undefined) {
+    // A rare path: node:crypto is loaded only for it.
+    const { createHash } = createRequire(process.execPath)("node:crypto") as typeof import("node:crypto");
     id += ` btf ${createHash("sha256").update(readFileSync(btfOverride)).digest("hex")}`;
+  }
   return id;
 }
 
-function objectDigest(spec: CollectionSpec, linked: LinkedProgram[]): string {
-  const h = createHash("sha256");
-  h.update(FORMAT);
-  if (spec.btf) h.update(spec.btf.raw);
+const b64 = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString("base64");
+
+/** Everything CO-RE's output depends on, as one string (base64 for the bytes: native, fast). */
+function keyMaterial(spec: CollectionSpec, linked: LinkedProgram[], identity: string): string {
+  const parts = [FORMAT, spec.btf ? b64(spec.btf.raw) : "", identity];
   for (const lp of linked) {
     const p = lp.spec;
-    h.update(`\0${p.name}\0${p.section}\0${p.attach}\0${p.attachTo ?? ""}\0${lp.insns.length}\0`);
-    h.update(lp.insns);
-    h.update(JSON.stringify(lp.coreRelos));
+    parts.push(p.name, p.section, p.attach, p.attachTo ?? "", b64(lp.insns), JSON.stringify(lp.coreRelos));
   }
-  return h.digest("hex");
+  return parts.join("\0");
+}
+
+/** The file-name key: a hash of a short summary of the key material (see the header). */
+function summaryKey(spec: CollectionSpec, linked: LinkedProgram[], identity: string): string {
+  const h = new Sum64()
+    .str(FORMAT)
+    .str(spec.path)
+    .str(identity)
+    .word(spec.btf?.raw.length ?? -1);
+  for (const lp of linked)
+    h.str(lp.spec.name).str(lp.spec.section).word(lp.insns.length).word(lp.coreRelos.length);
+  return h.hex();
+}
+
+/**
+ * Two 32-bit lanes over 32-bit words (an FNV-1a-style multiply and a Murmur-style
+ * mix). Each step is a bijection of the lane for a given input, so any change confined
+ * to one word always changes the result; other changes collide with odds ~2^-64. A
+ * check against accidental damage and a file name, not a defence against a forger:
+ * the entry file's owner and mode are (readEntry). Cheap enough cold (~0.3 ms for the
+ * tracer's 13 KB of instructions), where sha256 meant loading node:crypto.
+ */
+export class Sum64 {
+  private a = 0x811c9dc5 | 0;
+  private b = 0x9747b28c | 0;
+
+  word(x: number): this {
+    this.a = Math.imul(this.a ^ x, 0x01000193);
+    const b = Math.imul(this.b ^ x, 0x5bd1e995);
+    this.b = b ^ (b >>> 15);
+    return this;
+  }
+
+  bytes(u: Uint8Array): this {
+    const n = u.byteLength >>> 2;
+    const w =
+      (u.byteOffset & 3) === 0
+        ? new Int32Array(u.buffer, u.byteOffset, n)
+        : new Int32Array(u.slice(0, n * 4).buffer);
+    let a = this.a;
+    let b = this.b;
+    for (let i = 0; i < n; i++) {
+      const x = w[i] as number;
+      a = Math.imul(a ^ x, 0x01000193);
+      const m = Math.imul(b ^ x, 0x5bd1e995);
+      b = m ^ (m >>> 15);
+    }
+    this.a = a;
+    this.b = b;
+    for (let i = n * 4; i < u.byteLength; i++) this.word(u[i] as number);
+    return this.word(u.byteLength);
+  }
+
+  str(s: string): this {
+    for (let i = 0; i < s.length; i++) this.word(s.charCodeAt(i));
+    return this.word(s.length);
+  }
+
+  hex(): string {
+    return (this.a >>> 0).toString(16).padStart(8, "0") + (this.b >>> 0).toString(16).padStart(8, "0");
+  }
+}
+
+/** Integrity sum of an entry's programs, over what a hit hands to the loader. */
+function programsSum(programs: Iterable<[string, Uint8Array, number | undefined, CorePoison[]]>): string {
+  const h = new Sum64();
+  for (const [name, insns, id, poisoned] of programs)
+    h.str(name)
+      .bytes(insns)
+      .word(id ?? -1)
+      .str(JSON.stringify(poisoned));
+  return h.hex();
 }
 
 /**
@@ -102,32 +182,41 @@ export function openCoreCache(
   if (coreCacheDisabled(env)) return undefined;
   const dir = coreCacheDir(env);
   if (!dir) return undefined;
-  let key: string;
+  let identity: string;
   try {
-    key = createHash("sha256")
-      .update(`${objectDigest(spec, linked)}\0${targetIdentity(btfOverride)}`)
-      .digest("hex");
+    identity = targetIdentity(btfOverride);
   } catch {
     return undefined;
   }
+  const key = summaryKey(spec, linked, identity);
+  // Built now: the linked programs are patched in place after read(), before write().
+  const material = keyMaterial(spec, linked, identity);
   const file = join(dir, `core-${key}.json`);
   const sizes = new Map(linked.map((lp) => [lp.spec.name, lp.insns.length]));
   return {
     file,
-    read: () => readEntry(file, key, sizes),
-    write: (entry) => writeEntry(dir, file, key, entry),
+    read: () => readEntry(file, key, material, sizes),
+    write: (entry) => writeEntry(dir, file, key, material, entry),
   };
 }
 
 interface StoredEntry {
   format: string;
+  /** The file name's hash (a cheap first check). */
   key: string;
-  /** sha256 of JSON.stringify(programs): catches a damaged file that still parses. */
+  /** The full key material; a hit needs it to be identical. */
+  material: string;
+  /** programsSum of the programs as decoded: catches a damaged file that still parses. */
   sum: string;
   programs: Record<string, { insns: string; attachBtfId?: number; poisoned: CorePoison[] }>;
 }
 
-function readEntry(file: string, key: string, sizes: Map<string, number>): CoreCacheEntry | undefined {
+function readEntry(
+  file: string,
+  key: string,
+  material: string,
+  sizes: Map<string, number>,
+): CoreCacheEntry | undefined {
   let text: string;
   try {
     const fd = openSync(file, "r");
@@ -146,20 +235,23 @@ function readEntry(file: string, key: string, sizes: Map<string, number>): CoreC
   }
   try {
     const e = JSON.parse(text) as StoredEntry;
-    if (e.format !== FORMAT || e.key !== key || typeof e.programs !== "object" || !e.programs)
-      return undefined;
-    if (createHash("sha256").update(JSON.stringify(e.programs)).digest("hex") !== e.sum) return undefined;
+    if (e.format !== FORMAT || e.key !== key || e.material !== material) return undefined;
+    if (typeof e.programs !== "object" || !e.programs) return undefined;
+    const all: [string, Uint8Array, number | undefined, CorePoison[]][] = [];
+    for (const [name, p] of Object.entries(e.programs)) {
+      if (!p || typeof p.insns !== "string" || !Array.isArray(p.poisoned)) return undefined;
+      all.push([name, new Uint8Array(Buffer.from(p.insns, "base64")), p.attachBtfId, p.poisoned]);
+    }
+    if (programsSum(all) !== e.sum) return undefined;
     const out: CoreCacheEntry = {};
     for (const [name, size] of sizes) {
-      const p = e.programs[name];
-      if (!p || typeof p.insns !== "string") return undefined;
-      const insns = new Uint8Array(Buffer.from(p.insns, "base64"));
+      const found = all.find((x) => x[0] === name);
+      if (!found) return undefined;
+      const [, insns, id, poisoned] = found;
       if (insns.length !== size) return undefined;
-      const id = p.attachBtfId;
       if (id !== undefined && !(Number.isInteger(id) && id > 0)) return undefined;
-      if (!Array.isArray(p.poisoned) || !p.poisoned.every(isPoison)) return undefined;
-      out[name] =
-        id !== undefined ? { insns, attachBtfId: id, poisoned: p.poisoned } : { insns, poisoned: p.poisoned };
+      if (!poisoned.every(isPoison)) return undefined;
+      out[name] = id !== undefined ? { insns, attachBtfId: id, poisoned } : { insns, poisoned };
     }
     return out;
   } catch {
@@ -198,15 +290,15 @@ function isPoison(x: unknown): x is CorePoison {
   );
 }
 
-function writeEntry(dir: string, file: string, key: string, entry: CoreCacheEntry): void {
+function writeEntry(dir: string, file: string, key: string, material: string, entry: CoreCacheEntry): void {
   try {
-    store(dir, file, key, entry);
+    store(dir, file, key, material, entry);
   } catch {
     // Best effort: a failed write only costs the next start its speed.
   }
 }
 
-function store(dir: string, file: string, key: string, entry: CoreCacheEntry): void {
+function store(dir: string, file: string, key: string, material: string, entry: CoreCacheEntry): void {
   const programs: StoredEntry["programs"] = {};
   for (const [name, p] of Object.entries(entry)) {
     programs[name] = {
@@ -221,8 +313,10 @@ function store(dir: string, file: string, key: string, entry: CoreCacheEntry): v
       })),
     };
   }
-  const sum = createHash("sha256").update(JSON.stringify(programs)).digest("hex");
-  const stored: StoredEntry = { format: FORMAT, key, sum, programs };
+  const sum = programsSum(
+    Object.entries(entry).map(([name, p]) => [name, p.insns, p.attachBtfId, programs[name]?.poisoned ?? []]),
+  );
+  const stored: StoredEntry = { format: FORMAT, key, material, sum, programs };
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     makeDir(dir, 16);

@@ -9,7 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readObjectFile } from "../../src/assets.ts";
 import { readCollectionSpec } from "../../src/elf/collection.ts";
-import { coreCacheDir, coreCacheDisabled, openCoreCache } from "../../src/loader/core-cache.ts";
+import { coreCacheDir, coreCacheDisabled, openCoreCache, Sum64 } from "../../src/loader/core-cache.ts";
 import { linkProgram } from "../../src/loader/link.ts";
 import { privileged, ROOT_DIR } from "../helpers/env.ts";
 
@@ -71,6 +71,47 @@ test("an entry round-trips; a different object or --btf file misses", () => {
   }
 });
 
+test("same file name, other code: a miss, then the entry is replaced (the key material is compared byte for byte)", () => {
+  const dir = tmp();
+  try {
+    const env = { XDG_CACHE_HOME: dir };
+    const a = openCoreCache(spec, linked(), undefined, env);
+    const other = linked();
+    // Same sizes and names: same file name, different key material.
+    (other[1] as (typeof other)[1]).insns[9] ^= 0x40;
+    const b = openCoreCache(spec, other, undefined, env);
+    if (!a || !b) throw new Error("no cache");
+    assert.is(a.file, b.file);
+    a.write(entryFor(linked()));
+    assert.ok(a.read());
+    assert.is(b.read(), undefined);
+    b.write(entryFor(other));
+    assert.ok(b.read());
+    assert.is(a.read(), undefined);
+    assert.is(readdirSync(join(dir, "tsbpf")).length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("Sum64: any change to one 32-bit word changes the sum; unaligned views agree with aligned ones", () => {
+  const base = new Uint8Array(4096 + 3);
+  for (let i = 0; i < base.length; i++) base[i] = (i * 131 + 7) & 0xff;
+  const ref = new Sum64().bytes(base).hex();
+  assert.match(ref, /^[0-9a-f]{16}$/);
+  for (let i = 0; i < base.length; i += 97) {
+    for (const bit of [0, 3, 7]) {
+      const c = base.slice();
+      (c as Uint8Array)[i] ^= 1 << bit;
+      assert.is.not(new Sum64().bytes(c).hex(), ref, `byte ${i} bit ${bit}`);
+    }
+  }
+  const shifted = new Uint8Array(base.length + 1);
+  shifted.set(base, 1);
+  assert.is(new Sum64().bytes(shifted.subarray(1)).hex(), ref);
+  assert.is.not(new Sum64().str("ab").hex(), new Sum64().str("ba").hex());
+});
+
 test("damaged, truncated, unsafe or mismatching files are ignored", () => {
   const dir = tmp();
   try {
@@ -86,6 +127,7 @@ test("damaged, truncated, unsafe or mismatching files are ignored", () => {
       good.replace(/"insns":"[A-Za-z0-9+/]{4}/, '"insns":"AAAA'), // content no longer matches `sum`
       JSON.stringify({ ...JSON.parse(good), format: "tsbpf-core-cache-0" }),
       JSON.stringify({ ...JSON.parse(good), key: "0" }),
+      JSON.stringify({ ...JSON.parse(good), material: `${JSON.parse(good).material}x` }),
     ];
     for (const text of bad) {
       writeFileSync(c.file, text, { mode: 0o600 });
