@@ -52,7 +52,12 @@ export class Btf {
   private readonly offsets: Int32Array;
   /** BTF_KIND_* of each own type, indexed by id - firstId. */
   private readonly kinds: Uint8Array;
-  private readonly cache: (BtfType | undefined)[];
+  /**
+   * Decoded types by id - firstId. A Map, not an array of `length`: a CO-RE run decodes
+   * a few hundred of vmlinux's ~127k types, and a 1 MB array would sit in the old
+   * generation of a cold process for nothing.
+   */
+  private readonly cache = new Map<number, BtfType>();
   private index: Map<string, number[]> | undefined;
   /** findByNameKind calls answered by a scan; past SCANS_BEFORE_INDEX the index is built. */
   private scans = 0;
@@ -128,7 +133,6 @@ export class Btf {
     this.offsets = tables.offsets;
     this.kinds = tables.kinds;
     this.length = this.firstId + n;
-    this.cache = new Array(n);
   }
 
   static parse(bytes: Uint8Array, opts: BtfParseOptions = {}): Btf {
@@ -174,10 +178,10 @@ export class Btf {
     if (id < this.firstId && this.base && id > 0) return this.base.type(id);
     this.checkId(id);
     const i = id - this.firstId;
-    let t = this.cache[i];
+    let t = this.cache.get(i);
     if (t === undefined) {
       t = decodeType(this, id, this.offsets[i]);
-      this.cache[i] = t;
+      this.cache.set(i, t);
     }
     return t;
   }
