@@ -28,7 +28,7 @@ export class TraceOutput {
   private readonly fd: number;
   private readonly ownFd: boolean;
   private readonly text: TextFormatter | undefined;
-  readonly summary = new Summary();
+  readonly summary: Summary;
   private readonly ctx: RuleContext;
   private buf: string[] = [];
   private bufLen = 0;
@@ -42,6 +42,7 @@ export class TraceOutput {
     table: ProcessTable,
     startedAt: number,
   ) {
+    this.summary = new Summary(table);
     if (cfg.output !== undefined) {
       try {
         this.fd = openSync(cfg.output, "w", 0o644);
@@ -95,7 +96,7 @@ export class TraceOutput {
 
   private emit(ev: TraceEvent): void {
     // Only text mode prints the summary (finish()); in JSON mode its per-event counting
-    // (and its set of every pid seen) would be work and memory for nothing.
+    // would be work for nothing.
     if (this.text) this.summary.add(ev);
     if (this.cfg.alertsOnly && ev.event !== "alert" && ev.event !== "lost") return;
     if (this.cfg.comm && ev.event !== "lost" && !this.cfg.comm.test(ev.comm)) return;

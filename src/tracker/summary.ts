@@ -21,10 +21,20 @@ export class Summary {
   readonly lost = new Map<string, number>();
   readonly commands = new Map<string, number>();
   readonly alerts = new Map<string, { severity: string; count: number }>();
-  /** Pids that forked, exec'd or exited during the trace (the tree shows these). */
+  /**
+   * Pre-existing processes (seeded from /proc) that showed up in an event: the tree
+   * shows these and every process the trace itself saw start. Processes born during
+   * the trace are not recorded here (their table entry says so), which is what keeps
+   * this bounded: a set of every pid seen grew by one per fork for as long as a storm
+   * ran. Pids whose entry left the table are dropped once the set outgrows the table's
+   * own cap, so it never holds more than maxEntries + 1 pids.
+   */
   readonly active = new Set<number>();
   private first?: string;
   private last?: string;
+
+  /** `table` is the one the events are applied to (before add() sees them). */
+  constructor(private readonly table: ProcessTable) {}
 
   add(ev: TraceEvent): void {
     this.counts.set(ev.event, (this.counts.get(ev.event) ?? 0) + 1);
@@ -45,11 +55,17 @@ export class Summary {
         this.alerts.set(ev.rule, a);
         break;
       }
-      case "fork":
-        if (!ev.thread) this.active.add(ev.child_pid);
-        break;
     }
-    this.active.add(ev.pid);
+    // A fork's child is new (never pre-existing), so only the event's own pid matters.
+    if (this.table.get(ev.pid)?.preexisting === true && !this.active.has(ev.pid)) {
+      if (this.active.size >= this.table.maxEntries) this.sweep();
+      this.active.add(ev.pid);
+    }
+  }
+
+  /** Forgets pids the table no longer holds: the tree cannot show them anyway. */
+  private sweep(): void {
+    for (const pid of this.active) if (!this.table.has(pid)) this.active.delete(pid);
   }
 
   /** Sum of every lost count. */
@@ -91,7 +107,7 @@ export class Summary {
       color: opts.color,
       width,
       maxDepth: opts.maxDepth ?? 12,
-      filter: (e) => this.active.has(e.pid),
+      filter: (e) => !e.preexisting || this.active.has(e.pid),
     });
     out.push(tree || "  (none still in the table)");
     return out.join("\n");

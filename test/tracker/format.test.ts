@@ -8,7 +8,7 @@ import { makeAlert } from "../../src/tracker/rules.ts";
 import { Summary } from "../../src/tracker/summary.ts";
 import { renderTree } from "../../src/tracker/tree.ts";
 import { runCli } from "../helpers/cli.ts";
-import { exec, exit, fork } from "./helpers.ts";
+import { exec, exit, fork, id } from "./helpers.ts";
 
 const cols = (line: string) => line.split(/\s+/);
 
@@ -87,7 +87,7 @@ test("tree rendering: structure, exit status, depth limit, width", () => {
 
 test("summary: counts, lost, top commands, alerts and tree", () => {
   const t = new ProcessTable();
-  const s = new Summary();
+  const s = new Summary(t);
   const events = [
     exec(100, 1, ["/bin/sh", "-c", "x"]),
     fork(100, 1, 101),
@@ -118,6 +118,45 @@ test("summary: counts, lost, top commands, alerts and tree", () => {
     out,
     /100 \/bin\/sh -c x\n├─ 101 \/usr\/bin\/ls \[exit 0, 1.50s\]\n└─ 102 \/usr\/bin\/ls -a \[exit 2, 1.50s\]/,
   );
+});
+
+test("summary: bounded in a fork storm, tree still shows active pre-existing processes", () => {
+  const t = new ProcessTable({ maxEntries: 64, graceMs: 0 });
+  // Pre-existing (seeded) processes: 1 forks the storm's parent 2; 3 stays idle.
+  t.upsert({ pid: 1, ppid: 0, exec_id: id(1), comm: "init", preexisting: true });
+  t.upsert({ pid: 2, ppid: 1, exec_id: id(2), comm: "storm", preexisting: true });
+  t.upsert({ pid: 3, ppid: 1, exec_id: id(3), comm: "idle", preexisting: true });
+  const s = new Summary(t);
+  let maxActive = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const child = 1000 + i;
+    for (const e of [fork(2, 1, child), exit(child, 2, 0)]) {
+      t.apply(e);
+      s.add(e);
+    }
+    if (i % 500 === 0) t.prune(Date.parse("2100-01-01T00:00:00Z"));
+    maxActive = Math.max(maxActive, s.active.size);
+  }
+  // Only pre-existing pids are kept (here just 2), never one per fork.
+  assert.ok(maxActive <= 1, `active set grew to ${maxActive}`);
+  assert.is(s.counts.get("fork"), 20_000);
+  const out = s.render(t);
+  assert.match(out, /─ 2 \[parent\]/); // pid 2 (its comm is now the fork events')
+  assert.not.match(out, /idle/);
+  assert.match(out, /20999/); // the last child: born during the trace, shown without being in the set
+
+  // Many pre-existing processes each seen once: the set never outgrows the table's cap.
+  const t2 = new ProcessTable({ maxEntries: 32 });
+  const s2 = new Summary(t2);
+  let max2 = 0;
+  for (let pid = 10; pid < 5000; pid++) {
+    t2.upsert({ pid, ppid: 1, exec_id: id(pid), comm: "old", preexisting: true });
+    const e = exit(pid, 1, 0);
+    t2.apply(e);
+    s2.add(e);
+    max2 = Math.max(max2, s2.active.size);
+  }
+  assert.ok(max2 <= t2.maxEntries + 1, `active set grew to ${max2}`);
 });
 
 test("tsbpf tree CLI: --pid --json and usage errors", () => {
