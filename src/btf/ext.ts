@@ -25,6 +25,75 @@ export interface BtfExtLineInfo {
   column: number;
 }
 
+/**
+ * The string and bit-field parts of a bpf_line_info record, read when asked for: the
+ * loader hands the kernel the raw offsets, and only messages (`explain`, verifier
+ * errors, `inspect --disasm`) read the text. process.bpf.o has ~1,000 records, and
+ * decoding two strings for each cost a cold load ~1 ms. The offsets are checked when
+ * the record is parsed, so the getters cannot fail. The BTF sits in a private field:
+ * JSON and spreads see the numbers only (copy a record with `at()`).
+ */
+class LineInfoText {
+  readonly #btf: Btf;
+  constructor(
+    btf: Btf,
+    readonly fileNameOff: number,
+    readonly lineOff: number,
+    readonly lineCol: number,
+  ) {
+    this.#btf = btf;
+  }
+  protected get btf(): Btf {
+    return this.#btf;
+  }
+  get fileName(): string {
+    return this.#btf.str(this.fileNameOff);
+  }
+  get line(): string {
+    return this.#btf.str(this.lineOff);
+  }
+  get lineNumber(): number {
+    return this.lineCol >>> 10;
+  }
+  get column(): number {
+    return this.lineCol & 0x3ff;
+  }
+}
+
+/** A .BTF.ext line_info record as parsed: `insnOff` in bytes from the ELF section start. */
+export class BtfExtLineRecord extends LineInfoText implements BtfExtLineInfo {
+  constructor(
+    btf: Btf,
+    readonly insnOff: number,
+    fileNameOff: number,
+    lineOff: number,
+    lineCol: number,
+  ) {
+    super(btf, fileNameOff, lineOff, lineCol);
+  }
+  /** This record at instruction `insn` of a function or linked program (a LineInfoSpec). */
+  at(insn: number): LineInfoRecord {
+    return new LineInfoRecord(this.btf, insn, this.fileNameOff, this.lineOff, this.lineCol);
+  }
+}
+
+/** A line_info record placed in a function or program: `insn` in instruction slots (LineInfoSpec). */
+export class LineInfoRecord extends LineInfoText {
+  constructor(
+    btf: Btf,
+    public insn: number,
+    fileNameOff: number,
+    lineOff: number,
+    lineCol: number,
+  ) {
+    super(btf, fileNameOff, lineOff, lineCol);
+  }
+  /** The same record at another instruction slot (linking moves functions). */
+  at(insn: number): LineInfoRecord {
+    return new LineInfoRecord(this.btf, insn, this.fileNameOff, this.lineOff, this.lineCol);
+  }
+}
+
 export interface CoreRelo {
   /** Instruction index (8-byte slots); in BtfExt relative to the ELF section, in FunctionSpec relative to the function. */
   insn: number;
@@ -36,7 +105,7 @@ export interface CoreRelo {
 
 export interface BtfExt {
   funcInfo: Map<string, BtfExtFuncInfo[]>;
-  lineInfo: Map<string, BtfExtLineInfo[]>;
+  lineInfo: Map<string, BtfExtLineRecord[]>;
   coreRelos: Map<string, CoreRelo[]>;
   funcInfoRecSize: number;
   lineInfoRecSize: number;
@@ -88,7 +157,8 @@ const MIN_CORE_RELO = 16;
 
 interface Block {
   recSize: number;
-  sections: { name: string; records: number[]; count: number }[];
+  /** Per ELF section: its name, the byte offset of its first record and the record count. */
+  sections: { name: string; first: number; count: number }[];
 }
 
 export function parseBtfExt(bytes: Uint8Array, btf: Btf, name = btf.name): BtfExt {
@@ -139,18 +209,17 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf, name = btf.name): BtfEx
           p + 4,
         );
       }
-      const records: number[] = new Array(count);
-      for (let i = 0; i < count; i++) records[i] = p + 8 + i * recSize;
-      sections.push({ name: secName, records, count });
+      sections.push({ name: secName, first: p + 8, count });
       p += 8 + need;
     }
     return { recSize, sections };
   };
 
-  const str = (off: number, at: number, field: string): string => {
-    if (!btf.strings.has(off))
-      fail(`${field} string offset ${off} out of range (expected < ${btf.strings.end})`, at);
-    return btf.str(off);
+  // Range checks inline, and the message built only on failure: these loops run over
+  // every record of the object in a cold process.
+  const strEnd = btf.strings.end;
+  const checkStr = (off: number, at: number, field: string): void => {
+    if (off >= strEnd) fail(`${field} string offset ${off} out of range (expected < ${strEnd})`, at);
   };
 
   const fi = block("func_info", 8, MIN_FUNC_INFO);
@@ -160,44 +229,40 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf, name = btf.name): BtfEx
   const funcInfo = new Map<string, BtfExtFuncInfo[]>();
   for (const s of fi.sections) {
     const list = funcInfo.get(s.name) ?? [];
-    for (const r of s.records)
+    for (let i = 0, r = s.first; i < s.count; i++, r += fi.recSize)
       list.push({ insnOff: dv.getUint32(r, true), typeId: dv.getUint32(r + 4, true) });
     funcInfo.set(s.name, list);
   }
-  const lineInfo = new Map<string, BtfExtLineInfo[]>();
+  const lineInfo = new Map<string, BtfExtLineRecord[]>();
   for (const s of li.sections) {
     const list = lineInfo.get(s.name) ?? [];
-    for (const r of s.records) {
+    for (let i = 0, r = s.first; i < s.count; i++, r += li.recSize) {
       const fileNameOff = dv.getUint32(r + 4, true);
       const lineOff = dv.getUint32(r + 8, true);
-      const lineCol = dv.getUint32(r + 12, true);
-      list.push({
-        insnOff: dv.getUint32(r, true),
-        fileNameOff,
-        lineOff,
-        lineCol,
-        fileName: str(fileNameOff, r + 4, "line_info file_name_off"),
-        line: str(lineOff, r + 8, "line_info line_off"),
-        lineNumber: lineCol >>> 10,
-        column: lineCol & 0x3ff,
-      });
+      if (fileNameOff >= strEnd) checkStr(fileNameOff, r + 4, "line_info file_name_off");
+      if (lineOff >= strEnd) checkStr(lineOff, r + 8, "line_info line_off");
+      list.push(
+        new BtfExtLineRecord(btf, dv.getUint32(r, true), fileNameOff, lineOff, dv.getUint32(r + 12, true)),
+      );
     }
     lineInfo.set(s.name, list);
   }
   const coreRelos = new Map<string, CoreRelo[]>();
   for (const s of cr.sections) {
     const list = coreRelos.get(s.name) ?? [];
-    for (const r of s.records) {
+    for (let i = 0, r = s.first; i < s.count; i++, r += cr.recSize) {
       const insnOff = dv.getUint32(r, true);
       if (insnOff % 8 !== 0) fail(`core_relo insn_off ${insnOff} is not a multiple of 8`, r);
       const typeId = dv.getUint32(r + 4, true);
       if (typeId >= btf.length) {
         fail(`core_relo type_id ${typeId} does not exist (expected < ${btf.length})`, r + 4);
       }
+      const accessOff = dv.getUint32(r + 8, true);
+      checkStr(accessOff, r + 8, "core_relo access_str_off");
       list.push({
         insn: insnOff / 8,
         typeId,
-        accessStr: str(dv.getUint32(r + 8, true), r + 8, "core_relo access_str_off"),
+        accessStr: btf.str(accessOff),
         kind: dv.getUint32(r + 12, true),
       });
     }

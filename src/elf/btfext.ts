@@ -22,16 +22,20 @@ export function attachBtfExt(
   const bySection = new Map<string, FunctionSpec[]>();
   for (const [idx, list] of functions) bySection.set(elf.sections[idx]?.name ?? "", list);
 
-  // Finds the function holding byte offset `off` of `section`; records outside any
-  // function mean the .BTF.ext does not describe this object.
+  // Finds the function holding byte offset `off` of `section` (records are sorted by
+  // offset, so `hint`, the previous record's function, usually holds it already).
+  // Records outside any function mean the .BTF.ext does not describe this object.
   const owner = (
+    list: FunctionSpec[],
+    hint: FunctionSpec | undefined,
     section: string,
     off: number,
     what: string,
-  ): { fn: FunctionSpec; insn: number } | undefined => {
-    const list = bySection.get(section);
-    if (!list) return undefined;
-    const fn = list.find((f) => off >= f.offset && off < f.offset + f.insns.length);
+  ): FunctionSpec => {
+    let fn = hint;
+    if (!fn || off < fn.offset || off >= fn.offset + fn.insns.length) {
+      fn = list.find((f) => off >= f.offset && off < f.offset + f.insns.length);
+    }
     if (!fn || off % INSN_SIZE !== 0) {
       throw new ElfError(
         elf.name,
@@ -39,35 +43,40 @@ export function attachBtfExt(
         `.BTF.ext ${what} record at byte ${off} of section '${section}' is not on an instruction of any function`,
       );
     }
-    return { fn, insn: (off - fn.offset) / INSN_SIZE };
+    return fn;
   };
 
   for (const [section, recs] of ext.funcInfo) {
+    const list = bySection.get(section);
+    if (!list) continue;
+    let fn: FunctionSpec | undefined;
     for (const r of recs) {
-      const o = owner(section, r.insnOff, "func_info");
-      if (o) o.fn.funcInfo.push({ insn: o.insn, typeId: r.typeId });
+      fn = owner(list, fn, section, r.insnOff, "func_info");
+      fn.funcInfo.push({ insn: (r.insnOff - fn.offset) / INSN_SIZE, typeId: r.typeId });
     }
   }
   for (const [section, recs] of ext.lineInfo) {
+    const list = bySection.get(section);
+    if (!list) continue;
+    let fn: FunctionSpec | undefined;
     for (const r of recs) {
-      const o = owner(section, r.insnOff, "line_info");
-      if (!o) continue;
-      o.fn.lineInfo.push({
-        insn: o.insn,
-        fileName: r.fileName,
-        line: r.line,
-        lineNumber: r.lineNumber,
-        column: r.column,
-        fileNameOff: r.fileNameOff,
-        lineOff: r.lineOff,
-        lineCol: r.lineCol,
-      });
+      fn = owner(list, fn, section, r.insnOff, "line_info");
+      fn.lineInfo.push(r.at((r.insnOff - fn.offset) / INSN_SIZE));
     }
   }
   for (const [section, recs] of ext.coreRelos) {
+    const list = bySection.get(section);
+    if (!list) continue;
+    let fn: FunctionSpec | undefined;
     for (const r of recs) {
-      const o = owner(section, r.insn * INSN_SIZE, "CO-RE relocation");
-      if (o) o.fn.coreRelos.push({ ...r, insn: o.insn });
+      const off = r.insn * INSN_SIZE;
+      fn = owner(list, fn, section, off, "CO-RE relocation");
+      fn.coreRelos.push({
+        insn: (off - fn.offset) / INSN_SIZE,
+        typeId: r.typeId,
+        accessStr: r.accessStr,
+        kind: r.kind,
+      });
     }
   }
   return ext;

@@ -89,7 +89,13 @@ export interface ElfRelSection {
   section: ElfSection;
   /** Index of the section the relocations apply to (sh_info). */
   target: number;
-  relocations: ElfRelocation[];
+  /**
+   * The entries, decoded and checked on first read (a bad entry throws ElfError then).
+   * Most relocation sections of a BPF object are for .BTF.ext and DWARF, which the
+   * loader never reads (libbpf ignores them too): process.bpf.o has ~1,700 entries of
+   * which ~60 patch code.
+   */
+  readonly relocations: ElfRelocation[];
 }
 
 export interface ElfFile {
@@ -261,7 +267,8 @@ export function parseElf(bytes: Uint8Array, name: string): ElfFile {
   const symbols = parseSymbols(r, sections);
   const relSections: ElfRelSection[] = [];
   for (const s of sections) {
-    if (s.type === SHT_REL || s.type === SHT_RELA) relSections.push(parseRel(r, sections, s, symbols.length));
+    if (s.type === SHT_REL || s.type === SHT_RELA)
+      relSections.push(relSection(r, sections, s, symbols.length));
   }
   return { name, type: r.u16(16), machine: r.u16(18), flags: r.u32(48), sections, symbols, relSections };
 }
@@ -339,10 +346,10 @@ function parseSymbols(r: Reader, sections: ElfSection[]): ElfSymbol[] {
   return out;
 }
 
-function parseRel(r: Reader, sections: ElfSection[], s: ElfSection, nsyms: number): ElfRelSection {
+/** Checks a relocation section's header now; its entries are decoded when first read. */
+function relSection(r: Reader, sections: ElfSection[], s: ElfSection, nsyms: number): ElfRelSection {
   const name = r.name;
-  const rela = s.type === SHT_RELA;
-  const entsize = rela ? RELA_SIZE : REL_SIZE;
+  const entsize = s.type === SHT_RELA ? RELA_SIZE : REL_SIZE;
   checkTableShape(name, s, `relocation section '${s.name}'`, entsize, true);
   const linked = sections[s.link] as ElfSection;
   if (linked.type !== SHT_SYMTAB) {
@@ -352,6 +359,21 @@ function parseRel(r: Reader, sections: ElfSection[], s: ElfSection, nsyms: numbe
       `relocation section '${s.name}' sh_link ${s.link} is '${linked.name}', expected the SHT_SYMTAB section`,
     );
   }
+  let entries: ElfRelocation[] | undefined;
+  return {
+    section: s,
+    target: s.info,
+    get relocations(): ElfRelocation[] {
+      entries ??= parseRelEntries(r, sections, s, nsyms);
+      return entries;
+    },
+  };
+}
+
+function parseRelEntries(r: Reader, sections: ElfSection[], s: ElfSection, nsyms: number): ElfRelocation[] {
+  const name = r.name;
+  const rela = s.type === SHT_RELA;
+  const entsize = rela ? RELA_SIZE : REL_SIZE;
   const target = sections[s.info] as ElfSection;
   const relocations: ElfRelocation[] = [];
   for (let o = s.offset; o < s.offset + s.size; o += entsize) {
@@ -375,7 +397,7 @@ function parseRel(r: Reader, sections: ElfSection[], s: ElfSection, nsyms: numbe
     }
     relocations.push({ offset, symbol, type, addend: rela ? r.i64(o + 16) : 0 });
   }
-  return { section: s, target: s.info, relocations };
+  return relocations;
 }
 
 /** The section named `name`, if any. */

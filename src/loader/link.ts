@@ -7,7 +7,7 @@
 // `bpftool prog dump xlated` of our load identical to libbpf's.
 
 import { setImm, setSrc } from "../asm/insn.ts";
-import type { CoreRelo } from "../btf/ext.ts";
+import { type CoreRelo, LineInfoRecord } from "../btf/ext.ts";
 import type { CollectionSpec, FunctionSpec, LineInfoSpec, ProgramSpec, RelocationSpec } from "../spec.ts";
 import { BPF_PSEUDO_FUNC } from "../uapi.ts";
 import { LoadError } from "./errors.ts";
@@ -105,12 +105,22 @@ export function linkProgram(spec: CollectionSpec, prog: ProgramSpec, onStep?: On
     insns.set(code, start * INSN);
     out.functions.push({ name: fn.name, key: fn.key, start, count: code.length / INSN });
     for (const f of fn.funcInfo) out.funcInfo.push({ insn: f.insn + start, typeId: f.typeId });
-    for (const l of fn.lineInfo) out.lineInfo.push({ ...l, insn: l.insn + start });
-    for (const c of fn.coreRelos) out.coreRelos.push({ ...c, insn: c.insn + start });
+    for (const l of fn.lineInfo) out.lineInfo.push(moveLine(l, l.insn + start));
+    for (const c of fn.coreRelos)
+      out.coreRelos.push({ insn: c.insn + start, typeId: c.typeId, accessStr: c.accessStr, kind: c.kind });
     for (const r of fn.relocations)
       if (r.kind !== "call" && r.kind !== "func") out.relocations.push({ ...r, insn: r.insn + start });
   }
   return out;
+}
+
+/**
+ * A line_info record at another slot. Records read from an object decode their text
+ * lazily (btf/ext.ts LineInfoRecord) and must be copied with at(): a spread would drop
+ * the getters. Hand-made plain records are spread.
+ */
+function moveLine(l: LineInfoSpec, insn: number): LineInfoSpec {
+  return l instanceof LineInfoRecord ? l.at(insn) : { ...l, insn };
 }
 
 /** The function of the linked program that holds slot `insn`. */
