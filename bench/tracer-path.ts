@@ -6,7 +6,12 @@
 // event-loop turn between batches (as a ring-buffer drain hands them out). Prints CPU
 // µs per event (process CPU, all threads: includes GC helpers) and the heap after.
 // Run under the bench lock: flock /tmp/tsbpf-bench.lock npx tsx bench/tracer-path.ts
+// --heap: one more rep under the inspector's sampling heap profiler (every 4 KiB
+// allocated), printing bytes allocated per event by function (what feeds the GC).
+// --gc: scavenges and mark-compacts per 10k events (PerformanceObserver "gc").
 import { readFileSync } from "node:fs";
+import { Session } from "node:inspector";
+import { PerformanceObserver } from "node:perf_hooks";
 import type { Btf } from "../src/btf/btf.ts";
 import { makeCodec } from "../src/btf/codec.ts";
 import { parseTraceArgs } from "../src/cli/trace-options.ts";
@@ -127,12 +132,68 @@ async function once(): Promise<{ usPerEvent: number; heapMb: number; tableSize: 
   };
 }
 
+let gcMinor = 0;
+let gcMajor = 0;
+let gcMs = 0;
+if (args.includes("--gc"))
+  new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      // perf_hooks constants: NODE_PERFORMANCE_GC_MINOR = 1, MAJOR = 4.
+      if (kind === 1) gcMinor++;
+      else gcMajor++;
+      gcMs += e.duration;
+    }
+  }).observe({ entryTypes: ["gc"] });
+
 const runs: number[] = [];
 for (let r = 0; r < REPS; r++) {
+  const g0 = [gcMinor, gcMajor, gcMs];
   const x = await once();
   runs.push(x.usPerEvent);
   console.error(
-    `rep ${r}: ${x.usPerEvent.toFixed(2)} µs/event, heap ${x.heapMb.toFixed(1)} MB, table ${x.tableSize}`,
+    `rep ${r}: ${x.usPerEvent.toFixed(2)} µs/event, heap ${x.heapMb.toFixed(1)} MB, table ${x.tableSize}` +
+      (args.includes("--gc")
+        ? `, per 10k events: ${(((gcMinor - (g0[0] as number)) / (2 * ROUNDS)) * 1e4).toFixed(1)} scavenges,` +
+          ` ${(((gcMajor - (g0[1] as number)) / (2 * ROUNDS)) * 1e4).toFixed(2)} full GCs,` +
+          ` ${(((gcMs - (g0[2] as number)) / (2 * ROUNDS)) * 1e4).toFixed(1)} ms in GC pauses`
+        : ""),
   );
+}
+
+if (args.includes("--heap")) {
+  const insp = new Session();
+  insp.connect();
+  const post = (m: string, p?: object) =>
+    new Promise<unknown>((res, rej) => insp.post(m, p ?? {}, (e, r) => (e ? rej(e) : res(r))));
+  await post("HeapProfiler.enable");
+  await post("HeapProfiler.startSampling", {
+    samplingInterval: 4096,
+    // Without these the profile holds only what is still alive at the end.
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  await once();
+  const { profile } = (await post("HeapProfiler.stopSampling")) as { profile: { head: HeapNode } };
+  const self = new Map<string, number>();
+  const walk = (n: HeapNode) => {
+    const f = n.callFrame;
+    const k = `${f.functionName || "(anon)"} ${f.url.replace(/^.*\/(src|bench|node_modules)\//, "$1/")}:${f.lineNumber + 1}`;
+    let bytes = 0;
+    for (const s of n.selfSize ? [n.selfSize] : []) bytes += s;
+    self.set(k, (self.get(k) ?? 0) + bytes);
+    for (const c of n.children) walk(c);
+  };
+  walk(profile.head);
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  console.log(`sampled allocation: ${(total / (2 * ROUNDS)).toFixed(0)} bytes/event`);
+  for (const [k, b] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25))
+    console.log(`${(b / (2 * ROUNDS)).toFixed(0).padStart(6)} B/event  ${k}`);
+}
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
 }
 console.log(`median ${median(runs).toFixed(2)} µs/event (CPU, all threads), ${ROUNDS} rounds × ${REPS}`);
