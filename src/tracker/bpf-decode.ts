@@ -3,13 +3,15 @@
 // tsbpf_fork_event, ... are anchored in process.bpf.c so clang emits them), each
 // member's offset, size and integer type checked once at start: a change in
 // process.h shows up here as a clear error, never as silently shifted fields. Per
-// record we read scalars straight from the DataView: the only allocations are the
-// task fields, the event itself and its strings (the ring buffer's hot path).
+// record we read scalars straight from the DataView, u64s as Numbers while they are
+// below 2^53 (no BigInt per field), and comm through a small cache of decoded names:
+// the allocations left are the task fields, the event itself and its own strings
+// (the ring buffer's hot path; a fork storm's GC was a third of the tracer's CPU).
 import type { Btf } from "../btf/btf.ts";
 import type { BtfMember } from "../btf/types.ts";
 import { TsbpfError } from "../errors.ts";
 import { execEvent, execFailedEvent, exitEvent, forkEvent, type RawTask } from "./build.ts";
-import { cString, formatExecId, isoTimeFromNs, type TraceEvent } from "./events.ts";
+import { cString, isoTimeFromNs, isoTimeFromUs, startTicks, type TraceEvent } from "./events.ts";
 
 /** enum tsbpf_event_type (bpf/process.h); checked against the BTF enum at start. */
 export const EV = { FORK: 1, THREAD: 2, EXEC: 3, EXEC_FAILED: 4, EXIT: 5, THREAD_EXIT: 6 } as const;
@@ -23,7 +25,7 @@ const EXEC_ENV_TRUNCATED = 4;
 export class RecordLayoutError extends TsbpfError {}
 
 type Read = (dv: DataView, off: number) => number;
-type ReadBig = (dv: DataView, off: number) => bigint;
+type ReadU64 = (dv: DataView, off: number) => number | bigint;
 
 /** Reader of one struct member: offset in bytes and a decoder compiled from its BTF type. */
 function member(btf: Btf, structName: string, name: string): { off: number; size: number; typeId: number } {
@@ -41,8 +43,22 @@ function member(btf: Btf, structName: string, name: string): { off: number; size
 // codec per field (bounds check, closure, BigInt→Number) cost more than the event.
 const getU32: Read = (dv, off) => dv.getUint32(off, true);
 const getI32: Read = (dv, off) => dv.getInt32(off, true);
-const getU64: ReadBig = (dv, off) => dv.getBigUint64(off, true);
-const getI64: ReadBig = (dv, off) => dv.getBigInt64(off, true);
+const TWO_32 = 2 ** 32;
+/**
+ * A __u64 as a Number while it is below 2^53, so exact: timestamps and start times in
+ * ns since boot stay below it for the first 104 days of uptime; after that (or for a
+ * value that is not a time) it comes back as a BigInt and the slower exact path runs.
+ */
+const getU64: ReadU64 = (dv, off) => {
+  const hi = dv.getUint32(off + 4, true);
+  return hi < 0x200000 ? hi * TWO_32 + dv.getUint32(off, true) : dv.getBigUint64(off, true);
+};
+/**
+ * A __u64 as a Number, rounded to the nearest double above 2^53: the same value
+ * Number(bigint) gives (hi * 2^32 is exact, the sum is rounded once), for fields the
+ * events carry as numbers anyway (cgroup_id, lifetime_ns).
+ */
+const getU64Num: Read = (dv, off) => dv.getUint32(off + 4, true) * TWO_32 + dv.getUint32(off, true);
 
 /** The member's type with typedefs/modifiers skipped, which must be an int or enum of `size` bytes. */
 function intMember(btf: Btf, s: string, name: string, size: number): { off: number; signed: boolean } {
@@ -60,9 +76,11 @@ function u32(btf: Btf, s: string, name: string): { off: number; read: Read } {
   return { off: m.off, read: m.signed ? getI32 : getU32 };
 }
 
-function u64(btf: Btf, s: string, name: string): { off: number; read: ReadBig } {
+function u64(btf: Btf, s: string, name: string): { off: number; read: ReadU64; num: Read } {
   const m = intMember(btf, s, name, 8);
-  return { off: m.off, read: m.signed ? getI64 : getU64 };
+  // Every 64-bit field of process.h is a __u64 (times, ids, counts).
+  if (m.signed) throw new RecordLayoutError(`process.bpf.o: ${s}.${name} is signed, expected a __u64`);
+  return { off: m.off, read: getU64, num: getU64Num };
 }
 
 function structSize(btf: Btf, name: string): number {
@@ -87,11 +105,49 @@ function commString(bytes: Uint8Array, start: number, end: number): string {
   return s;
 }
 
+/**
+ * Decoded comm strings, direct-mapped by a hash of the 16 bytes: a storm's records
+ * carry a handful of names, so a hit (four word compares) replaces building the
+ * string per record, and the table's entries share one string per name.
+ */
+const COMM_SLOTS = 256;
+
+class CommCache {
+  private readonly words = new Uint32Array(COMM_SLOTS * 4);
+  private readonly strs: (string | undefined)[] = new Array(COMM_SLOTS).fill(undefined);
+
+  get(dv: DataView, off: number): string {
+    const a = dv.getUint32(off, true);
+    const b = dv.getUint32(off + 4, true);
+    const c = dv.getUint32(off + 8, true);
+    const d = dv.getUint32(off + 12, true);
+    const slot =
+      (Math.imul(a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c ^ d, 0x85ebca6b), 0x27d4eb2f) >>> 24) %
+      COMM_SLOTS;
+    const w = this.words;
+    const i = slot * 4;
+    const hit = this.strs[slot];
+    if (hit !== undefined && w[i] === a && w[i + 1] === b && w[i + 2] === c && w[i + 3] === d) return hit;
+    const str = commString(new Uint8Array(dv.buffer, dv.byteOffset + off, 16), 0, 16);
+    w[i] = a;
+    w[i + 1] = b;
+    w[i + 2] = c;
+    w[i + 3] = d;
+    this.strs[slot] = str;
+    return str;
+  }
+}
+
 export interface DecoderOptions {
   /** Added to ts_boot_ns (CLOCK_BOOTTIME) to get ns since the epoch. */
   bootToRealtimeNs: bigint;
-  /** Parent lookup for fork events, whose header describes the child. */
-  parentOf?: (pid: number) => { ppid: number; parent_exec_id: string } | undefined;
+  /**
+   * Parent lookup for fork events, whose header describes the child. With its
+   * exec_id and start_ticks, the parent's exec_id string is reused when it matches.
+   */
+  parentOf?: (
+    pid: number,
+  ) => { ppid: number; parent_exec_id: string; exec_id?: string; start_ticks?: number } | undefined;
 }
 
 /**
@@ -152,18 +208,37 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
 
   const offset = opts.bootToRealtimeNs;
   const parentOf = opts.parentOf;
+  if (comm.size !== 16)
+    throw new RecordLayoutError(`process.bpf.o: ${H}.comm is ${comm.size} bytes, expected 16`);
+  // Event time in µs since the epoch = floor((ts + offRemNs) / 1000) + offUs, with the
+  // boot→realtime offset split so every term is an exact Number (see getU64).
+  const offUs = offset >= 0n ? Number(offset / 1000n) : Number.NaN;
+  const offRemNs = offset >= 0n ? Number(offset % 1000n) : 0;
+  const timeOf = (t: number | bigint): string => {
+    if (typeof t === "number" && Number.isFinite(offUs)) {
+      const ns = t + offRemNs;
+      let us = Math.floor(ns / 1000);
+      if (us * 1000 > ns) us--; // a float quotient may round up across an integer
+      const epochUs = us + offUs;
+      if (epochUs <= Number.MAX_SAFE_INTEGER) return isoTimeFromUs(epochUs);
+    }
+    return isoTimeFromNs(BigInt(t) + offset);
+  };
+  const comms = new CommCache();
 
-  const task = (dv: DataView, b: number, bytes: Uint8Array): RawTask => ({
-    time: isoTimeFromNs(ts.read(dv, b + ts.off) + offset),
+  const task = (dv: DataView, b: number): RawTask => ({
+    time: timeOf(ts.read(dv, b + ts.off)),
     tgid: pid.read(dv, b + pid.off),
     tid: tid.read(dv, b + tid.off),
     ppid: ppid.read(dv, b + ppid.off),
     uid: uid.read(dv, b + uid.off),
     gid: gid.read(dv, b + gid.off),
-    comm: commString(bytes, comm.off, comm.off + comm.size),
+    comm: comms.get(dv, b + comm.off),
     startBoottimeNs: eid.read(dv, b + eid.off),
     parentStartBoottimeNs: peid.read(dv, b + peid.off),
-    cgroupId: cg.read(dv, b + cg.off),
+    execId: undefined,
+    parentExecId: undefined,
+    cgroupId: cg.num(dv, b + cg.off),
     pidnsInode: pidns.read(dv, b + pidns.off),
     nsPid: nsPid.read(dv, b + nsPid.off),
   });
@@ -171,19 +246,21 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
   return {
     decode(dv: DataView, b: number, len: number): TraceEvent | undefined {
       if (len < hdrSize) return undefined;
-      const bytes = new Uint8Array(dv.buffer, dv.byteOffset + b, len);
+      // The record's bytes as a Uint8Array only where strings need them (exec
+      // filename/argv; a comm not in the cache makes its own): most records need none.
       const t = type.read(dv, b + type.off);
       switch (t) {
         case EV.FORK:
         case EV.THREAD: {
           if (len < fSize) return undefined;
-          const child = task(dv, b, bytes);
+          const child = task(dv, b);
           const thread = t === EV.THREAD;
           const ppidT = fParentPid.read(dv, b + fParentPid.off);
           // The header is the CHILD; the event's common fields describe the parent
           // (docs/events.md). For a thread the parent is the same process; for a
           // process fork the child's real_parent is the caller unless CLONE_PARENT.
           const parentKnown = parentOf?.(ppidT);
+          const parentStart = thread ? child.startBoottimeNs : child.parentStartBoottimeNs;
           const parent: RawTask = {
             time: child.time,
             tgid: ppidT,
@@ -192,8 +269,19 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
             uid: child.uid,
             gid: child.gid,
             comm: child.comm,
-            startBoottimeNs: thread ? child.startBoottimeNs : child.parentStartBoottimeNs,
-            parentStartBoottimeNs: 0n,
+            startBoottimeNs: parentStart,
+            // A thread's parent_exec_id is its process's parent's (the header's);
+            // a process fork's is the caller's own parent's, from the table.
+            parentStartBoottimeNs: thread ? child.parentStartBoottimeNs : 0,
+            // The caller's exec_id string from its table entry when the start time
+            // matches (no new string per fork); formatted otherwise.
+            execId:
+              parentKnown?.exec_id &&
+              parentKnown.start_ticks !== undefined &&
+              parentKnown.start_ticks === startTicks(parentStart)
+                ? parentKnown.exec_id
+                : undefined,
+            parentExecId: thread ? undefined : (parentKnown?.parent_exec_id ?? ""),
             cgroupId: child.cgroupId,
             // The header's namespace fields are the child's; a new process may be in a
             // new pid namespace (CLONE_NEWPID), so they are not the caller's.
@@ -206,13 +294,8 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
             thread,
             childStartBoottimeNs: child.startBoottimeNs,
           });
-          if (thread)
-            ev.parent_exec_id = child.ppid > 0 ? formatExecId(child.ppid, child.parentStartBoottimeNs) : "";
-          else if (child.ppid !== ppidT) {
-            // CLONE_PARENT: the caller is not the child's parent; its start time is unknown here.
-            ev.exec_id = "";
-            ev.parent_exec_id = parentKnown?.parent_exec_id ?? "";
-          } else ev.parent_exec_id = parentKnown?.parent_exec_id ?? "";
+          // CLONE_PARENT: the caller is not the child's parent; its start time is unknown here.
+          if (!thread && child.ppid !== ppidT) ev.exec_id = "";
           return ev;
         }
         case EV.EXEC: {
@@ -227,14 +310,15 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
           const p2 = p1 + argsLen;
           if (p2 + envLen > len) return undefined;
           const envc = xEnvc.read(dv, b + xEnvc.off);
-          return execEvent(task(dv, b, bytes), {
-            filename: bytes.subarray(p0, p0 + fnLen),
-            argvBytes: bytes.subarray(p1, p2),
+          const u8 = new Uint8Array(dv.buffer, dv.byteOffset + b, len);
+          return execEvent(task(dv, b), {
+            filename: u8.subarray(p0, p0 + fnLen),
+            argvBytes: u8.subarray(p1, p2),
             argc: xArgc.read(dv, b + xArgc.off),
             argvTruncated: (flags & EXEC_ARGS_TRUNCATED) !== 0,
             ...(flags & EXEC_ENV_CAPTURED
               ? {
-                  envBytes: bytes.subarray(p2, p2 + envLen),
+                  envBytes: u8.subarray(p2, p2 + envLen),
                   envc,
                   envTruncated: (flags & EXEC_ENV_TRUNCATED) !== 0,
                 }
@@ -246,17 +330,17 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
           if (len < xfSize) return undefined;
           const fnLen = xfFn.read(dv, b + xfFn.off);
           if (xfSize + fnLen > len) return undefined;
-          return execFailedEvent(task(dv, b, bytes), {
-            filename: bytes.subarray(xfSize, xfSize + fnLen),
+          return execFailedEvent(task(dv, b), {
+            filename: new Uint8Array(dv.buffer, dv.byteOffset + b + xfSize, fnLen),
             errno: xfErr.read(dv, b + xfErr.off),
           });
         }
         case EV.EXIT:
         case EV.THREAD_EXIT: {
           if (len < eSize) return undefined;
-          return exitEvent(task(dv, b, bytes), {
+          return exitEvent(task(dv, b), {
             status: eStatus.read(dv, b + eStatus.off),
-            lifetimeNs: eLife.read(dv, b + eLife.off),
+            lifetimeNs: eLife.num(dv, b + eLife.off),
             thread: t === EV.THREAD_EXIT,
           });
         }

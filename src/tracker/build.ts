@@ -27,10 +27,14 @@ export interface RawTask {
   gid: number;
   /** task->comm (16 bytes, NUL-padded) or an already decoded string. */
   comm: Uint8Array | string;
-  /** Group leader's start_boottime in ns. */
-  startBoottimeNs: bigint;
-  /** The parent group leader's start_boottime in ns. */
-  parentStartBoottimeNs: bigint;
+  /** Group leader's start_boottime in ns (a Number only when below 2^53, so exact). */
+  startBoottimeNs: bigint | number;
+  /** The parent group leader's start_boottime in ns (same rule). */
+  parentStartBoottimeNs: bigint | number;
+  /** exec_id when the caller already has it (a table entry's string): not formatted again. */
+  execId?: string;
+  /** parent_exec_id when the caller already has it (not formatted from the two fields above). */
+  parentExecId?: string;
   cgroupId?: bigint | number;
   pidnsInode?: number;
   nsPid?: number;
@@ -54,8 +58,8 @@ function base(event: string, r: RawTask): any {
     uid: r.uid,
     gid: r.gid,
     comm: str(r.comm),
-    exec_id: formatExecId(r.tgid, r.startBoottimeNs),
-    parent_exec_id: r.ppid > 0 ? formatExecId(r.ppid, r.parentStartBoottimeNs) : "",
+    exec_id: r.execId ?? formatExecId(r.tgid, r.startBoottimeNs),
+    parent_exec_id: r.parentExecId ?? (r.ppid > 0 ? formatExecId(r.ppid, r.parentStartBoottimeNs) : ""),
   } as Record<string, unknown>;
   if (r.cgroupId !== undefined) ev.cgroup_id = Number(r.cgroupId);
   if (r.pidnsInode !== undefined) ev.pidns = r.pidnsInode;
@@ -65,7 +69,7 @@ function base(event: string, r: RawTask): any {
 
 export function forkEvent(
   r: RawTask,
-  f: { childPid: number; childTid: number; thread: boolean; childStartBoottimeNs?: bigint },
+  f: { childPid: number; childTid: number; thread: boolean; childStartBoottimeNs?: bigint | number },
 ): ForkEvent {
   const ev: ForkEvent = base("fork", r);
   ev.child_pid = f.childPid;

@@ -105,8 +105,26 @@ const NS_PER_TICK = BigInt(1e9 / USER_HZ);
  * the same rounding as the kernel's nsec_to_clock_t() for /proc/<pid>/stat field 22
  * (fs/proc/array.c), so ids from BPF and from /proc agree.
  */
-export function formatExecId(tgid: number, startBoottimeNs: bigint): string {
-  return `${tgid}-${startBoottimeNs / NS_PER_TICK}`;
+export function formatExecId(tgid: number, startBoottimeNs: bigint | number): string {
+  return `${tgid}-${startTicks(startBoottimeNs)}`;
+}
+
+const NS_PER_TICK_NUM = 1e9 / USER_HZ;
+
+/**
+ * start_boottime ns → clock ticks (floor). The decoder passes a Number when the value
+ * is below 2^53 (ns since boot: the first 104 days of uptime), which spares a BigInt
+ * division and its result per event; a float division can round up across an integer
+ * (n = k*1e7 - 1 gives k once k is large), so the quotient is corrected with an exact
+ * multiplication (q*1e7 <= n + 1e7 < 2^53 + 2^24, exact in a double).
+ */
+export function startTicks(startBoottimeNs: bigint | number): number | bigint {
+  if (typeof startBoottimeNs === "bigint") return startBoottimeNs / NS_PER_TICK;
+  if (!Number.isSafeInteger(startBoottimeNs) || startBoottimeNs < 0)
+    return BigInt(startBoottimeNs) / NS_PER_TICK;
+  let q = Math.floor(startBoottimeNs / NS_PER_TICK_NUM);
+  if (q * NS_PER_TICK_NUM > startBoottimeNs) q--;
+  return q;
 }
 
 /** exec_id for a process seeded from /proc (starttime already in ticks). */
@@ -217,6 +235,11 @@ export function isoTimeFromNs(epochNs: bigint): string {
   // µs since the epoch is exact as a Number until 2^53 µs (year 2255).
   const us = Number(epochNs / 1000n);
   if (us < 0 || us > Number.MAX_SAFE_INTEGER) return isoTimeSlow(epochNs);
+  return isoTimeFromUs(us);
+}
+
+/** isoTimeFromNs for µs since the epoch as a safe, non-negative integer Number. */
+export function isoTimeFromUs(us: number): string {
   const sec = Math.floor(us / 1_000_000);
   if (sec !== isoSecond) {
     const iso = new Date(sec * 1000).toISOString(); // ...SS.000Z

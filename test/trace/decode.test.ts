@@ -154,6 +154,64 @@ test("fork: common fields are the parent's, child ids from the header", () => {
   assert.is(th.exec_id, "100-123");
 });
 
+test("u64 fields past 2^53 (uptime over 104 days) decode exactly, like the small ones", () => {
+  const big = 2n ** 53n + 123_456_789n; // ns since boot, ~104 days
+  const e = decodeAt(
+    record("tsbpf_exit_event", {
+      hdr: hdr(EV.EXIT, enc("tsbpf_exit_event").size, {
+        ts_boot_ns: big,
+        exec_id: big - 7n,
+        cgroup_id: 2n ** 60n,
+      }),
+      lifetime_ns: 2n ** 54n,
+      status: 0,
+      flags: 0,
+      exit_signal: 17,
+      _reserved: 0,
+    }),
+  ) as ExitEvent;
+  const epochUs = (1_700_000_000_000_000_000n + big) / 1000n;
+  const iso = new Date(Number(epochUs / 1000n)).toISOString();
+  assert.is(e.time, `${iso.slice(0, -1)}${String(epochUs % 1000n).padStart(3, "0")}Z`);
+  assert.is(e.exec_id, `100-${(big - 7n) / 10_000_000n}`);
+  assert.is(e.cgroup_id, Number(2n ** 60n));
+  assert.is(e.lifetime_ns, Number(2n ** 54n));
+  // Just below 2^53: the Number path, same rounding rules.
+  const small = 2n ** 53n - 1n;
+  const f = decodeAt(
+    record("tsbpf_exit_event", {
+      hdr: hdr(EV.EXIT, enc("tsbpf_exit_event").size, { ts_boot_ns: small, exec_id: small }),
+      lifetime_ns: 1n,
+      status: 0,
+      flags: 0,
+      exit_signal: 17,
+      _reserved: 0,
+    }),
+  ) as ExitEvent;
+  const us2 = (1_700_000_000_000_000_000n + small) / 1000n;
+  const iso2 = new Date(Number(us2 / 1000n)).toISOString();
+  assert.is(f.time, `${iso2.slice(0, -1)}${String(us2 % 1000n).padStart(3, "0")}Z`);
+  assert.is(f.exec_id, `100-${small / 10_000_000n}`);
+});
+
+test("comm: cached names stay right when records alternate (same slot or not)", () => {
+  const names = ["worker", "bash", "a", "x\u00e9y", "", "fifteen-chars-x", "worker2"];
+  for (let round = 0; round < 3; round++)
+    for (const n of names) {
+      const ev = decodeAt(
+        record("tsbpf_exit_event", {
+          hdr: hdr(EV.EXIT, enc("tsbpf_exit_event").size, { comm: comm(n) }),
+          lifetime_ns: 1n,
+          status: 0,
+          flags: 0,
+          exit_signal: 17,
+          _reserved: 0,
+        }),
+      );
+      assert.is(ev?.comm, n);
+    }
+});
+
 test("exec_failed: errno name and filename", () => {
   const tail = new TextEncoder().encode("/nope\0");
   const ev = decodeAt(

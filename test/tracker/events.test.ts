@@ -53,6 +53,22 @@ test("exec_id is <tgid>-<start ticks at USER_HZ=100>", () => {
   assert.is(formatExecId(7, 123_456_789_012_345n), "7-12345678");
 });
 
+test("exec_id from a Number start time equals the BigInt one (floor at tick boundaries, 2^53 edge)", () => {
+  const cases: bigint[] = [0n, 9_999_999n, 10_000_000n, 2n ** 53n - 1n, 2n ** 53n - 10_000_001n];
+  for (let k = 1n; k < 2n ** 30n; k = k * 3n + 1n) cases.push(k * 10_000_000n - 1n, k * 10_000_000n);
+  let x = 0x9e3779b97f4a7c15n;
+  for (let i = 0; i < 2000; i++) {
+    x = (x * 6364136223846793005n + 1442695040888963407n) & (2n ** 64n - 1n);
+    cases.push(x % 2n ** 53n);
+  }
+  for (const n of cases) {
+    if (n >= 2n ** 53n) continue;
+    assert.is(formatExecId(42, Number(n)), formatExecId(42, n), String(n));
+  }
+  // Past 2^53 the decoder hands over a BigInt; an inexact Number still takes the exact path.
+  assert.is(formatExecId(1, 2n ** 60n), `1-${2n ** 60n / 10_000_000n}`);
+});
+
 test("bytesToArgv: NUL separated, empty args kept, argc bound", () => {
   const b = new TextEncoder().encode("ls\0-l\0\0a b\0");
   assert.equal(bytesToArgv(b, 4), ["ls", "-l", "", "a b"]);
