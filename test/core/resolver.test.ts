@@ -108,6 +108,41 @@ test("flavored target names are candidates too (short and long names)", () => {
   }
 });
 
+test("one target, several objects: names the first object did not have are still found", () => {
+  // The candidate index is built once per target BTF, on the first object's lookup;
+  // a later object's names (short, flavored, sharing prefixes) must get the same
+  // answers as against a fresh target.
+  const tb = new BtfBuilder();
+  const ti = tb.int("int", 4, true);
+  const alpha = tb.struct("alpha", 4, [["a", ti, 0]]);
+  const ab = tb.struct("ab___kern", 4, [["a", ti, 0]]);
+  const q = tb.struct("q", 4, [["a", ti, 0]]);
+  const gamma = tb.struct("gamma_long_name", 4, [["a", ti, 0]]);
+  tb.struct("gamma_long_other", 4, [["a", ti, 0]]);
+  const target = tb.build("t");
+  const one = (name: string) => {
+    const lb = new BtfBuilder();
+    const li = lb.int("int", 4, true);
+    const id = lb.struct(name, 4, [["a", li, 0]]);
+    return { btf: lb.build("l"), id };
+  };
+  const ids = (name: string, t: Btf) => {
+    const l = one(name);
+    return resolve(l.btf, l.id, "0:0", K.FIELD_BYTE_OFFSET, t).candidates.map((c) => c.id);
+  };
+  assert.equal(ids("alpha", target), [alpha]);
+  for (const [name, want] of [
+    ["ab", [ab]],
+    ["q___x", [q]],
+    ["gamma_long_name", [gamma]],
+    ["gamma", []],
+    ["absent", []],
+  ] as [string, number[]][]) {
+    assert.equal(ids(name, target), want, `${name} after alpha`);
+    assert.equal(ids(name, tb.build("fresh")), want, `${name} on a fresh target`);
+  }
+});
+
 test("members inside anonymous structs/unions are found", () => {
   const l = localS();
   const b = new BtfBuilder();
