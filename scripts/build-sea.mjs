@@ -32,7 +32,7 @@ import * as esbuild from "esbuild";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 // Options (used by test/sea): --out <dir> (default dist), --bpf <dir> (objects to embed,
-// default bpf).
+// default bpf), --no-snapshot.
 const argv = process.argv.slice(2);
 function option(name, fallback) {
   const i = argv.indexOf(name);
@@ -41,6 +41,8 @@ function option(name, fallback) {
   return resolve(argv[i + 1]);
 }
 const dist = option("--out", join(root, "dist"));
+// --no-snapshot: the plain SEA (no V8 start-up snapshot), for A/B measurements.
+const useSnapshot = !argv.includes("--no-snapshot");
 const bpfDir = option("--bpf", join(root, "bpf"));
 const require = createRequire(join(root, "package.json"));
 const strict = process.env.CI === "true" || process.env.CI === "1";
@@ -82,16 +84,16 @@ function bpfObjects() {
     .map((n) => ({ name: n, path: join(bpfDir, n) }));
 }
 
-// The entry: the CLI itself, plus the TSBPF_SELFTEST hook described above.
-const ENTRY = `
-import "./src/cli.ts";
-const what = process.env.TSBPF_SELFTEST;
-if (what) {
+// The TSBPF_SELFTEST hook described above, run after the command itself.
+const SELFTEST = `
+function selftest() {
+  const what = process.env.TSBPF_SELFTEST;
+  if (!what) return;
   const say = (m) => process.stderr.write("tsbpf selftest: " + m + "\\n");
   const failed = (e) => { say(what + " FAILED: " + (e && e.message ? e.message : e)); process.on("exit", () => { process.exitCode = 1; }); };
   if (what === "koffi") {
-    Promise.all([import("./src/sys/koffi.ts"), import("./src/sys/koffi-sea.ts")]).then(([k, s]) => {
-      const koffi = k.default;
+    import("./src/sys/koffi-sea.ts").then((s) => {
+      const koffi = s.getKoffi();
       const getpid = koffi.load("libc.so.6").func("int getpid(void)");
       const pid = getpid();
       if (pid !== process.pid) throw new Error("getpid() returned " + pid + ", expected " + process.pid);
@@ -109,18 +111,64 @@ if (what) {
 }
 `;
 
+// The plain entry: src/cli.ts runs main() at load (the banner sets __TSBPF_SEA__).
+const PLAIN_ENTRY = `
+import "./src/cli.ts";
+${SELFTEST}
+selftest();
+`;
+
+// The snapshot entry, run once by 'node --experimental-sea-config' (useSnapshot) at
+// build time. Everything it evaluates lands in the binary's V8 heap snapshot: every
+// module of the bundle (sub-commands included) and each embedded BPF object parsed
+// into its CollectionSpec. A start then only deserializes the heap and calls the
+// function given to setDeserializeMainFunction. Snapshot rules (Node's
+// v8.startupSnapshot): only built-ins may be require()d, and no native addon, open
+// handle, fd or timer may be left, which is why src/sys binds koffi on first use and
+// nothing reads the environment at module load.
+function snapshotEntry(objects) {
+  const list = JSON.stringify(objects.map((o) => [o.name, o.path]));
+  return `
+import { preloadCommands, run } from "./src/cli.ts";
+import { setPreparsedSpec } from "./src/assets.ts";
+import { readCollectionSpec } from "./src/elf/collection.ts";
+${SELFTEST}
+const v8 = require("node:v8");
+const { readFileSync } = require("node:fs");
+for (const [name, path] of ${list}) {
+  // A fresh ArrayBuffer, not a pooled Buffer; an object that does not parse is left
+  // to the run-time path, which reports the error to the user.
+  try { setPreparsedSpec(name, readCollectionSpec(new Uint8Array(readFileSync(path)), "embedded:" + name)); }
+  catch (e) { console.warn("build-sea: " + name + " not pre-parsed: " + (e && e.message)); }
+}
+preloadCommands().then(() => {
+  v8.startupSnapshot.setDeserializeMainFunction(() => {
+    void run(process.argv.slice(2));
+    selftest();
+  });
+});
+`;
+}
+
 function seaPlugin(stubbed) {
   const koffiSea = join(root, "src/sys/koffi-sea.ts");
   const koffiTs = join(root, "src/sys/koffi.ts");
   return {
     name: "tsbpf-sea",
     setup(build) {
+      // src/sys/koffi.ts is replaced as a whole by src/sys/koffi-sea.ts (same getKoffi()).
+      build.onResolve({ filter: /[\\/]koffi\.ts$/ }, (args) =>
+        resolve(args.resolveDir, args.path) === koffiTs ? { path: koffiSea } : undefined,
+      );
       build.onResolve({ filter: /^koffi$/ }, (args) => {
-        if (args.importer === koffiTs) return { path: koffiSea };
         // koffi's CommonJS entry: its ESM entry relies on import.meta.url.
         if (args.importer === koffiSea) return { path: require.resolve("koffi") };
         return {
-          errors: [{ text: `only src/sys/koffi.ts may import koffi (imported by ${args.importer})` }],
+          errors: [
+            {
+              text: `only src/sys/koffi-sea.ts may import koffi in the binary (imported by ${args.importer})`,
+            },
+          ],
         };
       });
       // koffi's loader require()s its platform package; hand it the addon that
@@ -177,7 +225,12 @@ async function bundle(objects) {
   const outfile = join(dist, "tsbpf.cjs");
   const result = await esbuild
     .build({
-      stdin: { contents: ENTRY, resolveDir: root, sourcefile: "sea-entry.js", loader: "js" },
+      stdin: {
+        contents: useSnapshot ? snapshotEntry(objects) : PLAIN_ENTRY,
+        resolveDir: root,
+        sourcefile: "sea-entry.js",
+        loader: "js",
+      },
       bundle: true,
       platform: "node",
       target: "node20",
@@ -185,8 +238,9 @@ async function bundle(objects) {
       outfile,
       minify: true,
       legalComments: "eof",
-      // src/cli.ts runs main() when this global is set, whatever the binary is called.
-      banner: { js: "globalThis.__TSBPF_SEA__=true;" },
+      // src/cli.ts runs main() when this global is set, whatever the binary is called
+      // (plain build; the snapshot entry calls run() from its deserialize function).
+      ...(useSnapshot ? {} : { banner: { js: "globalThis.__TSBPF_SEA__=true;" } }),
       define: {
         __TSBPF_SEA_BUILD__: "true",
         __TSBPF_BPF_ASSETS__: JSON.stringify(objects.map((o) => o.name)),
@@ -229,17 +283,19 @@ async function main() {
     main,
     output: blob,
     disableExperimentalSEAWarning: true,
-    // Compiled code cached in the blob: --version starts ~35% faster (PLATFORM.md, and
-    // re-measured for this project). The cache is specific to this node binary,
-    // which is the one copied below.
-    useCodeCache: true,
+    // A V8 start-up snapshot of the evaluated bundle (see snapshotEntry). Without it,
+    // compiled code cached in the blob: --version starts ~35% faster (PLATFORM.md).
+    // Node ignores the code cache with a snapshot. Both are specific to this node
+    // binary, which is the one copied below.
+    useSnapshot,
+    useCodeCache: !useSnapshot,
     assets: Object.fromEntries([[KOFFI_ADDON_ASSET, addon], ...objects.map((o) => [o.name, o.path])]),
   };
   const configPath = join(dist, "sea-config.json");
   writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
   const gen = run(process.execPath, ["--experimental-sea-config", configPath]);
   if (!gen.ok) fail(`node --experimental-sea-config failed:\n${gen.out}`);
-  step("wrote the SEA blob");
+  step(`wrote the SEA blob${useSnapshot ? " (with a V8 start-up snapshot)" : ""}`);
 
   const out = join(dist, "tsbpf");
   rmSync(out, { force: true });

@@ -79,10 +79,9 @@ export function reportError(e: unknown): number {
   return 1;
 }
 
-const isEntry =
-  process.argv[1] !== undefined && /(^|[\\/])(cli\.(ts|js|mjs|cjs)|tsbpf(\.js)?)$/.test(process.argv[1]);
-if (isEntry || (globalThis as { __TSBPF_SEA__?: boolean }).__TSBPF_SEA__) {
-  main(process.argv.slice(2)).then(
+/** Runs the CLI and sets process.exitCode from its result or error. */
+export function run(argv: string[]): Promise<void> {
+  return main(argv).then(
     (code) => {
       process.exitCode = code;
     },
@@ -91,3 +90,15 @@ if (isEntry || (globalThis as { __TSBPF_SEA__?: boolean }).__TSBPF_SEA__) {
     },
   );
 }
+
+/**
+ * Evaluates every sub-command's modules now (the single binary's start-up snapshot is
+ * built with them evaluated, scripts/build-sea.mjs); nothing else runs.
+ */
+export async function preloadCommands(): Promise<void> {
+  for (const c of Object.values(COMMANDS)) await c.load();
+}
+
+const isEntry =
+  process.argv[1] !== undefined && /(^|[\\/])(cli\.(ts|js|mjs|cjs)|tsbpf(\.js)?)$/.test(process.argv[1]);
+if (isEntry || (globalThis as { __TSBPF_SEA__?: boolean }).__TSBPF_SEA__) void run(process.argv.slice(2));

@@ -7,7 +7,15 @@
 // Node's global `performance`, read only when TIMING is on: importing node:perf_hooks
 // costs ~1 ms of start-up even when nothing is printed.
 
-export const TIMING = process.env.TSBPF_TIMING === "1";
+// Read on first use, not at module load: the single binary's modules are evaluated when
+// its start-up snapshot is built, where the environment is the build's, not the user's.
+let on: boolean | undefined;
+
+/** True when TSBPF_TIMING=1 (read once, at the first call). */
+export function timingOn(): boolean {
+  if (on === undefined) on = process.env.TSBPF_TIMING === "1";
+  return on;
+}
 
 let first = true;
 
@@ -17,7 +25,7 @@ function ms(v: number): string {
 
 /** Prints one phase line when TSBPF_TIMING=1. */
 export function phase(name: string): void {
-  if (!TIMING) return;
+  if (!(on ?? timingOn())) return;
   if (first) {
     first = false;
     const n = performance.nodeTiming;

@@ -8,7 +8,7 @@ import { openTrace, type TraceSession } from "../tracker/source.ts";
 import type { Command } from "./command.ts";
 import { parseTraceArgs } from "./trace-options.ts";
 import { loadUserRules, TraceOutput } from "./trace-output.ts";
-import { phase, TIMING } from "./trace-timing.ts";
+import { phase, timingOn } from "./trace-timing.ts";
 
 const help = `Usage: tsbpf trace [options] [-- CMD [ARGS...]]
 
@@ -121,7 +121,7 @@ const trace: Command = {
     const session: TraceSession = await openTrace({
       ...cfg.trace,
       seedProc: "background",
-      ...(TIMING ? { onPhase: phase } : {}),
+      ...(timingOn() ? { onPhase: phase } : {}),
     });
     let out: TraceOutput;
     try {
@@ -131,7 +131,7 @@ const trace: Command = {
       throw e;
     }
     phase("output opened");
-    let firstEvent = TIMING;
+    let firstEvent = timingOn();
 
     let exitCode = 0;
     let child: ChildProcess | undefined;

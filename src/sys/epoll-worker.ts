@@ -27,6 +27,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Worker } from "node:worker_threads";
+import { getKoffi } from "./koffi.ts";
 
 /** Slot src/sys/koffi-sea.ts fills with the embedded addon's /proc/self/fd path. */
 const SEA_ADDON_PATH = Symbol.for("tsbpf.koffi-sea.addon-path");
@@ -37,15 +38,18 @@ const STOP = 1;
 const SIGNAL = 2;
 
 /** Atomics.waitAsync (Node 16+, V8): typed here because TypeScript's lib for our target lacks it. */
-const waitAsync = (
-  Atomics as unknown as {
-    waitAsync(
-      a: Int32Array,
-      i: number,
-      v: number,
-    ): { async: false; value: string } | { async: true; value: Promise<string> };
-  }
-).waitAsync;
+type WaitAsync = (
+  a: Int32Array,
+  i: number,
+  v: number,
+) => { async: false; value: string } | { async: true; value: Promise<string> };
+
+/**
+ * Read at the call, not at module load: Node builds a start-up snapshot (the single
+ * binary's, scripts/build-sea.mjs) with no Atomics or SharedArrayBuffer global; both
+ * exist again once the snapshot is deserialized.
+ */
+const waitAsync: WaitAsync = (a, i, v) => (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(a, i, v);
 
 /**
  * Bound of one blocking call in the worker (ms). Node joins worker threads when the
@@ -95,6 +99,8 @@ function loadWorkerClass(): WorkerClass {
 
 /** Where the worker loads koffi's addon from. */
 export function koffiAddonPath(): string {
+  // In the binary the slot is filled when koffi is first loaded (lazily, src/sys/koffi-sea.ts).
+  getKoffi();
   const sea = (globalThis as Record<symbol, unknown>)[SEA_ADDON_PATH];
   if (typeof sea === "string") return sea;
   // From source: the same platform package koffi's own loader picks (glibc build).

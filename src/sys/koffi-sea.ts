@@ -2,8 +2,8 @@
 // koffi's native addon travels as a SEA asset (src/assets.ts) and is loaded here:
 // written to an anonymous file and handed to process.dlopen through /proc/self/fd/N.
 //
-// scripts/build-sea.mjs bundles this module in place of "koffi" for src/sys/koffi.ts,
-// resolves the require("koffi") below to koffi's CommonJS entry (its ESM entry needs
+// scripts/build-sea.mjs bundles this module in place of src/sys/koffi.ts (same
+// getKoffi() API), resolves the require("koffi") below to koffi's CommonJS entry (its ESM entry needs
 // import.meta.url, which a CommonJS bundle lacks), and replaces koffi's
 // require("@koromix/koffi-<os>-<arch>") with a stub returning ADDON_SLOT. This file
 // is never imported when running from source.
@@ -109,9 +109,19 @@ export function loadEmbeddedKoffiAddon(): unknown {
   );
 }
 
-(globalThis as Record<symbol, unknown>)[ADDON_SLOT] = loadEmbeddedKoffiAddon();
-// A CommonJS require, resolved and bundled by esbuild (see the header); it must run
-// after ADDON_SLOT is filled, which a hoisted import would not guarantee.
-const wrapper = require("koffi") as { default?: typeof koffiType } & typeof koffiType;
-const koffi: typeof koffiType = wrapper.default ?? wrapper;
-export default koffi;
+let koffiMod: typeof koffiType | undefined;
+
+/**
+ * koffi, with its addon loaded from the SEA asset on the first call. Never at module
+ * load: the modules are evaluated into the binary's start-up snapshot at build time,
+ * and a snapshot may hold no native addon, open fd or temporary file.
+ */
+export function getKoffi(): typeof koffiType {
+  if (koffiMod !== undefined) return koffiMod;
+  (globalThis as Record<symbol, unknown>)[ADDON_SLOT] = loadEmbeddedKoffiAddon();
+  // A CommonJS require, resolved and bundled by esbuild (see the header): esbuild
+  // evaluates koffi's entry here, after ADDON_SLOT is filled.
+  const wrapper = require("koffi") as { default?: typeof koffiType } & typeof koffiType;
+  koffiMod = wrapper.default ?? wrapper;
+  return koffiMod;
+}

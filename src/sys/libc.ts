@@ -7,67 +7,133 @@
 // syscall shape gets its own fixed prototype. A Uint8Array passed to a `void *`
 // parameter is passed by reference (kernel writes are visible afterwards, byteOffset
 // is honoured), so no copy-in/copy-out happens on the hot path.
-import koffi from "./koffi.ts";
+//
+// Bound lazily: nothing here touches koffi until the first call, so the modules can be
+// evaluated into the single binary's V8 start-up snapshot (scripts/build-sea.mjs), which
+// may hold no native addon. Each export starts as a stub that binds the real function,
+// stores it in the exported `let` (an ES live binding: importers call the real function
+// directly from then on, with no wrapper on the hot path) and forwards the first call.
+import { getKoffi } from "./koffi.ts";
 
-const lib = koffi.load("libc.so.6");
+type Koffi = ReturnType<typeof getKoffi>;
+type Lib = ReturnType<Koffi["load"]>;
+
+let koffiMod: Koffi | undefined;
+let lib: Lib | undefined;
+
+function k(): Koffi {
+  if (koffiMod === undefined) koffiMod = getKoffi();
+  return koffiMod;
+}
+
+function libc(): Lib {
+  if (lib === undefined) lib = k().load("libc.so.6");
+  return lib;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a stub forwards whatever its prototype takes
+type Fn = (...args: any[]) => any;
+
+/** A stub for `decl` that binds it on first use, hands it to `store`, and forwards the call. */
+function lazy<F extends Fn>(decl: string, store: (f: F) => void): F {
+  // Bound once even if a caller kept the stub itself rather than the live binding.
+  let bound: F | undefined;
+  return ((...args: Parameters<F>) => {
+    if (bound === undefined) {
+      bound = libc().func(decl) as unknown as F;
+      store(bound);
+    }
+    return bound(...args);
+  }) as F;
+}
 
 /** x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
 export const SYS_bpf = 321;
 export const SYS_perf_event_open = 298;
 
 /** syscall(SYS_bpf, cmd, attr, size) */
-export const sysBpf: (nr: number, cmd: number, attr: Uint8Array, size: number) => number = lib.func(
+export let sysBpf: (nr: number, cmd: number, attr: Uint8Array, size: number) => number = lazy(
   "long syscall(long, long, void *, long)",
+  (f) => {
+    sysBpf = f;
+  },
 );
 
 /** syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags) */
-export const sysPerfEventOpen: (
+export let sysPerfEventOpen: (
   nr: number,
   attr: Uint8Array,
   pid: number,
   cpu: number,
   groupFd: number,
   flags: number,
-) => number = lib.func("long syscall(long, void *, int, int, int, unsigned long)");
+) => number = lazy("long syscall(long, void *, int, int, int, unsigned long)", (f) => {
+  sysPerfEventOpen = f;
+});
 
 /** mmap returns the address as a number, or a bigint when above 2^53 (MAP_FAILED is 2^64-1). */
-export const mmapRaw: (
+export let mmapRaw: (
   addr: number,
   len: number,
   prot: number,
   flags: number,
   fd: number,
   off: number,
-) => number | bigint = lib.func("uintptr_t mmap(uintptr_t, size_t, int, int, int, int64_t)");
-export const munmapRaw: (addr: number | bigint, len: number) => number = lib.func(
+) => number | bigint = lazy("uintptr_t mmap(uintptr_t, size_t, int, int, int, int64_t)", (f) => {
+  mmapRaw = f;
+});
+export let munmapRaw: (addr: number | bigint, len: number) => number = lazy(
   "int munmap(uintptr_t, size_t)",
+  (f) => {
+    munmapRaw = f;
+  },
 );
 
 /** ioctl with one integer-or-pointer argument (fixed arity: x86-64 passes both in a register). */
-export const ioctlRaw: (fd: number, req: number, arg: number | bigint) => number = lib.func(
+export let ioctlRaw: (fd: number, req: number, arg: number | bigint) => number = lazy(
   "int ioctl(int, unsigned long, uintptr_t)",
+  (f) => {
+    ioctlRaw = f;
+  },
 );
 
-export const closeRaw: (fd: number) => number = lib.func("int close(int)");
-export const readRaw: (fd: number, buf: Uint8Array, len: number) => number = lib.func(
+export let closeRaw: (fd: number) => number = lazy("int close(int)", (f) => {
+  closeRaw = f;
+});
+export let readRaw: (fd: number, buf: Uint8Array, len: number) => number = lazy(
   "long read(int, void *, size_t)",
+  (f) => {
+    readRaw = f;
+  },
 );
-export const writeRaw: (fd: number, buf: Uint8Array, len: number) => number = lib.func(
+export let writeRaw: (fd: number, buf: Uint8Array, len: number) => number = lazy(
   "long write(int, void *, size_t)",
+  (f) => {
+    writeRaw = f;
+  },
 );
 
-export const epollCreate1Raw: (flags: number) => number = lib.func("int epoll_create1(int)");
-export const epollCtlRaw: (epfd: number, op: number, fd: number, ev: Uint8Array | null) => number = lib.func(
+export let epollCreate1Raw: (flags: number) => number = lazy("int epoll_create1(int)", (f) => {
+  epollCreate1Raw = f;
+});
+export let epollCtlRaw: (epfd: number, op: number, fd: number, ev: Uint8Array | null) => number = lazy(
   "int epoll_ctl(int, int, int, void *)",
+  (f) => {
+    epollCtlRaw = f;
+  },
 );
-export const epollWaitRaw: (epfd: number, events: Uint8Array, max: number, timeout: number) => number =
-  lib.func("int epoll_wait(int, void *, int, int)");
+export let epollWaitRaw: (epfd: number, events: Uint8Array, max: number, timeout: number) => number = lazy(
+  "int epoll_wait(int, void *, int, int)",
+  (f) => {
+    epollWaitRaw = f;
+  },
+);
 /**
  * epoll_wait taking the events buffer by address: used for `.async`, where the call runs
  * on a libuv pool thread and the JS buffer must not be marshalled (we pass a stable
  * off-heap ArrayBuffer's address instead).
  */
-export const epollWaitAddr = lib.func("int epoll_wait(int, uintptr_t, int, int)") as {
+type EpollWaitAddr = {
   (epfd: number, events: bigint, max: number, timeout: number): number;
   async(
     epfd: number,
@@ -77,33 +143,64 @@ export const epollWaitAddr = lib.func("int epoll_wait(int, uintptr_t, int, int)"
     cb: (err: unknown, res: number) => void,
   ): void;
 };
-
-export const eventfdRaw: (initval: number, flags: number) => number = lib.func(
-  "int eventfd(unsigned int, int)",
+let epollWaitAddrFn: EpollWaitAddr | undefined;
+function bindEpollWaitAddr(): EpollWaitAddr {
+  if (epollWaitAddrFn === undefined)
+    epollWaitAddrFn = libc().func("int epoll_wait(int, uintptr_t, int, int)") as unknown as EpollWaitAddr;
+  return epollWaitAddrFn;
+}
+export const epollWaitAddr: EpollWaitAddr = Object.assign(
+  (epfd: number, events: bigint, max: number, timeout: number) =>
+    bindEpollWaitAddr()(epfd, events, max, timeout),
+  {
+    async: (
+      epfd: number,
+      events: bigint,
+      max: number,
+      timeout: number,
+      cb: (err: unknown, res: number) => void,
+    ) => bindEpollWaitAddr().async(epfd, events, max, timeout, cb),
+  },
 );
 
-export const mountRaw: (
+export let eventfdRaw: (initval: number, flags: number) => number = lazy(
+  "int eventfd(unsigned int, int)",
+  (f) => {
+    eventfdRaw = f;
+  },
+);
+
+export let mountRaw: (
   source: string,
   target: string,
   fstype: string,
   flags: number,
   data: string | null,
-) => number = lib.func("int mount(const char *, const char *, const char *, unsigned long, const char *)");
+) => number = lazy(
+  "int mount(const char *, const char *, const char *, unsigned long, const char *)",
+  (f) => {
+    mountRaw = f;
+  },
+);
 
-export const getpid: () => number = lib.func("int getpid(void)");
-export const gettid: () => number = lib.func("int gettid(void)");
+export let getpid: () => number = lazy("int getpid(void)", (f) => {
+  getpid = f;
+});
+export let gettid: () => number = lazy("int gettid(void)", (f) => {
+  gettid = f;
+});
 
 /** errno of the last failed call on this thread. */
 export function errno(): number {
-  return koffi.errno();
+  return k().errno();
 }
 
 /** Address of a buffer's first byte (honours byteOffset). Use only on off-heap memory. */
 export function addressOf(buf: Uint8Array): bigint {
-  return koffi.address(buf) as bigint;
+  return k().address(buf) as bigint;
 }
 
 /** Zero-copy ArrayBuffer over native memory (e.g. an mmap'd region). */
 export function viewOf(addr: number | bigint, len: number): ArrayBuffer {
-  return koffi.view(addr, len) as ArrayBuffer;
+  return k().view(addr, len) as ArrayBuffer;
 }

@@ -2,7 +2,7 @@
 // attaches the programs it needs, and turns the `events` ring buffer into an async
 // stream of TraceEvents (plus `lost` events from the kernel's loss counters). Closing
 // the session detaches and frees everything: nothing stays in the kernel.
-import { readObjectFile } from "../assets.ts";
+import { readObjectFile, takePreparsedSpec } from "../assets.ts";
 import { readCollectionSpec } from "../elf/collection.ts";
 import type { CollectionSpec } from "../spec.ts";
 import { bootToRealtimeOffsetNs } from "../sys/clock.ts";
@@ -152,13 +152,20 @@ export function programsFor(spec: CollectionSpec, o: TraceOptions): CollectionSp
   return { ...spec, programs: spec.programs.filter((p) => wanted(p.name)) };
 }
 
+function readOwnObject(objName: string): CollectionSpec {
+  const obj = readObjectFile(objName);
+  return readCollectionSpec(obj.bytes, obj.path);
+}
+
 export async function openTrace(opts: TraceOptions = {}): Promise<TraceSession> {
   const phase = opts.onPhase;
   const objName = opts.object ?? tracerObject();
   phase?.(`object chosen: ${objName}`);
-  const obj = readObjectFile(objName);
-  const spec = programsFor(readCollectionSpec(obj.bytes, obj.path), opts);
-  phase?.("ELF parsed");
+  // The single binary carries its embedded objects already parsed (src/assets.ts).
+  const pre = takePreparsedSpec(objName);
+  const parsed = pre ?? readOwnObject(objName);
+  const spec = programsFor(parsed, opts);
+  phase?.(pre ? "ELF parsed (pre-parsed in the binary)" : "ELF parsed");
   const table = new ProcessTable();
   let seeder: ProcSeeder | undefined;
   const decoder = makeRecordDecoder(requireBtf(spec), {
