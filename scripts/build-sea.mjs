@@ -4,7 +4,9 @@
 //   1. esbuild bundles src/cli.ts into one CommonJS file (SEA mains must be CommonJS
 //      and may require() only built-ins), with "koffi" redirected to src/sys/koffi-sea.ts;
 //   2. dist/sea-config.json lists the assets: koffi's native addon and every bpf/*.bpf.o;
-//   3. `node --experimental-sea-config` writes the blob;
+//   3. `node --experimental-sea-config` writes the blob: by default with a V8 start-up
+//      snapshot of the evaluated bundle and the pre-parsed embedded objects (see
+//      snapshotEntry below; --no-snapshot: the plain bundle with a code cache);
 //   4. a copy of this node binary, stripped of its symbols, gets the blob injected by
 //      postject under the NODE_SEA_BLOB note with Node's sentinel fuse.
 //
