@@ -7,6 +7,7 @@ import { TsbpfError } from "../errors.ts";
 import { type Allowlist, loadAllowlist, loadRules } from "../tracker/allowlist.ts";
 import type { TraceEvent } from "../tracker/events.ts";
 import { TextFormatter } from "../tracker/format-text.ts";
+import { writeEventJson } from "../tracker/json-bytes.ts";
 import { eventJsonLine } from "../tracker/json-line.ts";
 import type { ProcessTable } from "../tracker/process-table.ts";
 import { BUILTIN_RULES, evaluate, type Rule, type RuleContext } from "../tracker/rules.ts";
@@ -106,10 +107,23 @@ export class TraceOutput {
       this.line(this.text.format(ev));
       return;
     }
+    let elapsed: number | undefined;
     if (this.cfg.time === "rel") {
       const rel = (Date.parse(ev.time) - this.startedAt) / 1000;
-      this.line(eventJsonLine(ev, Math.round(rel * 1e6) / 1e6));
-    } else this.line(eventJsonLine(ev));
+      elapsed = Math.round(rel * 1e6) / 1e6;
+    }
+    // Written as bytes into the output buffer (json-bytes.ts): no string per field or
+    // line. A line that does not fit after a flush, or an event the byte writer does
+    // not handle, goes the string way.
+    if (this.outLen > FLUSH_AT) this.flush();
+    const end = writeEventJson(this.out, this.outLen, this.out.length - 1, ev, elapsed);
+    if (end < 0) {
+      this.line(eventJsonLine(ev, elapsed));
+      return;
+    }
+    this.out[end] = 10;
+    this.outLen = end + 1;
+    this.afterLine();
   }
 
   /**
@@ -132,6 +146,10 @@ export class TraceOutput {
     }
     this.outLen += this.out.write(s, this.outLen);
     this.out[this.outLen++] = 10;
+    this.afterLine();
+  }
+
+  private afterLine(): void {
     if (this.outLen > FLUSH_AT) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;

@@ -13,6 +13,7 @@ import {
 } from "../../src/tracker/build.ts";
 import { escapeJsonLine } from "../../src/tracker/escape.ts";
 import type { TraceEvent } from "../../src/tracker/events.ts";
+import { writeEventJson } from "../../src/tracker/json-bytes.ts";
 import { eventJsonLine } from "../../src/tracker/json-line.ts";
 
 // Strings a traced process controls: any code point (lone surrogates from
@@ -137,6 +138,85 @@ test("eventJsonLine: other kinds and fields of unexpected types fall back to esc
   const odd = { ...lost, event: "exit", pid: 5n, comm: undefined } as unknown as TraceEvent;
   assert.is(eventJsonLine(odd), escapeJsonLine(odd));
   assert.equal(JSON.parse(eventJsonLine(odd)).pid, 5);
+});
+
+/** writeEventJson's bytes at an odd offset of a dirty buffer, or undefined when it gave up. */
+function bytesOf(ev: TraceEvent, el?: number, limit = 1 << 16): string | undefined {
+  const out = Buffer.alloc(limit + 64, 0xaa);
+  const end = writeEventJson(out, 3, limit, ev, el);
+  if (end < 0) return undefined;
+  // Nothing written past the limit, nor before the offset.
+  assert.ok(end <= limit);
+  assert.is(out[2], 0xaa);
+  for (let i = limit; i < out.length; i++) assert.is(out[i], 0xaa);
+  return out.subarray(3, end).toString("utf8");
+}
+
+test("writeEventJson writes the UTF-8 bytes of escapeJsonLine for every kind of tracer event", () => {
+  fc.assert(
+    fc.property(event, (ev) => {
+      const got = bytesOf(ev);
+      // With room to spare, the byte writer gives up only on a field of an unexpected
+      // type (here: a cgroup id beyond 2^53, kept as a bigint), as eventJsonLine does.
+      if (got === undefined) assert.ok(Object.values(ev).some((v) => typeof v === "bigint"));
+      else assert.is(got, escapeJsonLine(ev));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test("writeEventJson with elapsed_s == escapeJsonLine of the event plus elapsed_s", () => {
+  fc.assert(
+    fc.property(event, fc.double(), (ev, el) => {
+      const got = bytesOf(ev, el);
+      if (got !== undefined) assert.is(got, escapeJsonLine({ ...ev, elapsed_s: el }));
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+test("writeEventJson: every prefix limit either fits the whole line or gives up without overrunning", () => {
+  fc.assert(
+    fc.property(event, fc.nat(400), (ev, limit) => {
+      const want = Buffer.from(escapeJsonLine(ev));
+      const got = bytesOf(ev, undefined, limit);
+      if (got !== undefined) assert.is(got, want.toString("utf8"));
+      // Plain lines (printable ASCII, nothing escaped) that fit are always written.
+      else if (/^[\x20-\x5b\x5d-\x7e]*$/.test(want.toString("latin1")) && 3 + want.length <= limit)
+        assert.ok(
+          Object.values(ev).some((v) => typeof v === "bigint"),
+          "gave up on a line that fits",
+        );
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test("writeEventJson: byte path used for a fork storm's events, unknown kinds given back", () => {
+  const r: RawTask = {
+    time: "2026-11-25T06:30:06.123456Z",
+    tgid: 4242,
+    tid: 4242,
+    ppid: 1,
+    uid: 0,
+    gid: 0,
+    comm: "fork",
+    startBoottimeNs: 10_000_000_000n,
+    parentStartBoottimeNs: 0n,
+    cgroupId: 1234,
+    pidnsInode: 4026531836,
+    nsPid: 4242,
+  };
+  const f = forkEvent(r, { childPid: 4243, childTid: 4243, thread: false, childStartBoottimeNs: 10n });
+  const x = exitEvent(r, { status: 0x100, lifetimeNs: 50_000n, thread: false });
+  assert.is(bytesOf(f), escapeJsonLine(f));
+  assert.is(bytesOf(x), escapeJsonLine(x));
+  assert.is(bytesOf({ ...x, pid: -12 }), escapeJsonLine({ ...x, pid: -12 }));
+  assert.is(bytesOf({ ...x, pid: 2 ** 60 }), escapeJsonLine({ ...x, pid: 2 ** 60 }));
+  assert.is(bytesOf({ ...x, pid: Number.NaN }), escapeJsonLine({ ...x, pid: Number.NaN }));
+  assert.is(bytesOf(lostEvent("2026-11-25T06:30:06.123456Z", 3, "fork")), undefined);
+  assert.is(bytesOf({ ...x, pid: 5n } as unknown as TraceEvent), undefined);
+  assert.is(bytesOf(f, undefined, 10), undefined);
 });
 
 test.run();
