@@ -646,16 +646,24 @@ int handle_exit_execveat(struct trace_event_raw_sys_exit *ctx)
  * live == 0 means no thread of the group is left: the process is gone. Two
  * threads racing through do_exit can both read 0 here (one decremented, the
  * other reached 0, both then hit the tracepoint), hence the exit_seen claim.
- * (6.16+ passes group_dead as a second tracepoint argument; reading `live`
- * works on every kernel with tp_btf.)
+ *
+ * Since 6.16 the tracepoint passes do_exit()'s own group_dead as its second
+ * argument (trace_sched_process_exit(tsk, group_dead)): exactly one thread of a
+ * group gets true, so no claim is needed and an exit does no map work at all. The
+ * CO-RE type match below is constant after relocation; on older kernels the
+ * verifier never walks the ctx[1] load (a tp_btf program may only read the
+ * arguments the tracepoint has) and the live/exit_seen path is used.
  */
+typedef void (*btf_trace_sched_process_exit___group_dead)(void *, struct task_struct *, bool);
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_exit, struct task_struct *p)
 {
 	/* Plain loads through the BTF-typed argument (see handle_fork): every thread
 	 * exit runs this far only to be dropped. */
 	__u32 tid = p->pid;
-	bool group_dead = p->signal->live.counter == 0;
+	bool has_group_dead = bpf_core_type_matches(btf_trace_sched_process_exit___group_dead);
+	bool group_dead = has_group_dead ? (bool)ctx[1] : p->signal->live.counter == 0;
 	enum tsbpf_event_type type = group_dead ? TSBPF_EV_EXIT : TSBPF_EV_THREAD_EXIT;
 	struct task_struct *subject;
 	struct tsbpf_exit_event *e;
@@ -677,7 +685,7 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	cgid = bpf_get_current_cgroup_id();
 	if (!pass_filters(p, cgid))
 		return 0;
-	if (group_dead) {
+	if (group_dead && !has_group_dead) {
 		struct tsbpf_exit_key k = { .tgid = tgid, .exec_id = task_exec_id(p) };
 		__u8 one = 1;
 
