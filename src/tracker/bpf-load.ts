@@ -72,6 +72,9 @@ export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Pr
     rodata: o.rodata,
     maps: {
       scratch: { maxEntries: o.scratchEntries },
+      // `tracked` is read and written only under filter_descendants (dead code for the
+      // verifier otherwise): 1 entry instead of a 65536-entry LRU to preallocate.
+      ...(o.rodata.filter_descendants ? {} : { tracked: { maxEntries: 1 } }),
       ...(ringbuf && o.ringSize !== undefined ? { events: { maxEntries: o.ringSize } } : {}),
     },
     ...(o.btfPath !== undefined ? { btf: o.btfPath } : {}),
