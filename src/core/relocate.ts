@@ -73,42 +73,19 @@ function snapshot(insns: Uint8Array, slot: number): Uint8Array {
   return insns.slice(slot * 8, (slot + (wide ? 2 : 1)) * 8);
 }
 
-const BEFORE = Symbol("insnBeforeBytes");
-const AFTER = Symbol("insnAfterBytes");
-type Lazy = { [BEFORE]?: Uint8Array; [AFTER]?: Uint8Array; insn: number };
-
-function lazyDescriptor(
-  key: "insnBefore" | "insnAfter",
-  sym: typeof BEFORE | typeof AFTER,
-): PropertyDescriptor {
-  return {
-    enumerable: true,
-    configurable: true,
-    get(this: Lazy): string {
-      const text = showAt(this[sym] as Uint8Array, this.insn);
-      Object.defineProperty(this, key, { value: text, writable: true, enumerable: true, configurable: true });
-      return text;
-    },
-    set(this: Lazy, v: string): void {
-      Object.defineProperty(this, key, { value: v, writable: true, enumerable: true, configurable: true });
-    },
-  };
-}
-
 /**
- * insnBefore/insnAfter are enumerable getters shared by every result (disassembling
- * each record costs more than resolving it, and only `explain` and error paths read
- * the text); the raw bytes sit under non-enumerable symbols.
+ * insnBefore/insnAfter of a failed record: enumerable getters over the saved bytes
+ * (disassembling each record costs more than resolving it, and only `explain` and
+ * error paths read the text). Successful records get the same getters in their
+ * object literal (applyCoreRelocations); defining properties on an existing object
+ * costs several times more in a cold process and leaves it in dictionary mode.
  */
-const LAZY_TEXT: PropertyDescriptorMap = {
-  insnBefore: lazyDescriptor("insnBefore", BEFORE),
-  insnAfter: lazyDescriptor("insnAfter", AFTER),
-};
-
 function lazyText(out: CoreReloResult, before: Uint8Array, after: Uint8Array): void {
-  Object.defineProperty(out, BEFORE, { value: before });
-  Object.defineProperty(out, AFTER, { value: after });
-  Object.defineProperties(out, LAZY_TEXT);
+  const insn = out.insn;
+  Object.defineProperties(out, {
+    insnBefore: { enumerable: true, configurable: true, get: () => showAt(before, insn) },
+    insnAfter: { enumerable: true, configurable: true, get: () => showAt(after, insn) },
+  });
 }
 
 function showAt(bytes: Uint8Array, slot: number): string {
@@ -119,8 +96,10 @@ function showAt(bytes: Uint8Array, slot: number): string {
   }
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 function num(v: bigint): number | string {
-  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  return v <= MAX_SAFE ? Number(v) : v.toString();
 }
 
 const sortedLines = new WeakSet<LineInfoSpec[]>();
@@ -214,20 +193,17 @@ export function applyCoreRelocations(args: ApplyCoreArgs): CoreReloResult[] {
     const kindName = BPF_CORE_KIND_NAMES[relo.kind] ?? `kind#${relo.kind}`;
     const beforeBytes = snapshot(insns, relo.insn);
     const { localType, accessText } = describeLocal(localBtf, relo);
-    const base = {
-      index,
-      insn: relo.insn,
-      kind: relo.kind,
-      kindName,
-      localTypeId: relo.typeId,
-      localType,
-      insnBefore: "",
-      source,
-    };
     const fail = (reason: string, partial: Partial<CoreReloResult>): never => {
       const err = new CoreApplyError(program, index, reason, source);
       const failed: CoreReloResult = {
-        ...base,
+        index,
+        insn: relo.insn,
+        kind: relo.kind,
+        kindName,
+        localTypeId: relo.typeId,
+        localType,
+        insnBefore: "",
+        source,
         access: { spec: relo.accessStr, text: accessText },
         candidates: [],
         value: { local: 0, target: 0 },
@@ -257,11 +233,9 @@ export function applyCoreRelocations(args: ApplyCoreArgs): CoreReloResult[] {
         : { id: r.chosen.id, name: r.chosen.name }
       : undefined;
     const value = { local: num(r.res.origVal), target: num(r.res.newVal) };
-    const access = {
-      spec: relo.accessStr,
-      text: accessText,
-      ...(r.targetSpec ? { target: r.targetSpec.raw.join(":") } : {}),
-    };
+    const access = r.targetSpec
+      ? { spec: relo.accessStr, text: accessText, target: r.targetSpec.raw.join(":") }
+      : { spec: relo.accessStr, text: accessText };
     let patch: string;
     try {
       patch = patchInsn(insns, relo.insn, r.res);
@@ -274,17 +248,31 @@ export function applyCoreRelocations(args: ApplyCoreArgs): CoreReloResult[] {
       });
     }
     const poisoned = patch.startsWith("poisoned");
+    const afterBytes = snapshot(insns, relo.insn);
+    const insn = relo.insn;
+    // One literal, keys in the order `explain --json` prints them; `chosen` is
+    // undefined (not printed) when nothing matched.
     const out: CoreReloResult = {
-      ...base,
+      index,
+      insn,
+      kind: relo.kind,
+      kindName,
+      localTypeId: relo.typeId,
+      localType,
+      get insnBefore() {
+        return showAt(beforeBytes, insn);
+      },
+      source,
       access,
       candidates,
-      ...(chosen ? { chosen } : {}),
+      chosen,
       value,
-      insnAfter: "",
+      get insnAfter() {
+        return showAt(afterBytes, insn);
+      },
       patch,
       poisoned,
     };
-    lazyText(out, beforeBytes, snapshot(insns, relo.insn));
     if (poisoned)
       out.error = r.res.poison ? poisonReason(r) : `${specPath(r.localSpec)}: ${patch.slice(10, -1)}`;
     results.push(out);
