@@ -83,13 +83,25 @@ function nameIndex(btf: Btf): NameHashIndex {
     if (off === 0) continue;
     // keyHash stops at a NUL: an offset past the section (bad BTF, which nameOf
     // reports) would read undefined forever, so it is left out of the index.
-    let h: number;
+    let bytes: Uint8Array;
+    let j: number;
     if (off >= ownStart) {
       if (off - ownStart >= ownBytes.length) continue;
-      h = keyHash(ownBytes, off - ownStart);
-    } else if (base && off >= base.start) h = keyHash(base.bytes, off - base.start);
-    else continue;
-    const b = h & mask;
+      bytes = ownBytes;
+      j = off - ownStart;
+    } else if (base && off >= base.start) {
+      bytes = base.bytes;
+      j = off - base.start;
+    } else continue;
+    // keyHash, inlined (keep the two in step): in a cold process a call per name
+    // costs about as much as hashing the name.
+    let h = 0x811c9dc5;
+    for (; ; j++) {
+      const c = bytes[j] as number;
+      if (c === 0 || (c === 0x5f && bytes[j + 1] === 0x5f && bytes[j + 2] === 0x5f)) break;
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    const b = (h >>> 0) & mask;
     next[i] = table[b] as number;
     table[b] = firstId + i;
   }
