@@ -165,7 +165,7 @@ test("trace -- sh -c 'exit 3' on a TTY: coloured, 'exit 3', exit status 3", asyn
   assert.ok(exit, `an exit line for sh in:\n${p.text}`);
   assert.match(exit as string, / exit 3 \(/, exit);
   assert.match(p.text, /=== Summary ===/);
-  assert.match(p.text, /sh -c 'exit 3' \[exit 3, /, "the summary tree has the exit status too");
+  assert.match(p.text, /sh -c 'exit 3' \[exit 3, /, `the summary tree has the exit status too:\n${p.text}`);
 });
 
 test("trace on a TTY with NO_COLOR=1, and through a pipe: no escape sequence at all", async () => {
