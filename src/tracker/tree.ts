@@ -50,14 +50,46 @@ export function renderTree(table: ProcessTable, opts: TreeOptions = {}): string 
   }
   const lines: string[] = [];
   const seen = new Set<number>();
+  const keptChildren = (e: ProcessEntry) =>
+    table.children(e.pid).filter((c) => !seen.has(c.pid) && (!keep || keep.has(c.pid)));
+  const isContext = (e: ProcessEntry) => opts.filter !== undefined && !opts.filter(e);
+  /**
+   * With a filter: the context-only descendants of `e` that form a single line down to
+   * the first entry that matches, branches or is the matching entry's parent (kept).
+   */
+  const contextChain = (e: ProcessEntry, kids: ProcessEntry[]): ProcessEntry[] => {
+    const chain: ProcessEntry[] = [];
+    if (!isContext(e) || kids.length !== 1) return chain;
+    let c = kids[0];
+    for (;;) {
+      if (!isContext(c)) break;
+      const ck = keptChildren(c).filter((x) => !chain.includes(x));
+      if (ck.length !== 1 || !isContext(ck[0])) break;
+      chain.push(c);
+      c = ck[0];
+    }
+    return chain;
+  };
   const dim = (s: string) => (opts.color ? `\x1b[2m${s}\x1b[0m` : s);
   const walk = (e: ProcessEntry, prefix: string, self: string, depth: number) => {
     seen.add(e.pid);
     const head = prefix + self;
     const line = clip(head + describeProcess(e), opts.width);
     lines.push(e.exited ? head + dim(line.slice(head.length)) : line);
-    const kids = table.children(e.pid).filter((c) => !seen.has(c.pid) && (!keep || keep.has(c.pid)));
+    const kids = keptChildren(e);
     const childPrefix = prefix + (self === "" ? "" : self === g.last ? g.sp : g.bar);
+    const skipped = contextChain(e, kids);
+    if (skipped.length >= 2) {
+      // A chain of context-only ancestors (each with one kept child) says only "how we
+      // got here"; under a deep launcher (CI runners, container shims, ssh + tmux) it
+      // would push what actually ran past maxDepth and the terminal's width. One line
+      // stands for the chain, then the process's own parent.
+      for (const c of skipped) seen.add(c.pid);
+      lines.push(`${childPrefix}${g.last}${dim(`… ${skipped.length} more ancestors`)}`);
+      const last = skipped[skipped.length - 1];
+      walk(keptChildren(last)[0], childPrefix + g.sp, g.last, depth + 1);
+      return;
+    }
     if (depth >= maxDepth && kids.length) {
       lines.push(`${childPrefix}${g.last}… ${kids.length} more`);
       return;

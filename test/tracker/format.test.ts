@@ -85,6 +85,26 @@ test("tree rendering: structure, exit status, depth limit, width", () => {
   for (const line of renderTree(t, { width: 12 }).split("\n")) assert.ok(Array.from(line).length <= 12, line);
 });
 
+test("tree with a filter: a chain of context-only ancestors is one line, the parent stays", () => {
+  const t = new ProcessTable();
+  // 1 → 2 → … → 9 (a deep launcher, none of it active), 9 → 20 (the active one).
+  for (let pid = 2; pid <= 9; pid++) t.apply(exec(pid, pid - 1, [`launcher${pid}`]));
+  t.apply(exec(20, 9, ["sh", "-c", "exit 3"]));
+  t.apply(exit(20, 9, 3 << 8));
+  const out = renderTree(t, { filter: (e) => e.pid === 20, maxDepth: 4, width: 60 });
+  assert.is(
+    out,
+    [
+      "2 launcher2",
+      "└─ … 6 more ancestors",
+      "   └─ 9 launcher9",
+      "      └─ 20 sh -c 'exit 3' [exit 3, 1.50s]",
+    ].join("\n"),
+  );
+  // Without a filter nothing is collapsed.
+  assert.ok(renderTree(t).includes("launcher5"));
+});
+
 test("summary: counts, lost, top commands, alerts and tree", () => {
   const t = new ProcessTable();
   const s = new Summary(t);
