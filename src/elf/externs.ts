@@ -14,6 +14,8 @@ const BTF_LINKAGE_EXTERN = 2;
 
 const SIZED = new Set(["int", "ptr", "array", "struct", "union", "enum", "enum64", "float"]);
 
+/** Upper bound for one kconfig extern (see the size check in readExterns). */
+const MAX_KCONFIG_VALUE = 1 << 16;
 export function isExternSymbol(s: ElfSymbol): boolean {
   return (
     s.shndx === SHN_UNDEF &&
@@ -71,6 +73,15 @@ export function readExterns(elf: ElfFile, btf: Btf | undefined): Externs {
       const align = btf.alignof(t.type);
       if (size <= 0 || align <= 0)
         throw new ElfError(elf.name, undefined, `kconfig extern '${s.name}' has no usable size`);
+      // Kconfig values are bools, tristates, integers and strings (char arrays): a few
+      // bytes to a few hundred. The .kconfig map is one array value, which the loader
+      // allocates here; a size like 2 GiB can only come from a damaged BTF.
+      if (size > MAX_KCONFIG_VALUE)
+        throw new ElfError(
+          elf.name,
+          undefined,
+          `kconfig extern '${s.name}' is ${size} bytes: larger than any kconfig value (max ${MAX_KCONFIG_VALUE})`,
+        );
       kcfg.push({ spec: { name: s.name, kind: "kconfig", btfId: id, offset: 0, size, weak }, align });
     } else if (sec === ".ksyms") {
       // A ksym VAR may be `void` (only its address is used); size is informational.

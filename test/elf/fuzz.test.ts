@@ -84,4 +84,18 @@ test(`${RUNS} mutated objects end in a CollectionSpec or a typed error`, () => {
   assert.ok(process.memoryUsage().heapUsed - heapBefore < 512 * 1024 * 1024, "heap growth bounded");
 });
 
+// Counterexamples fast-check found in CI runs, kept so they are checked every run.
+test("found by fuzzing: a kconfig extern whose BTF size is 2 GiB is an ElfError, not a RangeError", () => {
+  const i = committedObjects().findIndex((p) => p.endsWith("/core.bpf.o"));
+  assert.ok(i >= 0, "test/fixtures/core.bpf.o is committed");
+  const bytes = mutate(objects[i] as Uint8Array, { kind: "u32", at: [[1786552752, 0x80000000]] });
+  try {
+    readCollectionSpec(bytes, "fuzz.o");
+    assert.unreachable("the damaged object was accepted");
+  } catch (e) {
+    assert.instance(e, ElfError);
+    assert.match((e as Error).message, /kconfig extern '.*' is \d+ bytes/);
+  }
+});
+
 test.run();
