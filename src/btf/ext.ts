@@ -43,9 +43,6 @@ class LineInfoText {
   ) {
     this.#btf = btf;
   }
-  protected get btf(): Btf {
-    return this.#btf;
-  }
   get fileName(): string {
     return this.#btf.str(this.fileNameOff);
   }
@@ -57,6 +54,13 @@ class LineInfoText {
   }
   get column(): number {
     return this.lineCol & 0x3ff;
+  }
+  /**
+   * This record at instruction slot `insn` of a function or linked program (a
+   * LineInfoSpec): linking moves functions, and a spread would drop the text getters.
+   */
+  at(insn: number): LineInfoRecord {
+    return new LineInfoRecord(this.#btf, insn, this.fileNameOff, this.lineOff, this.lineCol);
   }
 }
 
@@ -71,10 +75,6 @@ export class BtfExtLineRecord extends LineInfoText implements BtfExtLineInfo {
   ) {
     super(btf, fileNameOff, lineOff, lineCol);
   }
-  /** This record at instruction `insn` of a function or linked program (a LineInfoSpec). */
-  at(insn: number): LineInfoRecord {
-    return new LineInfoRecord(this.btf, insn, this.fileNameOff, this.lineOff, this.lineCol);
-  }
 }
 
 /** A line_info record placed in a function or program: `insn` in instruction slots (LineInfoSpec). */
@@ -87,10 +87,6 @@ export class LineInfoRecord extends LineInfoText {
     lineCol: number,
   ) {
     super(btf, fileNameOff, lineOff, lineCol);
-  }
-  /** The same record at another instruction slot (linking moves functions). */
-  at(insn: number): LineInfoRecord {
-    return new LineInfoRecord(this.btf, insn, this.fileNameOff, this.lineOff, this.lineCol);
   }
 }
 
