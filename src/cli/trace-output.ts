@@ -5,10 +5,10 @@
 import { closeSync, openSync, statSync, writeSync } from "node:fs";
 import { TsbpfError } from "../errors.ts";
 import { type Allowlist, loadAllowlist, loadRules } from "../tracker/allowlist.ts";
+import { escapeJsonLine } from "../tracker/escape.ts";
 import type { TraceEvent } from "../tracker/events.ts";
 import { TextFormatter } from "../tracker/format-text.ts";
 import { writeEventJson } from "../tracker/json-bytes.ts";
-import { eventJsonLine } from "../tracker/json-line.ts";
 import type { ProcessTable } from "../tracker/process-table.ts";
 import { BUILTIN_RULES, evaluate, type Rule, type RuleContext } from "../tracker/rules.ts";
 import { Summary } from "../tracker/summary.ts";
@@ -114,11 +114,12 @@ export class TraceOutput {
     }
     // Written as bytes into the output buffer (json-bytes.ts): no string per field or
     // line. A line that does not fit after a flush, or an event the byte writer does
-    // not handle, goes the string way.
+    // not handle (alert, lost, a field of an unexpected type), goes through the generic
+    // escaper, which writes the same bytes.
     if (this.outLen > FLUSH_AT) this.flush();
     const end = writeEventJson(this.out, this.outLen, this.out.length - 1, ev, elapsed);
     if (end < 0) {
-      this.line(eventJsonLine(ev, elapsed));
+      this.line(escapeJsonLine(elapsed === undefined ? ev : { ...ev, elapsed_s: elapsed }));
       return;
     }
     this.out[end] = 10;

@@ -1,6 +1,7 @@
 // The NDJSON line of one tracer event written as UTF-8 straight into the caller's
-// output buffer: the same bytes as Buffer.from(eventJsonLine(ev)) (json-line.ts), but
-// without a string per field and per line. In a fork storm, building those strings
+// output buffer: the same bytes as Buffer.from(escapeJsonLine(ev)) (escape.ts:
+// JSON.stringify, then a scan for terminal-unsafe characters), but without a string
+// per field and per line. In a fork storm, building those strings
 // was ~1.7 KB of the ~2.9 KB allocated per event (bench/tracer-path.ts --heap), i.e.
 // most of what the scavenger had to clean up.
 //
@@ -10,9 +11,9 @@
 // of such a string is the string itself), and anything else in them goes through
 // escapeJsonLine so the escaping rules live in one place (escape.ts). A field of an
 // unexpected type, an event kind other than the four per-record ones, or a line that
-// does not fit makes writeEventJson return -1: the caller then uses eventJsonLine,
-// which falls back to escapeJsonLine for the same cases. test/tracker/json-line.test.ts
-// checks byte equality with escapeJsonLine over generated events.
+// does not fit makes writeEventJson return -1: the caller then uses escapeJsonLine.
+// test/tracker/json-line.test.ts checks byte equality with escapeJsonLine over
+// generated events.
 import { escapeJsonLine } from "./escape.ts";
 import type { BaseEvent, ExecEvent, ExecFailedEvent, ExitEvent, ForkEvent, TraceEvent } from "./events.ts";
 
@@ -274,9 +275,8 @@ function execFailed(ev: ExecFailedEvent): void {
 
 /**
  * Writes the NDJSON line of `ev` (no newline; with `elapsedS`, plus an `elapsed_s`
- * field as eventJsonLine adds it) into `out` from `offset`, never past `limit`.
- * Returns the offset after the line, or -1 when the caller must use eventJsonLine
- * instead (bytes from `offset` on may then have been overwritten).
+ * field last) into `out` from `offset`, never past `limit`. Returns the offset after
+ * the line, or -1 when the caller must use escapeJsonLine instead (bytes from `offset` on may then have been overwritten).
  */
 export function writeEventJson(
   out: Buffer,
