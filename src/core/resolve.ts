@@ -41,17 +41,31 @@ export class CoreResolveError extends Error {}
  */
 const candCache = new WeakMap<Btf, WeakMap<Btf, Map<number, Candidate[]>>>();
 
-function cachedCandidates(local: Btf, localId: number, targets: TargetBtfs): Candidate[] {
-  let byTarget = candCache.get(local);
+/**
+ * The map kept for one local/target BTF pair in a two-level cache (both levels weak,
+ * so a dropped object or kernel BTF takes its entries with it). Module BTFs are not
+ * part of the key: they are read once per process, alongside vmlinux.
+ */
+function perPair<K, V>(
+  cache: WeakMap<Btf, WeakMap<Btf, Map<K, V>>>,
+  local: Btf,
+  targets: TargetBtfs,
+): Map<K, V> {
+  let byTarget = cache.get(local);
   if (!byTarget) {
     byTarget = new WeakMap();
-    candCache.set(local, byTarget);
+    cache.set(local, byTarget);
   }
   let m = byTarget.get(targets.vmlinux);
   if (!m) {
     m = new Map();
     byTarget.set(targets.vmlinux, m);
   }
+  return m;
+}
+
+function cachedCandidates(local: Btf, localId: number, targets: TargetBtfs): Candidate[] {
+  const m = perPair(candCache, local, targets);
   let c = m.get(localId);
   if (!c) {
     c = findCandidates(local, localId, targets);
@@ -113,23 +127,9 @@ function calcRes(kind: number, local: CoreSpec, target: CoreSpec | undefined): C
  */
 const resCache = new WeakMap<Btf, WeakMap<Btf, Map<string, { r: CoreResolution; cands: number }>>>();
 
-function resolutionMemo(local: Btf, targets: TargetBtfs): Map<string, { r: CoreResolution; cands: number }> {
-  let byTarget = resCache.get(local);
-  if (!byTarget) {
-    byTarget = new WeakMap();
-    resCache.set(local, byTarget);
-  }
-  let m = byTarget.get(targets.vmlinux);
-  if (!m) {
-    m = new Map();
-    byTarget.set(targets.vmlinux, m);
-  }
-  return m;
-}
-
 export function resolveCoreRelo(local: Btf, relo: CoreRelo, targets: TargetBtfs): CoreResolution {
   if (relo.kind === BPF_CORE.TYPE_ID_LOCAL) return resolveUncached(local, relo, targets);
-  const memo = resolutionMemo(local, targets);
+  const memo = perPair(resCache, local, targets);
   const key = `${relo.kind}:${relo.typeId}:${relo.accessStr}`;
   const hit = memo.get(key);
   if (hit) {

@@ -63,6 +63,7 @@ export function renderTree(table: ProcessTable, opts: TreeOptions = {}): string 
     let c = kids[0];
     for (;;) {
       if (!isContext(c)) break;
+      // Excluding the chain itself ends the walk should ppid links ever form a loop.
       const ck = keptChildren(c).filter((x) => !chain.includes(x));
       if (ck.length !== 1 || !isContext(ck[0])) break;
       chain.push(c);
