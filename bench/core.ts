@@ -1,16 +1,23 @@
-// CO-RE benchmark: from a COLD process each run (a fresh `node --import tsx` child),
-// read bpf/process.bpf.o and /sys/kernel/btf/vmlinux and resolve every CO-RE
-// relocation of every program; the child times itself from the start of the work
-// (ELF + BTF parse + candidate search + resolution + patching). vmlinux BTF comes from
-// kernelBtf(), the loader's own reader (a read-only mmap where the kernel allows it,
-// else read(2)); the persistent CO-RE cache (src/loader/core-cache.ts) is not used, so
-// every run does the whole uncached resolution. Interleaved with
-// `bpftool prog loadall bpf/process.bpf.o DIR` (libbpf's whole load, for scale).
-// Usage: npm run bench:core
+// CO-RE benchmark: from a COLD process each run, read bpf/process.bpf.o and the
+// running kernel's BTF (/sys/kernel/btf/vmlinux) and resolve every CO-RE relocation of
+// every program (ELF + BTF parse + candidate search + resolution + patching). The
+// persistent CO-RE cache (src/loader/core-cache.ts) is never used: every run does the
+// whole uncached resolution. Interleaved with `bpftool prog loadall bpf/process.bpf.o
+// DIR` (libbpf's whole load, for scale).
+//
+// Headline: the shipped binary, `dist/tsbpf explain bpf/process.bpf.o --no-load` with
+// TSBPF_TIMING=1, whose phase lines on stderr bracket exactly that work (src/core/
+// explain.ts: "explain: started" → "explain: CO-RE resolved"). The object is read from
+// the file, not the binary's pre-parsed copy, so the ELF parse is timed too. Second row:
+// the same work from source, a fresh `node --import tsx` child timing itself, without
+// the binary's start-up snapshot (which holds the bytecode of this path:
+// src/snapshot-warmup.ts).
+// Usage: npm run bench:core [-- --runs N]
 import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { appendResult, median, table } from "./lib.ts";
+import { ensureTsbpf } from "./workloads/tracers.ts";
 
 const OBJ = "bpf/process.bpf.o";
 const RUNS = 11;
@@ -67,6 +74,31 @@ function runChild(): {
   return JSON.parse(r.stdout.trim().split("\n").pop() as string);
 }
 
+/** One cold run of the binary: the phases of `explain --no-load` (TSBPF_TIMING=1). */
+function runBinary(bin: string): { total: number; elf: number; btf: number; resolve: number; relos: number } {
+  const r = spawnSync(bin, ["explain", OBJ, "--no-load", "--json"], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 120_000,
+    // A clean environment, as from a user's shell (see bench/startup.ts on why).
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/root", TSBPF_TIMING: "1" },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`${bin} explain failed: ${r.stderr}`);
+  const at = (what: string): number => {
+    const line = r.stderr.split("\n").find((l) => l.includes(`explain: ${what}`));
+    const m = line?.match(/timing:\s+([0-9.]+) ms/);
+    if (!m) throw new Error(`no '${what}' phase in ${bin}'s TSBPF_TIMING output:\n${r.stderr}`);
+    return Number(m[1]);
+  };
+  const t0 = at("started");
+  const t1 = at("ELF parsed");
+  const t2 = at("target BTF read");
+  const t3 = at("CO-RE resolved");
+  const relos = Number(r.stderr.match(/CO-RE resolved \((\d+) relocations\)/)?.[1] ?? 0);
+  return { total: t3 - t0, elf: t1 - t0, btf: t2 - t1, resolve: t3 - t2, relos };
+}
+
 function runBpftool(i: number): number {
   const dir = `/sys/fs/bpf/tsbpf-bench-core-${process.pid}-${i}`;
   const t0 = process.hrtime.bigint();
@@ -82,37 +114,63 @@ function runBpftool(i: number): number {
 }
 
 async function main(): Promise<void> {
-  const ours: ReturnType<typeof runChild>[] = [];
+  // --runs N: a quick run, not recorded in bench/RESULTS.md.
+  const quick = process.argv.includes("--runs");
+  const runs = quick ? Number(process.argv[process.argv.indexOf("--runs") + 1]) || RUNS : RUNS;
+  const bin = ensureTsbpf((m) => console.log(m));
+  if (bin.prefix.length > 0) throw new Error(`bench:core needs the single binary: ${bin.how}`);
+  const binary: ReturnType<typeof runBinary>[] = [];
+  const source: ReturnType<typeof runChild>[] = [];
   const bpftool: number[] = [];
   const canLoad = process.getuid?.() === 0;
-  runChild(); // warm the file cache (and tsx's transform cache) once
-  for (let i = 0; i < RUNS; i++) {
-    ours.push(runChild());
+  // Warm the file cache (and tsx's transform cache) once; not counted.
+  runChild();
+  runBinary(bin.cmd);
+  for (let i = 0; i < runs; i++) {
+    binary.push(runBinary(bin.cmd));
+    source.push(runChild());
     if (canLoad) bpftool.push(runBpftool(i));
   }
-  const med = (k: "total" | "elf" | "btf" | "resolve" | "cpu") => median(ours.map((o) => o[k]));
-  const relos = ours[0]?.relos ?? 0;
+  type Phase = "total" | "elf" | "btf" | "resolve";
+  const med = (xs: Record<Phase, number>[], k: Phase) => median(xs.map((o) => o[k]));
+  const relos = binary[0]?.relos ?? 0;
+  if (source[0] && source[0].relos !== relos)
+    throw new Error(`the binary resolved ${relos} CO-RE relocations, the source run ${source[0].relos}`);
   const bt = canLoad ? median(bpftool) : Number.NaN;
-  const ratio = med("total") / bt;
+  const headline = med(binary, "total");
+  const ratio = headline / bt;
   const f = (x: number) => x.toFixed(1);
+  const phases = (xs: Record<Phase, number>[]) =>
+    `elf ${f(med(xs, "elf"))} + vmlinux BTF ${f(med(xs, "btf"))} + resolve/patch ${f(med(xs, "resolve"))}`;
+  const range = (xs: Record<Phase, number>[]) => {
+    const t = xs.map((o) => o.total).sort((a, b) => a - b);
+    return `${f(t[0] ?? Number.NaN)}–${f(t[t.length - 1] ?? Number.NaN)}`;
+  };
   const rows = [
+    [`tsbpf CO-RE, ${bin.shown} (cold process)`, f(headline), range(binary), `${phases(binary)}`],
     [
-      "tsbpf CO-RE (cold process)",
-      f(med("total")),
-      `elf ${f(med("elf"))} + vmlinux BTF ${f(med("btf"))} + resolve/patch ${f(med("resolve"))}; CPU time ${f(med("cpu"))}`,
+      "tsbpf CO-RE, from source (node --import tsx, cold process)",
+      f(med(source, "total")),
+      range(source),
+      `${phases(source)}; CPU time ${f(median(source.map((o) => o.cpu)))}`,
     ],
     [
       "bpftool prog loadall",
       canLoad ? f(bt) : "n/a (needs root)",
+      canLoad ? `${f(Math.min(...bpftool))}–${f(Math.max(...bpftool))}` : "",
       "whole libbpf load incl. verifier, spawned",
     ],
   ];
   const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-  const body = `${table(["what", "median ms", "notes"], rows)}\n\n${relos} CO-RE relocations in ${OBJ}, ${RUNS} runs each, interleaved; target ≤ 50 ms. Load average during the run: ${load} (2 shared cores).`;
+  const body =
+    `${table(["what", "median ms", "range", "notes"], rows)}\n\n` +
+    `${relos} CO-RE relocations in ${OBJ}, ${runs} runs each, interleaved; target ≤ 50 ms (the binary's median). ` +
+    `Binary: the phases \`${bin.shown} explain ${OBJ} --no-load\` prints with TSBPF_TIMING=1, from "explain: started" to "explain: CO-RE resolved". ` +
+    `Load average during the run: ${load} (2 shared cores).`;
   console.log(body);
-  appendResult("CO-RE resolution (bench/core.ts)", "npm run bench:core", body);
+  if (!quick) appendResult("CO-RE resolution (bench/core.ts)", "npm run bench:core", body);
   console.log(
-    `tsbpf CO-RE median ${f(med("total"))} ms, bpftool loadall median ${f(bt)} ms, ratio=${ratio.toFixed(2)}`,
+    `tsbpf CO-RE median ${f(headline)} ms (${bin.shown}; from source ${f(med(source, "total"))} ms), bpftool loadall median ${f(bt)} ms, ratio=${ratio.toFixed(2)}`,
   );
 }
 

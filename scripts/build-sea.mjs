@@ -122,8 +122,9 @@ selftest();
 
 // The snapshot entry, run once by 'node --experimental-sea-config' (useSnapshot) at
 // build time. Everything it evaluates lands in the binary's V8 heap snapshot: every
-// module of the bundle (sub-commands included) and each embedded BPF object parsed
-// into its CollectionSpec. A start then only deserializes the heap and calls the
+// module of the bundle (sub-commands included), each embedded BPF object parsed
+// into its CollectionSpec, and the bytecode of the ELF → BTF → CO-RE path, which the
+// warm-up ran once (src/snapshot-warmup.ts). A start then only deserializes the heap and calls the
 // function given to setDeserializeMainFunction. Snapshot rules (Node's
 // v8.startupSnapshot): only built-ins may be require()d, and no native addon, open
 // handle, fd or timer may be left, which is why src/sys binds koffi on first use and
@@ -134,6 +135,7 @@ function snapshotEntry(objects) {
 import { preloadCommands, run } from "./src/cli.ts";
 import { setPreparsedSpec } from "./src/assets.ts";
 import { readCollectionSpec } from "./src/elf/collection.ts";
+import { warmUpLoadPath } from "./src/snapshot-warmup.ts";
 ${SELFTEST}
 const v8 = require("node:v8");
 const { readFileSync } = require("node:fs");
@@ -143,6 +145,9 @@ for (const [name, path] of ${list}) {
   try { setPreparsedSpec(name, readCollectionSpec(new Uint8Array(readFileSync(path)), "embedded:" + name)); }
   catch (e) { console.warn("build-sea: " + name + " not pre-parsed: " + (e && e.message)); }
 }
+// Compile the ELF → BTF → CO-RE path into the snapshot (src/snapshot-warmup.ts).
+const warm = warmUpLoadPath(${list}.map(([name, path]) => ({ name, path })));
+console.log("build-sea: warm-up resolved " + warm.relocations + " CO-RE relocations against " + warm.target);
 preloadCommands().then(() => {
   v8.startupSnapshot.setDeserializeMainFunction(() => {
     void run(process.argv.slice(2));

@@ -1,8 +1,8 @@
 // tsbpf command-line entry. Each sub-command lives in src/cli/<name>.ts and is
 // imported lazily so that `tsbpf --version` loads nothing else.
 import type { Command } from "./cli/command.ts";
-import { phase } from "./cli/trace-timing.ts";
 import { TsbpfError, UsageError } from "./errors.ts";
+import { phase } from "./timing.ts";
 import { VERSION } from "./version.ts";
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {

@@ -1,4 +1,5 @@
-// TSBPF_TIMING=1: where the start-up of `tsbpf trace` goes. Each phase prints one line
+// TSBPF_TIMING=1: where the time of a start goes (`tsbpf trace` start-up, and the
+// static CO-RE path of `tsbpf explain`, which bench/core.ts reads). Each phase prints one line
 // on stderr, "tsbpf: timing: <ms> <phase>", ms since Node's process start
 // (performance.timeOrigin; the execve and the mapping of the binary come a few ms
 // before it and are not counted). The first line also gives Node's own milestones

@@ -4,6 +4,7 @@ import { readObjectFile } from "../assets.ts";
 import { type ExplainReport, explainObject } from "../core/explain.ts";
 import { renderExplainText } from "../core/explain-text.ts";
 import { UsageError } from "../errors.ts";
+import { preloadLibc } from "../sys/libc.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 
@@ -53,6 +54,9 @@ const command: Command = {
     if (positionals.length !== 1)
       throw new UsageError("explain: expected exactly one OBJ (see 'tsbpf explain --help')");
     const { bytes, path } = readObjectFile(positionals[0] as string);
+    // The target BTF is mmapped through libc: load the addon before the timed phases
+    // (TSBPF_TIMING=1, read by bench/core.ts) start, as a source run does at import.
+    preloadLibc();
     const report: ExplainReport = await explainObject(bytes, path, {
       btf: values.btf,
       load: !values["no-load"],

@@ -3,12 +3,12 @@ import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { TsbpfError } from "../errors.ts";
+import { phase, timingOn } from "../timing.ts";
 import type { TraceEvent } from "../tracker/events.ts";
 import { openTrace, type TraceSession } from "../tracker/source.ts";
 import type { Command } from "./command.ts";
 import { parseTraceArgs } from "./trace-options.ts";
 import { loadUserRules, TraceOutput } from "./trace-output.ts";
-import { phase, timingOn } from "./trace-timing.ts";
 
 const help = `Usage: tsbpf trace [options] [-- CMD [ARGS...]]
 

@@ -14,6 +14,7 @@ import { linkProgram } from "../loader/link.ts";
 import type { LoadStep } from "../loader/steps.ts";
 import type { CollectionSpec } from "../spec.ts";
 import { type BpfCallRecord, setBpfRecorder } from "../sys/bpf.ts";
+import { phase } from "../timing.ts";
 import { BPF_ATTACH_TYPE, BPF_MAP_TYPE_NAMES, BPF_PROG_TYPE_NAMES } from "../uapi.ts";
 import { resolveExterns } from "./externs.ts";
 import { applyCoreRelocations, type CoreReloResult } from "./relocate.ts";
@@ -211,7 +212,9 @@ export async function explainObject(
   opts: ExplainOptions,
 ): Promise<ExplainReport> {
   setTargetBtfPath(opts.btf);
+  phase("explain: started");
   const spec = readCollectionSpec(bytes, path);
+  phase("explain: ELF parsed");
   const report: ExplainReport = {
     object: path,
     target_btf: opts.btf ?? "/sys/kernel/btf/vmlinux",
@@ -225,23 +228,27 @@ export async function explainObject(
     programs: [],
     steps: [],
   };
-  staticPart(spec, bytes, report);
   // Read the target BTF first: a missing or bad --btf file is the user's first problem.
   const target = kernelBtf();
+  phase("explain: target BTF read");
   if (opts.btf === undefined) report.target_btf = target.name;
   const root = process.getuid?.() === 0;
   const load = opts.load && root;
   if (opts.load && !root)
     report.note = "static part only: loading needs root (run as root, or pass --no-load)";
   if (!load) {
-    report.externs = explainExterns(spec);
+    // CO-RE before the rest of the report, so TSBPF_TIMING shows the resolution alone.
     staticCoreAndRelocs(spec, report);
+    phase(`explain: CO-RE resolved (${report.core_relocations.length} relocations)`);
+    staticPart(spec, bytes, report);
+    report.externs = explainExterns(spec);
     for (const p of spec.programs) {
       if (!report.programs.some((x) => x.name === p.name))
         report.programs.push({ name: p.name, section: p.section, type: p.typeName, verdict: "static" });
     }
     return report;
   }
+  staticPart(spec, bytes, report);
   // Externs, explained (the loader resolves them again itself, identically).
   report.externs = explainExterns(spec);
   const calls: BpfCallRecord[] = [];

@@ -31,6 +31,20 @@ function libc(): Lib {
   return lib;
 }
 
+/**
+ * Loads koffi's addon and libc now instead of at the first call; false when they cannot
+ * be loaded (the first call then reports why). For commands that time their own work
+ * (TSBPF_TIMING): loading the native addon is start-up, a few ms in the single binary.
+ */
+export function preloadLibc(): boolean {
+  try {
+    libc();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: a stub forwards whatever its prototype takes
 type Fn = (...args: any[]) => any;
 

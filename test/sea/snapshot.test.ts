@@ -102,6 +102,32 @@ test("trace takes the pre-parsed spec in the snapshot binary, parses in the plai
   assert.match(p.stderr, "ELF parsed (pre-parsed in the binary)", show(p));
 });
 
+test("explain --no-load: the snapshot binary (CO-RE path warmed at build) reports what the source does", () => {
+  // The warm-up (src/snapshot-warmup.ts) resolved CO-RE against the build machine's
+  // BTF; nothing of it may reach a run: same report, byte for byte, as from source.
+  const obj = join(ROOT_DIR, "bpf", "process.bpf.o");
+  const fromSource = spawnSync(
+    process.execPath,
+    ["--import", "tsx", join(ROOT_DIR, "src/cli.ts"), "explain", obj, "--no-load", "--json"],
+    { cwd: ROOT_DIR, encoding: "utf8", timeout: RUN_TIMEOUT, maxBuffer: 64 << 20 },
+  );
+  assert.is(fromSource.status, 0, show(fromSource));
+  for (const bin of [snap, plain]) {
+    const r = spawnSync(bin, ["explain", obj, "--no-load", "--json"], {
+      env: { PATH: pathDir, TMPDIR: work, TSBPF_TIMING: "1" },
+      encoding: "utf8",
+      timeout: RUN_TIMEOUT,
+      maxBuffer: 64 << 20,
+    });
+    assert.is(r.status, 0, show(r));
+    assert.ok(r.stdout === fromSource.stdout, `${bin}: explain --json differs from the source run's`);
+    // The phases bench/core.ts reads.
+    for (const p of ["explain: started", "explain: ELF parsed", "explain: target BTF read"])
+      assert.match(r.stderr, p, show(r));
+    assert.match(r.stderr, /explain: CO-RE resolved \(213 relocations\)/, show(r));
+  }
+});
+
 test.after(() => rmSync(work, { recursive: true, force: true }));
 
 test.run();
