@@ -105,6 +105,11 @@ function commString(bytes: Uint8Array, start: number, end: number): string {
   return s;
 }
 
+// Run once at load: commString runs only on a cache miss, and a first miss in the middle
+// of a storm (a new process name) found its compares without type feedback inside the
+// optimized decode, which then deoptimized ("insufficient type feedback for compare").
+commString(Uint8Array.of(120, 0), 0, 2);
+
 /**
  * Decoded comm strings, direct-mapped by a hash of the 16 bytes: a storm's records
  * carry a handful of names, so a hit (four word compares) replaces building the

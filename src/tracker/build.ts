@@ -156,3 +156,39 @@ export function lostEvent(time: string, count: number, kind: string): LostEvent 
     kind,
   };
 }
+
+/**
+ * Settles the field representations of the event objects at load (see primeShapes in
+ * process-entry.ts for why): a first exit by a signal (signal: null → a number), a
+ * first lifetime over 2^31 ns or a cgroup id or uid over 2^31 (small int → double)
+ * otherwise widens a field in the middle of a trace, and every optimized function
+ * that read it (decode, the table, the JSON writer, the CLI loop) deoptimizes.
+ */
+function primeEventShapes(): void {
+  const big = 2 ** 40;
+  for (const n of [1, big]) {
+    const r: RawTask = {
+      time: "t",
+      tgid: 1,
+      tid: 1,
+      ppid: 1,
+      uid: n,
+      gid: n,
+      comm: "x",
+      startBoottimeNs: 1,
+      parentStartBoottimeNs: 1,
+      execId: "1-1",
+      parentExecId: "1-1",
+      cgroupId: n,
+      pidnsInode: n,
+      nsPid: n,
+    };
+    exitEvent(r, { status: n === 1 ? 0 : 9, lifetimeNs: n, thread: false });
+    exitEvent(r, { status: 0x8b, lifetimeNs: n, thread: true });
+    // A process fork has no namespace fields (they are the child's, see bpf-decode.ts).
+    const p = { ...r, pidnsInode: undefined, nsPid: undefined };
+    forkEvent(p, { childPid: 2, childTid: 2, thread: false, childStartBoottimeNs: n });
+    forkEvent(r, { childPid: 1, childTid: 3, thread: true });
+  }
+}
+primeEventShapes();

@@ -241,13 +241,20 @@ export function isoTimeFromNs(epochNs: bigint): string {
 /** isoTimeFromNs for µs since the epoch as a safe, non-negative integer Number. */
 export function isoTimeFromUs(us: number): string {
   const sec = Math.floor(us / 1_000_000);
-  if (sec !== isoSecond) {
-    const iso = new Date(sec * 1000).toISOString(); // ...SS.000Z
-    isoPrefix = iso.slice(0, -4);
-    isoSecond = sec;
-  }
+  if (sec !== isoSecond) newIsoSecond(sec);
   const frac = us - sec * 1_000_000;
   return `${isoPrefix}${frac < 100000 ? `${frac + 1_000_000}`.slice(1) : frac}Z`;
+}
+
+/**
+ * The once-a-second part of isoTimeFromUs, a function of its own: inlined into the
+ * per-event code, its first run after that code was optimized lacked type feedback
+ * and deoptimized the whole decode path (bench/jit-cost.ts).
+ */
+function newIsoSecond(sec: number): void {
+  const iso = new Date(sec * 1000).toISOString(); // ...SS.000Z
+  isoPrefix = iso.slice(0, -4);
+  isoSecond = sec;
 }
 
 /** The uncached form, for times outside the cached range (before 1970, after 2255). */
@@ -264,16 +271,22 @@ function isoTimeSlow(epochNs: bigint): string {
 let msPrefix = "";
 let msBase = Number.NaN;
 
+/** The once-a-second part of eventTimeMs (kept out of it like newIsoSecond). */
+function newMsSecond(t: string): boolean {
+  const prefix = t.slice(0, 20);
+  const base = Date.parse(`${prefix}000Z`);
+  if (!Number.isFinite(base)) return false;
+  msPrefix = prefix;
+  msBase = base;
+  return true;
+}
+
 /** Milliseconds since the epoch of an event's `time` (µs precision is dropped). */
 export function eventTimeMs(ev: { time: string }): number {
   const t = ev.time;
   if (t.length === 27 && t.charCodeAt(19) === 46 && t.charCodeAt(26) === 90) {
     if (!t.startsWith(msPrefix) || msPrefix === "") {
-      const prefix = t.slice(0, 20);
-      const base = Date.parse(`${prefix}000Z`);
-      if (!Number.isFinite(base)) return Date.parse(t);
-      msPrefix = prefix;
-      msBase = base;
+      if (!newMsSecond(t)) return Date.parse(t);
     }
     // Date.parse keeps the first 3 fraction digits (truncates), so do the same.
     let ms = 0;

@@ -2,50 +2,11 @@
 // seeded from /proc for processes that existed before tracing started). Keyed by pid
 // (= tgid). Memory is bounded: exited processes are pruned after a grace period and a
 // hard cap evicts the oldest exited entries first, so a fork storm cannot grow it.
-import type { TraceEvent } from "./events.ts";
+import type { ForkEvent, TraceEvent } from "./events.ts";
 import { eventTimeMs, execIdTicks } from "./events.ts";
+import { NO_ARGV, NO_CHILDREN, newEntry, newExitInfo, type ProcessEntry } from "./process-entry.ts";
 
-export interface ExitInfo {
-  time: string;
-  /** Date.parse(time), used for pruning. */
-  timeMs: number;
-  exit_code: number;
-  signal: number | null;
-  signal_name: string | null;
-  core_dumped: boolean;
-  lifetime_ns: number;
-}
-
-export interface ProcessEntry {
-  pid: number;
-  ppid: number;
-  /** "" until an event or /proc tells us the start time. */
-  exec_id: string;
-  parent_exec_id: string;
-  comm: string;
-  /** Executable of the current image ("" if unknown, e.g. a forked child before exec). */
-  filename: string;
-  exe?: string;
-  argv: string[];
-  argv_truncated: boolean;
-  uid: number;
-  gid: number;
-  /** Start time in clock ticks since boot (/proc/<pid>/stat field 22), if known. */
-  start_ticks?: number;
-  children: Set<number>;
-  /** Existed before the trace started (seeded from /proc). */
-  preexisting: boolean;
-  /** Number of exec events seen for this process during the trace. */
-  execs: number;
-  /** Live threads, including the leader. */
-  threads: number;
-  /** ISO time of the first event that showed this process. */
-  first_seen?: string;
-  exited?: ExitInfo;
-  cgroup_id?: number;
-  pidns?: number;
-  ns_pid?: number;
-}
+export type { ExitInfo, ProcessEntry } from "./process-entry.ts";
 
 export interface ProcessTableOptions {
   /** Hard bound on entries (default 65,536). */
@@ -53,23 +14,6 @@ export interface ProcessTableOptions {
   /** How long exited processes stay visible, in ms (default 5000). */
   graceMs?: number;
 }
-
-/**
- * The children set of every entry that has none: most processes of a fork storm never
- * fork, and a Set per entry was a large part of the table's memory and allocation.
- * link() gives an entry its own set on its first child; this one stays empty
- * (ChildlessSet.add throws, so a caller adding to it directly fails loudly).
- */
-class ChildlessSet extends Set<number> {
-  override add(_: number): this {
-    throw new Error(
-      "ProcessTable: add children through the table (link), not to an entry's shared empty set",
-    );
-  }
-}
-const NO_CHILDREN: Set<number> = new ChildlessSet();
-/** argv of entries that never had one (shared, never mutated: exec replaces the array). */
-const NO_ARGV: string[] = Object.freeze([]) as unknown as string[];
 
 /** Maximum ancestry walk, a guard against cycles from inconsistent input. */
 const MAX_DEPTH = 4096;
@@ -105,38 +49,73 @@ export class ProcessTable {
   /** Inserts (or replaces) an entry, e.g. one read from /proc; links it to its parent. */
   upsert(init: Partial<ProcessEntry> & { pid: number; ppid: number }): ProcessEntry {
     this.remove(init.pid);
-    // Every entry is built with the same properties in the same order (absent optional
-    // fields as undefined), so the table's hot functions see one object shape: entries
-    // spread from differently-shaped inits made apply/touch/prune polymorphic, and V8
-    // deoptimized and recompiled them over and over during a fork storm.
-    const e: ProcessEntry = {
-      pid: init.pid,
-      ppid: init.ppid,
-      exec_id: init.exec_id ?? "",
-      parent_exec_id: init.parent_exec_id ?? "",
-      comm: init.comm ?? "",
-      filename: init.filename ?? "",
-      exe: init.exe,
-      argv: init.argv ?? NO_ARGV,
-      argv_truncated: init.argv_truncated ?? false,
-      uid: init.uid ?? -1,
-      gid: init.gid ?? -1,
-      start_ticks: init.start_ticks,
-      children: NO_CHILDREN,
-      preexisting: init.preexisting ?? false,
-      execs: init.execs ?? 0,
-      threads: init.threads ?? 1,
-      first_seen: init.first_seen,
-      exited: init.exited,
-      cgroup_id: init.cgroup_id,
-      pidns: init.pidns,
-      ns_pid: init.ns_pid,
-    };
+    const e = newEntry(
+      init.pid,
+      init.ppid,
+      init.exec_id ?? "",
+      init.parent_exec_id ?? "",
+      init.comm ?? "",
+      init.filename ?? "",
+      init.exe,
+      init.argv ?? NO_ARGV,
+      init.argv_truncated ?? false,
+      init.uid ?? -1,
+      init.gid ?? -1,
+      init.start_ticks,
+      init.preexisting ?? false,
+      init.execs ?? 0,
+      init.threads ?? 1,
+      init.first_seen,
+      init.exited,
+      init.cgroup_id,
+      init.pidns,
+      init.ns_pid,
+    );
     if (e.start_ticks === undefined && e.exec_id) e.start_ticks = execIdTicks(e.exec_id);
     this.procs.set(e.pid, e);
     this.link(e);
     this.enforceCap();
     return e;
+  }
+
+  /**
+   * A fork's child, built straight from its parent's entry: the per-fork path (one
+   * object instead of an init literal copied into the entry, and the parent already
+   * in hand for linking). Same result as upsert() with those fields.
+   */
+  private forkChild(ev: ForkEvent, parent: ProcessEntry): void {
+    const pid = ev.child_pid;
+    this.remove(pid);
+    const execId = ev.child_exec_id ?? "";
+    const e = newEntry(
+      pid,
+      ev.pid,
+      execId,
+      parent.exec_id,
+      parent.comm,
+      parent.filename,
+      parent.exe,
+      parent.argv,
+      parent.argv_truncated,
+      parent.uid,
+      parent.gid,
+      execId ? execIdTicks(execId) : undefined,
+      false,
+      0,
+      1,
+      ev.time,
+      undefined,
+      parent.cgroup_id,
+      parent.pidns,
+      undefined,
+    );
+    this.procs.set(pid, e);
+    // link(e) with the parent known: ev.pid is the entry touch() just returned.
+    if (pid !== parent.pid) {
+      if (parent.children === NO_CHILDREN) parent.children = new Set();
+      parent.children.add(pid);
+    }
+    this.enforceCap();
   }
 
   /** Updates the table from one event. Never throws on unknown or inconsistent pids. */
@@ -148,22 +127,7 @@ export class ProcessTable {
           parent.threads += 1;
           return;
         }
-        this.upsert({
-          pid: ev.child_pid,
-          ppid: ev.pid,
-          exec_id: ev.child_exec_id ?? "",
-          parent_exec_id: parent.exec_id,
-          comm: parent.comm,
-          filename: parent.filename,
-          exe: parent.exe,
-          argv: parent.argv,
-          argv_truncated: parent.argv_truncated,
-          uid: parent.uid,
-          gid: parent.gid,
-          first_seen: ev.time,
-          cgroup_id: parent.cgroup_id,
-          pidns: parent.pidns,
-        });
+        this.forkChild(ev, parent);
         return;
       }
       case "exec": {
@@ -194,15 +158,15 @@ export class ProcessTable {
         // delete, a miss for every other exit, showed up in a fork storm's profile.
         if (e.exited !== undefined) this.exitedOrder.delete(e.pid);
         e.threads = 0;
-        e.exited = {
-          time: ev.time,
-          timeMs: Number.isFinite(timeMs) ? timeMs : Date.now(),
-          exit_code: ev.exit_code,
-          signal: ev.signal,
-          signal_name: ev.signal_name,
-          core_dumped: ev.core_dumped,
-          lifetime_ns: ev.lifetime_ns,
-        };
+        e.exited = newExitInfo(
+          ev.time,
+          Number.isFinite(timeMs) ? timeMs : Date.now(),
+          ev.exit_code,
+          ev.signal,
+          ev.signal_name,
+          ev.core_dumped,
+          ev.lifetime_ns,
+        );
         this.exitedOrder.set(e.pid, e.exited.timeMs);
         return;
       }

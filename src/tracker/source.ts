@@ -311,7 +311,10 @@ class Session implements TraceSession {
         queue.push(ev);
       }
     };
-    let nextLoss = Date.now() + this.lossPollMs;
+    // The first loss poll (and prune) runs on the first turn after seeding, not a
+    // second in: code first reached in the middle of a storm has no type feedback, and
+    // the optimized events() deoptimized there ("insufficient type feedback").
+    let nextLoss = Date.now();
     const reader = this.tracer.reader;
     let settled = false;
     try {
@@ -320,21 +323,17 @@ class Session implements TraceSession {
         const n = reader.consume(push, TURN_LIMIT);
         for (let i = 0; i < queue.length; i++) yield queue[i] as TraceEvent;
         queue.length = 0;
-        if (this.seeder) {
-          // A chunk of /proc per turn; all that is left once stopping.
-          if (this.stopping) this.seeder.finish();
-          else this.seeder.step(SEED_CHUNK);
-          if (!this.seeder.done) {
-            await new Promise((r) => setImmediate(r));
-            continue;
-          }
-          this.seeder = undefined;
-          this.onPhase?.(`process table seeded from /proc (${this.table.size} processes)`);
+        if (this.seeder !== undefined && this.seedTurn()) {
+          await new Promise((r) => setImmediate(r));
+          continue;
         }
         const now = Date.now();
         if (now >= nextLoss) {
           nextLoss = now + this.lossPollMs;
-          yield* this.lossEvents();
+          // A plain array rather than yield* of a generator: the delegation is more
+          // code for TurboFan to compile into this function, for a once-a-second path.
+          const lost = this.lossNow();
+          for (let i = 0; i < lost.length; i++) yield lost[i] as LostEvent;
           this.table.prune(now);
         }
         if (n > 0) {
@@ -357,15 +356,30 @@ class Session implements TraceSession {
         await this.waitData(Math.max(1, nextLoss - now));
       }
       // After the last drain: every drop the kernel counted is in the stream.
-      yield* this.lossEvents();
+      for (const ev of this.lossNow()) yield ev;
     } finally {
       signal?.removeEventListener("abort", onAbort);
     }
   }
 
-  private *lossEvents(): Generator<LostEvent> {
-    if (this.closed) return;
-    for (const ev of this.loss.poll()) yield ev;
+  /**
+   * One turn of background /proc seeding (a chunk; all that is left once stopping).
+   * Returns true while some is left. Kept out of events() so its optimized code stays
+   * the drain loop (a smaller, cheaper compile).
+   */
+  private seedTurn(): boolean {
+    const seeder = this.seeder;
+    if (seeder === undefined) return false;
+    if (this.stopping) seeder.finish();
+    else seeder.step(SEED_CHUNK);
+    if (!seeder.done) return true;
+    this.seeder = undefined;
+    this.onPhase?.(`process table seeded from /proc (${this.table.size} processes)`);
+    return false;
+  }
+
+  private lossNow(): LostEvent[] {
+    return this.closed ? [] : this.loss.poll();
   }
 
   private waitData(ms: number): Promise<void> {
