@@ -135,7 +135,7 @@ function snapshotEntry(objects) {
 import { preloadCommands, run } from "./src/cli.ts";
 import { setPreparsedSpec } from "./src/assets.ts";
 import { readCollectionSpec } from "./src/elf/collection.ts";
-import { warmUpLoadPath } from "./src/snapshot-warmup.ts";
+import { lastWarmUpError, warmUpEventPath, warmUpLoadPath, warmUpTraceLoad } from "./src/snapshot-warmup.ts";
 ${SELFTEST}
 const v8 = require("node:v8");
 const { readFileSync } = require("node:fs");
@@ -148,6 +148,12 @@ for (const [name, path] of ${list}) {
 // Compile the ELF → BTF → CO-RE path into the snapshot (src/snapshot-warmup.ts).
 const warm = warmUpLoadPath(${list}.map(([name, path]) => ({ name, path })));
 console.log("build-sea: warm-up resolved " + warm.relocations + " CO-RE relocations against " + warm.target);
+for (const [name, path] of ${list}) {
+  const n = warmUpTraceLoad(path);
+  console.log("build-sea: warm-up loaded " + n + " programs of " + name + " into a fake kernel" + (lastWarmUpError ? " (" + lastWarmUpError + ")" : ""));
+  const e = warmUpEventPath(path);
+  console.log("build-sea: warm-up wrote " + e + " synthetic " + name + " events" + (lastWarmUpError ? " (" + lastWarmUpError + ")" : ""));
+}
 preloadCommands().then(() => {
   v8.startupSnapshot.setDeserializeMainFunction(() => {
     void run(process.argv.slice(2));

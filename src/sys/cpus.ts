@@ -36,6 +36,11 @@ export function possibleCpus(): number[] {
   return cached;
 }
 
+/** Forgets the cached list (src/snapshot-warmup.ts: the build machine's is not the user's). */
+export function forgetPossibleCpus(): void {
+  cached = undefined;
+}
+
 /** Number of possible CPUs: highest possible CPU + 1, the per-CPU slot count. */
 export function numPossibleCpus(): number {
   const cpus = possibleCpus();

@@ -198,4 +198,9 @@ export function probe(name: FeatureName): boolean {
   return ok;
 }
 
+/** Forgets every probe result (src/snapshot-warmup.ts: probes answered by a fake kernel). */
+export function forgetProbes(): void {
+  cache.clear();
+}
+
 export const FEATURE_NAMES = Object.keys(PROBES) as FeatureName[];

@@ -205,16 +205,50 @@ export let gettid: () => number = lazy("int gettid(void)", (f) => {
 });
 
 /** errno of the last failed call on this thread. */
-export function errno(): number {
-  return k().errno();
-}
+export let errno: () => number = () => k().errno();
 
 /** Address of a buffer's first byte (honours byteOffset). Use only on off-heap memory. */
-export function addressOf(buf: Uint8Array): bigint {
-  return k().address(buf) as bigint;
+export let addressOf: (buf: Uint8Array) => bigint = (buf) => k().address(buf) as bigint;
+
+/** The entry points a BPF object's load goes through, for withFakeLibc. */
+export interface FakeLibc {
+  sysBpf: typeof sysBpf;
+  mmapRaw: typeof mmapRaw;
+  munmapRaw: typeof munmapRaw;
+  viewOf: typeof viewOf;
+  closeRaw: typeof closeRaw;
+  errno: typeof errno;
+  addressOf: typeof addressOf;
+}
+
+/**
+ * Runs `fn` with the load path's libc entry points replaced by `fake`, then puts the
+ * previous ones (normally the unbound stubs) back. Only for the single binary's build
+ * (src/snapshot-warmup.ts), where no native addon may be loaded: it lets the loader's
+ * JavaScript run once, so its bytecode lands in the start-up snapshot.
+ */
+export function withFakeLibc<T>(fake: FakeLibc, fn: () => T): T {
+  const saved: FakeLibc = { sysBpf, mmapRaw, munmapRaw, viewOf, closeRaw, errno, addressOf };
+  sysBpf = fake.sysBpf;
+  mmapRaw = fake.mmapRaw;
+  munmapRaw = fake.munmapRaw;
+  viewOf = fake.viewOf;
+  closeRaw = fake.closeRaw;
+  errno = fake.errno;
+  addressOf = fake.addressOf;
+  try {
+    return fn();
+  } finally {
+    sysBpf = saved.sysBpf;
+    mmapRaw = saved.mmapRaw;
+    munmapRaw = saved.munmapRaw;
+    viewOf = saved.viewOf;
+    closeRaw = saved.closeRaw;
+    errno = saved.errno;
+    addressOf = saved.addressOf;
+  }
 }
 
 /** Zero-copy ArrayBuffer over native memory (e.g. an mmap'd region). */
-export function viewOf(addr: number | bigint, len: number): ArrayBuffer {
-  return k().view(addr, len) as ArrayBuffer;
-}
+export let viewOf: (addr: number | bigint, len: number) => ArrayBuffer = (addr, len) =>
+  k().view(addr, len) as ArrayBuffer;

@@ -1,16 +1,22 @@
 // src/snapshot-warmup.ts runs at build time inside the single binary's V8 snapshot: it
 // must exercise the whole ELF → BTF → CO-RE path and leave nothing behind (no kernel
 // object, no cached kernel BTF) that a run on another machine could see.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readCollectionSpec } from "../../src/elf/collection.ts";
+import { haveBtfFeature } from "../../src/loader/features.ts";
 import { cachedKernelBtf } from "../../src/loader/kernel-btf.ts";
 import { linkProgram } from "../../src/loader/link.ts";
-import { warmUpLoadPath } from "../../src/snapshot-warmup.ts";
+import {
+  lastWarmUpError,
+  warmUpEventPath,
+  warmUpLoadPath,
+  warmUpTraceLoad,
+} from "../../src/snapshot-warmup.ts";
 import { setBpfRecorder } from "../../src/sys/bpf.ts";
-import { ROOT_DIR } from "../helpers/env.ts";
+import { privileged, ROOT_DIR } from "../helpers/env.ts";
 
 const objects = ["process.bpf.o", "process_perf.bpf.o"].map((name) => ({
   name,
@@ -45,6 +51,42 @@ test("resolves every CO-RE record of the embedded objects, with no bpf() call an
 test("an object that does not parse is skipped, not thrown", () => {
   const r = warmUpLoadPath([{ name: "missing", path: join(ROOT_DIR, "no-such-object.bpf.o") }]);
   assert.is(r.relocations, 0);
+});
+
+const openFds = () => readdirSync("/proc/self/fd").length;
+
+test("the tracer's load runs against the fake kernel and leaves no fd, no cached probe, no kernel BTF", () => {
+  const fds = openFds();
+  for (const o of objects) {
+    // fork, exec and exit: the failed-exec programs are off by default, as in `trace`.
+    assert.is(warmUpTraceLoad(o.path), 3, `${o.name}: ${lastWarmUpError}`);
+  }
+  assert.is(openFds(), fds);
+  assert.is(cachedKernelBtf(), undefined);
+  if (!privileged("a real BTF feature probe after the warm-up")) return;
+  // The fake kernel answered the probes "yes"; a real probe must run again now.
+  const calls: { cmdName: string }[] = [];
+  setBpfRecorder((c) => calls.push(c));
+  try {
+    assert.is(haveBtfFeature("func"), true);
+  } finally {
+    setBpfRecorder(undefined);
+  }
+  assert.ok(
+    calls.some((c) => c.cmdName === "BPF_BTF_LOAD"),
+    `no probe issued: ${JSON.stringify(calls)}`,
+  );
+});
+
+test("the event path formats a fork, an exec and an exit in JSON and in text, and closes its output", () => {
+  const fds = openFds();
+  for (const o of objects) assert.is(warmUpEventPath(o.path), 6, `${o.name}: ${lastWarmUpError}`);
+  assert.is(openFds(), fds);
+});
+
+test("a load that fails is reported for the build log, not thrown", () => {
+  assert.is(warmUpTraceLoad(join(ROOT_DIR, "no-such-object.bpf.o")), 0);
+  assert.match(lastWarmUpError ?? "", "no-such-object");
 });
 
 test.run();
