@@ -5,12 +5,14 @@
 // Method (identical for both peers): a 64 MiB ring; per batch, BPF_PROG_TEST_RUN runs
 // the producer, which fills the ring with BATCH records (fewer than fit, so none is
 // lost); then the consumer drains it (poll with timeout 0 until empty) and ONLY the drain
-// is timed. Both decode 4 fields per record (seq u64, ts u64, pid u32, cpu u32) and sum
+// is timed. Both decode 4 fields per record (seq u64, ts u64, pid u32, cpu u32; tsbpf
+// locates them in the object's BTF, the C peer through its struct) and sum
 // them. Runs alternate tsbpf / libbpf; figures are medians. The libbpf peer is
 // bench/ringbuf/consumer.c, built here with gcc against Debian's libbpf-dev.
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { Btf } from "../src/btf/btf.ts";
 import { RingBufReader } from "../src/ringbuf/reader.ts";
 import { OBJECT, Producers } from "../test/ringbuf/producers.ts";
 import { appendResult, median, table } from "./lib.ts";
@@ -113,34 +115,77 @@ function runLibbpf(size: number, batch: number, batches: number): Run {
 type Mode = "batch" | "cb" | "each";
 const MODES: Mode[] = ["cb", "batch", "each"];
 
-// 4 fields; u64s read as two u32 halves (exact below 2^53) to avoid a BigInt per field.
-// The batch path reads them as aligned u32 words (records are 8-byte aligned, see
-// BatchCallback), the C peer through a struct pointer: the same loads.
-let batchSum = 0;
-let batchRecords = 0;
-function decodeBatch(_v: DataView, offs: Int32Array, _lens: Int32Array, count: number, w: Uint32Array): void {
+// The 4 fields are located in the producer object's BTF (struct rb_small / rb_big, which
+// share the prefix seq u64, ts u64, pid u32, cpu u32), and the decoders are generated
+// from those offsets with the offsets as literals: the same loads a C compiler emits for
+// the peer's struct pointer (bench/ringbuf/consumer.c), and no per-record lookup. u64s are
+// read as two u32 halves (exact below 2^53) to avoid a BigInt per field.
+interface Layout {
+  seq: number;
+  ts: number;
+  pid: number;
+  cpu: number;
+}
+
+/** Byte offsets of the 4 fields in `struct name`, checked for size and alignment. */
+function fieldLayout(btf: Btf, name: string): Layout {
+  const id = btf.findByNameKind(name, "struct")[0];
+  if (id === undefined) throw new Error(`${OBJECT}: no struct ${name} in its BTF`);
+  const t = btf.type(id);
+  if (t.kind !== "struct") throw new Error(`${OBJECT}: ${name} is a ${t.kind}`);
+  const field = (f: keyof Layout, size: number): number => {
+    const m = t.members.find((x) => x.name === f);
+    if (m === undefined) throw new Error(`${OBJECT}: struct ${name} has no member '${f}'`);
+    if (m.bitfieldSize !== 0 || m.bitOffset % 32 !== 0 || btf.sizeof(m.type) !== size)
+      throw new Error(`${OBJECT}: struct ${name} has no 4-byte-aligned ${size}-byte member '${f}'`);
+    return m.bitOffset / 8;
+  };
+  return { seq: field("seq", 8), ts: field("ts", 8), pid: field("pid", 4), cpu: field("cpu", 4) };
+}
+
+type BatchDecoder = (v: DataView, offs: Int32Array, lens: Int32Array, count: number, w: Uint32Array) => void;
+type RecordDecoder = (v: DataView, o: number) => void;
+
+/**
+ * consumeBatch's decoder: records are 8-byte aligned (see BatchCallback), so each field
+ * is read as aligned u32 words; the sum stays in a local for the batch.
+ * Per-record decoder for consume()/consumeEach(): its sum and count live in `acc`, a
+ * Float64Array, as the C peer's are static globals (a double kept in a closure variable is
+ * a boxed HeapNumber in V8, re-allocated by every +=, which measured ~2x slower per
+ * record than the consumer itself once the callback is inlined into the walk).
+ */
+function makeDecoders(l: Layout, acc: Float64Array): { batch: BatchDecoder; record: RecordDecoder } {
+  const w = (off: number) => off / 4;
+  const batch = new Function(
+    "acc",
+    `return function decodeBatch(_v, offs, _lens, count, w) {
   let s = 0;
   for (let i = 0; i < count; i++) {
     const o = offs[i] >> 2;
-    const seq = w[o] + w[o + 1] * 4294967296;
-    const ts = w[o + 2] + w[o + 3] * 4294967296;
-    s += seq + ts + w[o + 4] + w[o + 5];
+    const seq = w[o + ${w(l.seq)}] + w[o + ${w(l.seq) + 1}] * 4294967296;
+    const ts = w[o + ${w(l.ts)}] + w[o + ${w(l.ts) + 1}] * 4294967296;
+    s += seq + ts + w[o + ${w(l.pid)}] + w[o + ${w(l.cpu)}];
   }
-  batchSum += s;
-  batchRecords += count;
+  acc[2] += s;
+  acc[3] += count;
+};`,
+  )(acc) as BatchDecoder;
+  const record = new Function(
+    "acc",
+    `return function onRecord(v, o) {
+  const seq = v.getUint32(o + ${l.seq}, true) + v.getUint32(o + ${l.seq + 4}, true) * 4294967296;
+  const ts = v.getUint32(o + ${l.ts}, true) + v.getUint32(o + ${l.ts + 4}, true) * 4294967296;
+  acc[0] += seq + ts + v.getUint32(o + ${l.pid}, true) + v.getUint32(o + ${l.cpu}, true);
+  acc[1]++;
+};`,
+  )(acc) as RecordDecoder;
+  return { batch, record };
 }
 
-// The per-record callback's sum and count live in a Float64Array, as the C peer's are
-// static globals: a double kept in a closure variable is a boxed HeapNumber in V8 (this
-// Node), re-allocated by every \`+=\`, which measured ~2x slower per record than the
-// consumer itself once the callback is inlined into the walk.
-const cbAcc = new Float64Array(2);
-function onRecord(v: DataView, o: number): void {
-  const seq = v.getUint32(o, true) + v.getUint32(o + 4, true) * 4294967296;
-  const ts = v.getUint32(o + 8, true) + v.getUint32(o + 12, true) * 4294967296;
-  cbAcc[0] += seq + ts + v.getUint32(o + 16, true) + v.getUint32(o + 20, true);
-  cbAcc[1]++;
-}
+/** [cb sum, cb records, batch sum, batch records] */
+const acc = new Float64Array(4);
+let decodeBatch: BatchDecoder;
+let onRecord: RecordDecoder;
 
 function runTsbpf(
   p: Producers,
@@ -153,9 +198,7 @@ function runTsbpf(
   let sum = 0;
   let records = 0;
   let ns = 0;
-  batchSum = 0;
-  batchRecords = 0;
-  cbAcc.fill(0);
+  acc.fill(0);
   for (let b = 0; b < batches; b++) {
     p.run("bench", batch, b * batch, 0, size);
     const t0 = process.hrtime.bigint();
@@ -164,8 +207,8 @@ function runTsbpf(
     else while (r.consumeEach(onRecord) > 0);
     ns += Number(process.hrtime.bigint() - t0);
   }
-  sum += batchSum + cbAcc[0];
-  records += batchRecords + cbAcc[1];
+  sum += (acc[0] as number) + (acc[2] as number);
+  records += (acc[1] as number) + (acc[3] as number);
   if (sum === 0) throw new Error("nothing decoded");
   if (records !== batch * batches) throw new Error(`decoded ${records} records, expected ${batch * batches}`);
   return { records, ns };
@@ -175,6 +218,15 @@ async function main(): Promise<void> {
   buildPeer();
   const p = new Producers({ rbSize: RING });
   const r = new RingBufReader(p.rb);
+  // One decoder pair for both record sizes (one callback, as the peer has one struct):
+  // the layouts must agree.
+  const layout = fieldLayout(p.btf, "rb_small");
+  const big = fieldLayout(p.btf, "rb_big");
+  if (JSON.stringify(big) !== JSON.stringify(layout))
+    throw new Error(
+      `rb_small and rb_big lay out their fields differently: ${JSON.stringify({ layout, big })}`,
+    );
+  ({ batch: decodeBatch, record: onRecord } = makeDecoders(layout, acc));
   const rows: (string | number)[][] = [];
   let ratio64 = 0;
   let ratio64Batch = 0;
