@@ -12,8 +12,9 @@
 //               run_time_ns / run_cnt of each of the tracer's programs (bpftool prog show)
 //   complete    tsbpf only: fork and exit events reported for the workload / produced
 // Options: --forks N (default 20000), --reps R (default 3), --bpf-stats,
-//   --tsbpf NAME=DIR (repeatable; DIR is a checkout whose src/cli.ts is run with tsx;
-//   default: this checkout as "tsbpf"), --no-peers, --no-baseline.
+//   --tsbpf NAME=DIR[,--node-flag...] (repeatable; DIR is a checkout whose src/cli.ts is
+//   run with tsx, with those extra node/V8 flags; default: this checkout as "tsbpf"),
+//   --no-peers, --no-baseline.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -33,8 +34,9 @@ const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname,
 const tsbpfDirs: [string, string][] = [];
 for (let i = 0; i < args.length; i++)
   if (args[i] === "--tsbpf") {
-    const [n, d] = (args[i + 1] ?? "").split("=");
-    if (n && d) tsbpfDirs.push([n, d]);
+    const a = args[i + 1] ?? "";
+    const eq = a.indexOf("=");
+    if (eq > 0 && eq < a.length - 1) tsbpfDirs.push([a.slice(0, eq), a.slice(eq + 1)]);
   }
 if (tsbpfDirs.length === 0) tsbpfDirs.push(["tsbpf", ROOT]);
 
@@ -53,19 +55,32 @@ interface Variant {
   tsbpf: boolean;
 }
 
-const variants: Variant[] = tsbpfDirs.map(([name, d]) => ({
-  name,
-  procs: [
-    [
-      process.execPath,
-      ["--import", "tsx", join(d, "src", "cli.ts"), "trace", "--json", "-o", join(dir, `${name}.ndjson`)],
-      join(dir, `${name}.ndjson`),
-      false,
+const variants: Variant[] = tsbpfDirs.map(([name, spec]) => {
+  // DIR,--flag,... : extra node/V8 flags for that variant (e.g. compiler flags).
+  const [d = "", ...flags] = spec.split(",");
+  return {
+    name,
+    procs: [
+      [
+        process.execPath,
+        [
+          ...flags,
+          "--import",
+          "tsx",
+          join(d, "src", "cli.ts"),
+          "trace",
+          "--json",
+          "-o",
+          join(dir, `${name}.ndjson`),
+        ],
+        join(dir, `${name}.ndjson`),
+        false,
+      ],
     ],
-  ],
-  perRound: 2,
-  tsbpf: true,
-}));
+    perRound: 2,
+    tsbpf: true,
+  } satisfies Variant;
+});
 if (!args.includes("--no-peers"))
   variants.push({
     name: "execsnoop+exitsnoop",
