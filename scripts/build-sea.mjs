@@ -148,13 +148,15 @@ for (const [name, path] of ${list}) {
 // Compile the ELF → BTF → CO-RE path into the snapshot (src/snapshot-warmup.ts).
 const warm = warmUpLoadPath(${list}.map(([name, path]) => ({ name, path })));
 console.log("build-sea: warm-up resolved " + warm.relocations + " CO-RE relocations against " + warm.target);
-for (const [name, path] of ${list}) {
-  const n = warmUpTraceLoad(path);
-  console.log("build-sea: warm-up loaded " + n + " programs of " + name + " into a fake kernel" + (lastWarmUpError ? " (" + lastWarmUpError + ")" : ""));
-  const e = warmUpEventPath(path);
-  console.log("build-sea: warm-up wrote " + e + " synthetic " + name + " events" + (lastWarmUpError ? " (" + lastWarmUpError + ")" : ""));
+async function warmUpTrace() {
+  for (const [name, path] of ${list}) {
+    const n = await warmUpTraceLoad(path);
+    console.log("build-sea: warm-up opened a trace of " + name + " on a fake kernel (" + n + " processes seeded)" + (lastWarmUpError ? " (" + lastWarmUpError + ")" : ""));
+    const e = warmUpEventPath(path);
+    console.log("build-sea: warm-up wrote " + e + " synthetic " + name + " events" + (lastWarmUpError ? " (" + lastWarmUpError + ")" : ""));
+  }
 }
-preloadCommands().then(() => {
+warmUpTrace().then(() => preloadCommands()).then(() => {
   v8.startupSnapshot.setDeserializeMainFunction(() => {
     void run(process.argv.slice(2));
     selftest();

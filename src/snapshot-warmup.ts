@@ -14,11 +14,12 @@
 // passed explicitly, so the loader's own kernel BTF and module BTF caches
 // (src/loader/kernel-btf.ts) are never filled. No bpf() call, no koffi, no open fd.
 //
-// warmUpTraceLoad goes further: it runs the loader itself on the tracer object, as
-// `tsbpf trace` would, against a fake kernel (src/sys/libc.ts withFakeLibc: every bpf()
-// succeeds with a made-up fd, mmap fails so vmlinux BTF is read from the file), then
-// forgets every per-process cache that run filled (feature probes, kernel BTF, the
-// possible-CPU list).
+// warmUpTraceLoad goes further: it opens a trace session on the tracer object, as
+// `tsbpf trace` would, against a fake kernel (src/sys/libc.ts installFakeLibc: every
+// bpf() succeeds with a made-up fd, maps get plain memory, mmap of a real file fails so
+// vmlinux BTF is read), then forgets every per-process cache that run filled (feature
+// probes, kernel BTF, the possible-CPU list). warmUpEventPath then formats synthetic
+// events through the per-event path.
 import { readFileSync } from "node:fs";
 import { Btf } from "./btf/btf.ts";
 import { makeCodec } from "./btf/codec.ts";
@@ -26,18 +27,17 @@ import { parseTraceArgs } from "./cli/trace-options.ts";
 import { loadUserRules, TraceOutput } from "./cli/trace-output.ts";
 import { applyCoreRelocations } from "./core/relocate.ts";
 import { readCollectionSpec } from "./elf/collection.ts";
-import { loadCollectionSync } from "./loader/collection.ts";
 import { forgetFeatureProbes } from "./loader/features.ts";
 import { releaseKernelBtf } from "./loader/kernel-btf.ts";
 import { linkProgram } from "./loader/link.ts";
 import { releaseRunningKernelBtf } from "./loader/program.ts";
 import { forgetPossibleCpus } from "./sys/cpus.ts";
-import { type FakeLibc, withFakeLibc } from "./sys/libc.ts";
+import { type FakeLibc, installFakeLibc } from "./sys/libc.ts";
 import { EV, makeRecordDecoder } from "./tracker/bpf-decode.ts";
 import type { TraceEvent } from "./tracker/events.ts";
 import { writeEventJson } from "./tracker/json-bytes.ts";
 import { ProcessTable } from "./tracker/process-table.ts";
-import { programsFor, rodataFor } from "./tracker/source.ts";
+import { openTrace } from "./tracker/source.ts";
 import { BPF_BTF_LOAD, BPF_LINK_CREATE, BPF_MAP_CREATE, BPF_OBJ_GET, BPF_PROG_LOAD } from "./uapi.ts";
 
 /** The running kernel's BTF on the build machine; the objects' own BTF when it has none. */
@@ -96,6 +96,20 @@ const FD_COMMANDS = new Set<number>([
   BPF_LINK_CREATE,
 ]);
 
+type Slots = Record<number, number | bigint>;
+/** What the start-up path uses of Atomics, on unshared memory (see warmUpTraceLoad). */
+const PLAIN_ATOMICS = {
+  load: (a: Slots, i: number) => a[i],
+  store: (a: Slots, i: number, v: number | bigint) => {
+    a[i] = v;
+    return v;
+  },
+  notify: () => 0,
+};
+
+/** Why the last warm-up step did nothing, for the build's log. */
+export let lastWarmUpError: string | undefined;
+
 /** Far above any real fd, so a slip (a real close of a fake fd) cannot hit one. */
 const FIRST_FAKE_FD = 1 << 24;
 
@@ -119,51 +133,66 @@ function fakeKernel(): FakeLibc {
     },
     munmapRaw: () => 0,
     viewOf: (addr) => regions[Number(addr) / 0x1000_0000 - 1] as ArrayBuffer,
+    // process_perf.bpf.o: one perf event per CPU, enabled by ioctl.
+    sysPerfEventOpen: () => nextFd++,
+    ioctlRaw: () => 0,
     closeRaw: () => 0,
+    // The ring-buffer reader's epoll set and wake eventfd (never waited on here).
+    epollCreate1Raw: () => nextFd++,
+    epollCtlRaw: () => 0,
+    eventfdRaw: () => nextFd++,
+    readRaw: (_fd, _buf, len) => len,
+    writeRaw: (_fd, _buf, len) => len,
+    // Any clock will do: timestamps only name the synthetic times.
+    clockGettimeRaw: (_clk, ts) => {
+      new DataView(ts.buffer, ts.byteOffset, 16).setBigInt64(0, 1_000_000n, true);
+      return 0;
+    },
     errno: () => lastErrno,
     addressOf: () => 0n,
   };
 }
 
 /**
- * Loads the tracer object with `tsbpf trace`'s default options (uncached CO-RE, maps,
- * global data, relocation, program marshalling) against the fake kernel, closes it, and
- * forgets what that run cached. Returns the number of programs "loaded"; 0 when the
- * load failed (compile-only, as above).
+ * Opens a trace session as `tsbpf trace` does with its default options, against the fake
+ * kernel: object parsed (from the file, so the binary's pre-parsed copy stays untaken),
+ * record decoder, uncached CO-RE, maps, global data, relocations, program marshalling,
+ * the ring-buffer reader, attach, and the process table seeded from the build machine's
+ * /proc; then closes it and forgets what that run cached. Returns the number of
+ * processes seeded; 0 when it failed (compile-only, as above: lastWarmUpError says why).
  */
-/** Why the last warmUpTraceLoad loaded nothing, for the build's log. */
-export let lastWarmUpError: string | undefined;
-
-export function warmUpTraceLoad(objectPath: string): number {
+export async function warmUpTraceLoad(objectPath: string): Promise<number> {
   lastWarmUpError = undefined;
-  let loaded = 0;
+  let seeded = 0;
+  const restore = installFakeLibc(fakeKernel());
+  // Node builds its snapshots without the Atomics global (and SharedArrayBuffer); the
+  // ring-buffer reader reads producer/consumer positions with Atomics.load. Plain loads
+  // and stores do for the fake kernel's unshared memory, for the length of this call.
+  const noAtomics = typeof Atomics === "undefined";
+  if (noAtomics) (globalThis as Record<string, unknown>).Atomics = PLAIN_ATOMICS;
   try {
-    const spec = programsFor(
-      readCollectionSpec(new Uint8Array(readFileSync(objectPath)), `warm-up:${objectPath}`),
-      {},
-    );
-    withFakeLibc(fakeKernel(), () => {
-      const coll = loadCollectionSync(spec, {
-        rodata: rodataFor({}),
-        maps: { scratch: { maxEntries: 2 }, tracked: { maxEntries: 1 } },
-        // Never the persistent CO-RE cache: a fake kernel's results must not be stored.
-        coreCache: false,
-      });
-      loaded = Object.keys(coll.programs).length;
-      coll.close();
+    const session = await openTrace({
+      object: objectPath,
+      seedProc: true,
+      // Never the persistent CO-RE cache: a fake kernel's results must not be stored.
+      coreCache: false,
     });
+    seeded = session.table.size;
+    session.close();
   } catch (e) {
     // Shown at build time only (scripts/build-sea.mjs prints it): a failure here costs
     // start-up speed, never correctness.
     lastWarmUpError = e instanceof Error ? e.message : String(e);
-    loaded = 0;
+    seeded = 0;
   } finally {
+    if (noAtomics) delete (globalThis as Record<string, unknown>).Atomics;
+    restore();
     forgetFeatureProbes();
     releaseKernelBtf();
     releaseRunningKernelBtf();
     forgetPossibleCpus();
   }
-  return loaded;
+  return seeded;
 }
 
 /** One round of a process's life as the kernel side reports it: fork, exec, exit. */

@@ -2,10 +2,7 @@
 // CLOCK_BOOTTIME (kernel/bpf/helpers.c: ktime_get_boot_fast_ns), which Node does not
 // expose (process.hrtime is CLOCK_MONOTONIC, which stops during suspend), so the
 // tracer reads it here to turn event timestamps into wall-clock time.
-import { getKoffi } from "./koffi.ts";
-
-// Bound on first use, not at module load (see src/sys/libc.ts).
-let clockGettimeRaw: ((clk: number, ts: Uint8Array) => number) | undefined;
+import { clockGettimeRaw } from "./libc.ts";
 
 /** include/uapi/linux/time.h */
 export const CLOCK_REALTIME = 0;
@@ -17,11 +14,6 @@ const tsView = new DataView(ts.buffer);
 
 /** The clock's current value in nanoseconds (struct timespec: i64 tv_sec, i64 tv_nsec). */
 export function clockNs(clk: number): bigint {
-  if (clockGettimeRaw === undefined)
-    clockGettimeRaw = getKoffi().load("libc.so.6").func("int clock_gettime(int, void *)") as (
-      clk: number,
-      ts: Uint8Array,
-    ) => number;
   if (clockGettimeRaw(clk, ts) !== 0) throw new Error(`clock_gettime(${clk}) failed`);
   return tsView.getBigInt64(0, true) * 1_000_000_000n + tsView.getBigInt64(8, true);
 }

@@ -197,6 +197,14 @@ export let mountRaw: (
   },
 );
 
+/** clock_gettime(clk, struct timespec *) */
+export let clockGettimeRaw: (clk: number, ts: Uint8Array) => number = lazy(
+  "int clock_gettime(int, void *)",
+  (f) => {
+    clockGettimeRaw = f;
+  },
+);
+
 export let getpid: () => number = lazy("int getpid(void)", (f) => {
   getpid = f;
 });
@@ -210,43 +218,69 @@ export let errno: () => number = () => k().errno();
 /** Address of a buffer's first byte (honours byteOffset). Use only on off-heap memory. */
 export let addressOf: (buf: Uint8Array) => bigint = (buf) => k().address(buf) as bigint;
 
-/** The entry points a BPF object's load goes through, for withFakeLibc. */
+/** The entry points a trace session's start goes through, for installFakeLibc. */
 export interface FakeLibc {
   sysBpf: typeof sysBpf;
+  sysPerfEventOpen: typeof sysPerfEventOpen;
+  ioctlRaw: typeof ioctlRaw;
   mmapRaw: typeof mmapRaw;
   munmapRaw: typeof munmapRaw;
   viewOf: typeof viewOf;
   closeRaw: typeof closeRaw;
+  clockGettimeRaw: typeof clockGettimeRaw;
+  epollCreate1Raw: typeof epollCreate1Raw;
+  epollCtlRaw: typeof epollCtlRaw;
+  eventfdRaw: typeof eventfdRaw;
+  readRaw: typeof readRaw;
+  writeRaw: typeof writeRaw;
   errno: typeof errno;
   addressOf: typeof addressOf;
 }
 
 /**
- * Runs `fn` with the load path's libc entry points replaced by `fake`, then puts the
- * previous ones (normally the unbound stubs) back. Only for the single binary's build
- * (src/snapshot-warmup.ts), where no native addon may be loaded: it lets the loader's
- * JavaScript run once, so its bytecode lands in the start-up snapshot.
+ * Replaces the libc entry points a trace session's start goes through with `fake` and
+ * returns the function that puts the previous ones (normally the unbound stubs) back.
+ * Only for the single binary's build (src/snapshot-warmup.ts), where no native addon may
+ * be loaded: it lets the tracer's start-up JavaScript run once, so its bytecode lands in
+ * the start-up snapshot.
  */
-export function withFakeLibc<T>(fake: FakeLibc, fn: () => T): T {
-  const saved: FakeLibc = { sysBpf, mmapRaw, munmapRaw, viewOf, closeRaw, errno, addressOf };
-  sysBpf = fake.sysBpf;
-  mmapRaw = fake.mmapRaw;
-  munmapRaw = fake.munmapRaw;
-  viewOf = fake.viewOf;
-  closeRaw = fake.closeRaw;
-  errno = fake.errno;
-  addressOf = fake.addressOf;
-  try {
-    return fn();
-  } finally {
-    sysBpf = saved.sysBpf;
-    mmapRaw = saved.mmapRaw;
-    munmapRaw = saved.munmapRaw;
-    viewOf = saved.viewOf;
-    closeRaw = saved.closeRaw;
-    errno = saved.errno;
-    addressOf = saved.addressOf;
-  }
+export function installFakeLibc(fake: FakeLibc): () => void {
+  const saved: FakeLibc = {
+    sysBpf,
+    sysPerfEventOpen,
+    ioctlRaw,
+    mmapRaw,
+    munmapRaw,
+    viewOf,
+    closeRaw,
+    clockGettimeRaw,
+    epollCreate1Raw,
+    epollCtlRaw,
+    eventfdRaw,
+    readRaw,
+    writeRaw,
+    errno,
+    addressOf,
+  };
+  const set = (f: FakeLibc) => {
+    sysBpf = f.sysBpf;
+    sysPerfEventOpen = f.sysPerfEventOpen;
+    ioctlRaw = f.ioctlRaw;
+    mmapRaw = f.mmapRaw;
+    munmapRaw = f.munmapRaw;
+    viewOf = f.viewOf;
+    closeRaw = f.closeRaw;
+    clockGettimeRaw = f.clockGettimeRaw;
+    epollCreate1Raw = f.epollCreate1Raw;
+    epollCtlRaw = f.epollCtlRaw;
+    eventfdRaw = f.eventfdRaw;
+    readRaw = f.readRaw;
+    writeRaw = f.writeRaw;
+    errno = f.errno;
+    addressOf = f.addressOf;
+  };
+  set(fake);
+  return () => set(saved);
 }
 
 /** Zero-copy ArrayBuffer over native memory (e.g. an mmap'd region). */
