@@ -156,6 +156,9 @@ async function warmUpTrace() {
     console.log("build-sea: warm-up wrote " + e + " synthetic " + name + " events" + (lastWarmUpError ? " (" + lastWarmUpError + ")" : ""));
   }
 }
+// selftest() runs at every start; run it once here too (a no-op unless TSBPF_SELFTEST is
+// set) so that its bytecode is in the snapshot.
+if (!process.env.TSBPF_SELFTEST) selftest();
 warmUpTrace().then(() => preloadCommands()).then(() => {
   v8.startupSnapshot.setDeserializeMainFunction(() => {
     void run(process.argv.slice(2));

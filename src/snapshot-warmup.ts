@@ -20,7 +20,9 @@
 // vmlinux BTF is read), then forgets every per-process cache that run filled (feature
 // probes, kernel BTF, the possible-CPU list). warmUpEventPath then formats synthetic
 // events through the per-event path.
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Btf } from "./btf/btf.ts";
 import { makeCodec } from "./btf/codec.ts";
 import { parseTraceArgs } from "./cli/trace-options.ts";
@@ -156,9 +158,9 @@ function fakeKernel(): FakeLibc {
 /**
  * Opens a trace session as `tsbpf trace` does with its default options, against the fake
  * kernel: object parsed (from the file, so the binary's pre-parsed copy stays untaken),
- * record decoder, uncached CO-RE, maps, global data, relocations, program marshalling,
- * the ring-buffer reader, attach, and the process table seeded from the build machine's
- * /proc; then closes it and forgets what that run cached. Returns the number of
+ * record decoder, CO-RE (resolved, then from the CO-RE cache), maps, global data,
+ * relocations, program marshalling, the ring-buffer reader, attach, and the process table
+ * seeded from the build machine's /proc; then closes it and forgets what that run cached. Returns the number of
  * processes seeded; 0 when it failed (compile-only, as above: lastWarmUpError says why).
  */
 export async function warmUpTraceLoad(objectPath: string): Promise<number> {
@@ -170,21 +172,27 @@ export async function warmUpTraceLoad(objectPath: string): Promise<number> {
   // and stores do for the fake kernel's unshared memory, for the length of this call.
   const noAtomics = typeof Atomics === "undefined";
   if (noAtomics) (globalThis as Record<string, unknown>).Atomics = PLAIN_ATOMICS;
+  // Twice, with the persistent CO-RE cache in a private directory: the first start
+  // resolves CO-RE and writes an entry, the second reads it back (a user's warm start).
+  // The fake kernel's entry never reaches the real cache directory.
+  const cacheHome = mkdtempSync(join(tmpdir(), "tsbpf-warm-up-"));
+  const savedHome = process.env.XDG_CACHE_HOME;
+  process.env.XDG_CACHE_HOME = cacheHome;
   try {
-    const session = await openTrace({
-      object: objectPath,
-      seedProc: true,
-      // Never the persistent CO-RE cache: a fake kernel's results must not be stored.
-      coreCache: false,
-    });
-    seeded = session.table.size;
-    session.close();
+    for (let pass = 0; pass < 2; pass++) {
+      const session = await openTrace({ object: objectPath, seedProc: true, coreCache: true });
+      seeded = session.table.size;
+      session.close();
+    }
   } catch (e) {
     // Shown at build time only (scripts/build-sea.mjs prints it): a failure here costs
     // start-up speed, never correctness.
     lastWarmUpError = e instanceof Error ? e.message : String(e);
     seeded = 0;
   } finally {
+    if (savedHome === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = savedHome;
+    rmSync(cacheHome, { recursive: true, force: true });
     if (noAtomics) delete (globalThis as Record<string, unknown>).Atomics;
     restore();
     forgetFeatureProbes();

@@ -2,6 +2,7 @@
 // must exercise the whole ELF → BTF → CO-RE path and leave nothing behind (no kernel
 // object, no cached kernel BTF) that a run on another machine could see.
 import { readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -57,6 +58,7 @@ const openFds = () => readdirSync("/proc/self/fd").length;
 
 test("a trace session opens on the fake kernel and leaves no fd, no cached probe, no kernel BTF", async () => {
   const fds = openFds();
+  const cacheHome = process.env.XDG_CACHE_HOME;
   for (const o of objects) {
     // The process table was seeded from /proc: at least this process is in it.
     const seeded = await warmUpTraceLoad(o.path);
@@ -65,6 +67,12 @@ test("a trace session opens on the fake kernel and leaves no fd, no cached probe
   }
   assert.is(openFds(), fds);
   assert.is(cachedKernelBtf(), undefined);
+  // Its private CO-RE cache directory is gone, and XDG_CACHE_HOME is what it was.
+  assert.is(process.env.XDG_CACHE_HOME, cacheHome);
+  assert.equal(
+    readdirSync(tmpdir()).filter((n) => n.startsWith("tsbpf-warm-up-")),
+    [],
+  );
   if (!privileged("a real BTF feature probe after the warm-up")) return;
   // The fake kernel answered the probes "yes"; a real probe must run again now.
   const calls: { cmdName: string }[] = [];
