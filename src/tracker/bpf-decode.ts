@@ -105,10 +105,16 @@ function commString(bytes: Uint8Array, start: number, end: number): string {
   return s;
 }
 
-// Run once at load: commString runs only on a cache miss, and a first miss in the middle
-// of a storm (a new process name) found its compares without type feedback inside the
-// optimized decode, which then deoptimized ("insufficient type feedback for compare").
-commString(Uint8Array.of(120, 0), 0, 2);
+const WARM_COMM = Uint8Array.of(120, 0);
+
+/**
+ * commString runs only on a comm-cache miss, and a first miss in the middle of a storm
+ * (a new process name) found its compares without type feedback inside the optimized
+ * decode, which then deoptimized: jit-warm.ts runs it before the first event.
+ */
+export function warmCommDecoding(): void {
+  commString(WARM_COMM, 0, 2);
+}
 
 /**
  * Decoded comm strings, direct-mapped by a hash of the 16 bytes: a storm's records

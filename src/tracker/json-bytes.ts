@@ -316,25 +316,3 @@ export function writeEventJson(
     return -1;
   }
 }
-
-// An exit by a signal, written once at load into a scratch buffer: the signal branches
-// of exit() run only for such exits, and the first one in the middle of a storm found
-// them without type feedback, so the optimized writer deoptimized there.
-writeEventJson(Buffer.alloc(1024), 0, 1023, {
-  event: "exit",
-  time: "t",
-  pid: 1,
-  tid: 1,
-  ppid: 0,
-  uid: 0,
-  gid: 0,
-  comm: "x",
-  exec_id: "",
-  parent_exec_id: "",
-  exit_code: 0,
-  signal: 9,
-  signal_name: "SIGKILL",
-  core_dumped: false,
-  lifetime_ns: 1,
-  status: 9,
-});

@@ -13,6 +13,7 @@ import { makeRecordDecoder, type RecordDecoder } from "./bpf-decode.ts";
 import { type BpfLoadedTracer, loadTracer } from "./bpf-load.ts";
 import { LossPoller } from "./bpf-loss.ts";
 import type { LostEvent, TraceEvent } from "./events.ts";
+import { WARM_ROUNDS, warmEventRound } from "./jit-warm.ts";
 import { ProcessTable } from "./process-table.ts";
 import { ProcSeeder } from "./procfs.ts";
 
@@ -238,6 +239,12 @@ const STARTUP_POLL_FOR_MS = 100;
 /** Wait after detach before the final drain and loss poll (see events()). */
 const STOP_GRACE_MS = 20;
 
+/**
+ * How long the loss counters are polled on every turn at start (see events()): a
+ * few syscalls per turn, for 0.3 s.
+ */
+const WARM_MS = 300;
+
 /** Records handed out per event-loop turn, so a storm cannot starve timers and signals. */
 const TURN_LIMIT = 4096;
 
@@ -300,21 +307,31 @@ class Session implements TraceSession {
     // right after its parent's exec) already sees its parent. While /proc is still
     // being read, the event's process and its parent are read first (the fork's
     // parent already was, by the decoder's parentOf).
+    // Fields read once here, not in the loop or the push closure: a property first
+    // reached in the optimized loop (the loss poll's, a second in) had no type feedback
+    // and deoptimized it.
+    const decoder = this.decoder;
+    const table = this.table;
+    const lossPollMs = this.lossPollMs;
     const push = (v: DataView, off: number, len: number) => {
-      const ev = this.decoder.decode(v, off, len);
+      const ev = decoder.decode(v, off, len);
       if (ev) {
         if (this.seeder) {
           this.seeder.ensure(ev.pid);
           this.seeder.ensure(ev.ppid);
         }
-        this.table.apply(ev);
+        table.apply(ev);
         queue.push(ev);
       }
     };
-    // The first loss poll (and prune) runs on the first turn after seeding, not a
-    // second in: code first reached in the middle of a storm has no type feedback, and
-    // the optimized events() deoptimized there ("insufficient type feedback").
+    // The loss poll (and prune) also runs on every turn for the first WARM_MS, not
+    // first a second in: V8 records type feedback only once a function has run a
+    // while, so a path taken once at start and next a second later reached the
+    // optimized events() with no feedback, and deoptimized it mid-storm.
     let nextLoss = Date.now();
+    const warmUntil = nextLoss + WARM_MS;
+    let turns = 0;
+    let warmed = 0;
     const reader = this.tracer.reader;
     let settled = false;
     try {
@@ -323,18 +340,21 @@ class Session implements TraceSession {
         const n = reader.consume(push, TURN_LIMIT);
         for (let i = 0; i < queue.length; i++) yield queue[i] as TraceEvent;
         queue.length = 0;
+        // The per-event code's rare paths, run on synthetic events (jit-warm.ts), one
+        // round per turn from the second turn on, so the first events are not held up.
+        if (warmed < WARM_ROUNDS && turns++ > 0) warmEventRound(warmed++);
         if (this.seeder !== undefined && this.seedTurn()) {
           await new Promise((r) => setImmediate(r));
           continue;
         }
         const now = Date.now();
-        if (now >= nextLoss) {
-          nextLoss = now + this.lossPollMs;
+        if (now >= nextLoss || now < warmUntil) {
+          nextLoss = now + lossPollMs;
           // A plain array rather than yield* of a generator: the delegation is more
           // code for TurboFan to compile into this function, for a once-a-second path.
           const lost = this.lossNow();
           for (let i = 0; i < lost.length; i++) yield lost[i] as LostEvent;
-          this.table.prune(now);
+          table.prune(now);
         }
         if (n > 0) {
           // More may be waiting: give timers and I/O a turn, then continue; after a

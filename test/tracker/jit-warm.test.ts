@@ -1,0 +1,57 @@
+// The JIT warm-up (jit-warm.ts) runs the per-event code on synthetic events: it must
+// leave no trace in what a real session computes or writes.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { exitEvent, forkEvent, type RawTask } from "../../src/tracker/build.ts";
+import { escapeJsonLine } from "../../src/tracker/escape.ts";
+import { eventTimeMs, isoTimeFromUs } from "../../src/tracker/events.ts";
+import { WARM_ROUNDS, warmEventRound } from "../../src/tracker/jit-warm.ts";
+import { writeEventJson } from "../../src/tracker/json-bytes.ts";
+import { ProcessTable } from "../../src/tracker/process-table.ts";
+
+const raw = (tgid: number, ppid: number, time: string): RawTask => ({
+  time,
+  tgid,
+  tid: tgid,
+  ppid,
+  uid: 1000,
+  gid: 1000,
+  comm: "sh",
+  startBoottimeNs: 5e9,
+  parentStartBoottimeNs: 4e9,
+  cgroupId: 7,
+  pidnsInode: 4026531836,
+  nsPid: tgid,
+});
+
+test("a table, the JSON writer and the time caches behave the same after the warm-up", () => {
+  const time = isoTimeFromUs(1_700_000_000_123_456);
+  const table = new ProcessTable({ graceMs: 0 });
+  const fork = forkEvent(
+    { ...raw(10, 1, time), pidnsInode: undefined, nsPid: undefined },
+    { childPid: 11, childTid: 11, thread: false, childStartBoottimeNs: 6e9 },
+  );
+  table.apply(fork);
+  // Mid-way through the rounds, as events() interleaves them with real events.
+  for (let i = 0; i < WARM_ROUNDS / 2; i++) warmEventRound(i);
+  const exit = exitEvent(raw(11, 10, time), { status: 9, lifetimeNs: 3e9, thread: false });
+  table.apply(exit);
+  for (let i = WARM_ROUNDS / 2; i < WARM_ROUNDS; i++) warmEventRound(i);
+
+  // Only the real processes are in the real table.
+  assert.equal([...table.entries()].map((e) => e.pid).sort(), [10, 11]);
+  assert.equal(table.get(11)?.exited?.signal_name, "SIGKILL");
+  assert.equal(table.get(11)?.exited?.timeMs, Date.parse("2023-11-14T22:13:20.123Z"));
+  assert.equal(eventTimeMs(exit), Date.parse("2023-11-14T22:13:20.123Z"));
+  assert.is(time, "2023-11-14T22:13:20.123456Z");
+  assert.is(table.prune(Date.now() + 1000), 1);
+
+  for (const ev of [fork, exit]) {
+    const out = Buffer.alloc(1024);
+    const end = writeEventJson(out, 0, out.length - 1, ev);
+    assert.ok(end > 0);
+    assert.is(out.subarray(0, end).toString("utf8"), escapeJsonLine(ev));
+  }
+});
+
+test.run();
