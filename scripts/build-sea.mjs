@@ -135,7 +135,7 @@ function snapshotEntry(objects) {
 import { preloadCommands, run } from "./src/cli.ts";
 import { setPreparsedSpec } from "./src/assets.ts";
 import { readCollectionSpec } from "./src/elf/collection.ts";
-import { lastWarmUpError, warmUpEventPath, warmUpLoadPath, warmUpTraceLoad } from "./src/snapshot-warmup.ts";
+import { lastWarmUpError, warmUpEventPath, warmUpExplain, warmUpLoadPath, warmUpTraceLoad } from "./src/snapshot-warmup.ts";
 ${SELFTEST}
 const v8 = require("node:v8");
 const { readFileSync } = require("node:fs");
@@ -159,7 +159,10 @@ async function warmUpTrace() {
 // selftest() runs at every start; run it once here too (a no-op unless TSBPF_SELFTEST is
 // set) so that its bytecode is in the snapshot.
 if (!process.env.TSBPF_SELFTEST) selftest();
-warmUpTrace().then(() => preloadCommands()).then(() => {
+warmUpTrace()
+  .then(() => warmUpExplain(${list}.map(([name, path]) => ({ name, path }))))
+  .then((n) => console.log("build-sea: warm-up explained " + n + " CO-RE records" + (lastWarmUpError ? " (" + lastWarmUpError + ")" : "")))
+  .then(() => preloadCommands()).then(() => {
   v8.startupSnapshot.setDeserializeMainFunction(() => {
     void run(process.argv.slice(2));
     selftest();

@@ -20,21 +20,23 @@
 // vmlinux BTF is read), then forgets every per-process cache that run filled (feature
 // probes, kernel BTF, the possible-CPU list). warmUpEventPath then formats synthetic
 // events through the per-event path.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Btf } from "./btf/btf.ts";
 import { makeCodec } from "./btf/codec.ts";
 import { parseTraceArgs } from "./cli/trace-options.ts";
 import { loadUserRules, TraceOutput } from "./cli/trace-output.ts";
+import { explainObject } from "./core/explain.ts";
 import { applyCoreRelocations } from "./core/relocate.ts";
 import { readCollectionSpec } from "./elf/collection.ts";
 import { forgetFeatureProbes } from "./loader/features.ts";
-import { releaseKernelBtf } from "./loader/kernel-btf.ts";
+import { releaseKernelBtf, setTargetBtfPath } from "./loader/kernel-btf.ts";
 import { linkProgram } from "./loader/link.ts";
 import { releaseRunningKernelBtf } from "./loader/program.ts";
 import { forgetPossibleCpus } from "./sys/cpus.ts";
 import { type FakeLibc, installFakeLibc } from "./sys/libc.ts";
+import { forgetTimingSetting } from "./timing.ts";
 import { EV, makeRecordDecoder } from "./tracker/bpf-decode.ts";
 import type { TraceEvent } from "./tracker/events.ts";
 import { writeEventJson } from "./tracker/json-bytes.ts";
@@ -201,6 +203,34 @@ export async function warmUpTraceLoad(objectPath: string): Promise<number> {
     forgetPossibleCpus();
   }
   return seeded;
+}
+
+/**
+ * `tsbpf explain OBJ --no-load` on each object (the static report: sections, maps,
+ * relocations, every CO-RE record with its instructions, externs), with the build
+ * machine's BTF, or else the object's own, as an explicit --btf target; the override
+ * and the BTF it read are dropped afterwards. Returns the CO-RE records reported.
+ */
+export async function warmUpExplain(objects: { name: string; path: string }[]): Promise<number> {
+  lastWarmUpError = undefined;
+  let records = 0;
+  try {
+    for (const o of objects) {
+      const bytes = new Uint8Array(readFileSync(o.path));
+      const target = existsSync(BUILD_VMLINUX) ? BUILD_VMLINUX : o.path;
+      const report = await explainObject(bytes, `warm-up:${o.name}`, { btf: target, load: false });
+      records += report.core_relocations.length;
+    }
+  } catch (e) {
+    lastWarmUpError = e instanceof Error ? e.message : String(e);
+  } finally {
+    setTargetBtfPath(undefined);
+    releaseKernelBtf();
+    releaseRunningKernelBtf();
+    // explain marks its phases: TSBPF_TIMING is read at the first mark.
+    forgetTimingSetting();
+  }
+  return records;
 }
 
 /** One round of a process's life as the kernel side reports it: fork, exec, exit. */

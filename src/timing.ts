@@ -20,6 +20,16 @@ export function timingOn(): boolean {
 
 let first = true;
 
+/**
+ * Forgets the setting read from the environment and the first-line state: the single
+ * binary's build runs code that marks phases (src/snapshot-warmup.ts), and what the
+ * build's environment said must not be frozen into the snapshot.
+ */
+export function forgetTimingSetting(): void {
+  on = undefined;
+  first = true;
+}
+
 function ms(v: number): string {
   return v.toFixed(1).padStart(7);
 }

@@ -142,9 +142,47 @@ function staticPart(spec: CollectionSpec, bytes: Uint8Array, report: ExplainRepo
   }
 }
 
-function staticCoreAndRelocs(spec: CollectionSpec, report: ExplainReport): void {
+/** One program's static outcome: its linked form and CO-RE results, or why they stopped. */
+interface StaticProgram {
+  p: CollectionSpec["programs"][number];
+  lp: ReturnType<typeof linkProgram>;
+  core: CoreReloResult[];
+  error?: string;
+}
+
+/**
+ * Links every program and resolves its CO-RE records: the work TSBPF_TIMING's "CO-RE
+ * resolved" mark brackets (bench/core.ts). The report is assembled afterwards
+ * (reportStatic), so the mark does not include explain's own formatting.
+ */
+function resolveStatic(spec: CollectionSpec): StaticProgram[] {
+  const out: StaticProgram[] = [];
   for (const p of spec.programs) {
     const lp = linkProgram(spec, p);
+    if (lp.coreRelos.length === 0 || !spec.btf) {
+      out.push({ p, lp, core: [] });
+      continue;
+    }
+    try {
+      const core = applyCoreRelocations({
+        program: p.name,
+        insns: lp.insns,
+        relos: lp.coreRelos,
+        localBtf: spec.btf,
+        targetBtf: kernelBtf(),
+        lineInfo: lp.lineInfo,
+      });
+      out.push({ p, lp, core });
+    } catch (e) {
+      const core = (e as { results?: CoreReloResult[] }).results ?? [];
+      out.push({ p, lp, core, error: (e as Error).message });
+    }
+  }
+  return out;
+}
+
+function reportStatic(programs: StaticProgram[], report: ExplainReport): void {
+  for (const { p, lp, core, error } of programs) {
     for (const r of lp.relocations) {
       const target =
         r.kind === "map"
@@ -158,28 +196,9 @@ function staticCoreAndRelocs(spec: CollectionSpec, report: ExplainReport): void 
                 : "";
       report.relocations.push({ program: p.name, insn: r.insn, kind: r.kind, symbol: r.symbol, target });
     }
-    if (lp.coreRelos.length === 0 || !spec.btf) continue;
-    try {
-      const res = applyCoreRelocations({
-        program: p.name,
-        insns: lp.insns,
-        relos: lp.coreRelos,
-        localBtf: spec.btf,
-        targetBtf: kernelBtf(),
-        lineInfo: lp.lineInfo,
-      });
-      for (const r of res) report.core_relocations.push({ program: p.name, ...r, kind: r.kindName });
-    } catch (e) {
-      const partial = (e as { results?: CoreReloResult[] }).results ?? [];
-      for (const r of partial) report.core_relocations.push({ program: p.name, ...r, kind: r.kindName });
-      report.programs.push({
-        name: p.name,
-        section: p.section,
-        type: p.typeName,
-        verdict: "static",
-        error: (e as Error).message,
-      });
-    }
+    for (const r of core) report.core_relocations.push({ program: p.name, ...r, kind: r.kindName });
+    if (error !== undefined)
+      report.programs.push({ name: p.name, section: p.section, type: p.typeName, verdict: "static", error });
   }
 }
 
@@ -238,8 +257,9 @@ export async function explainObject(
     report.note = "static part only: loading needs root (run as root, or pass --no-load)";
   if (!load) {
     // CO-RE before the rest of the report, so TSBPF_TIMING shows the resolution alone.
-    staticCoreAndRelocs(spec, report);
-    phase(`explain: CO-RE resolved (${report.core_relocations.length} relocations)`);
+    const resolved = resolveStatic(spec);
+    phase(`explain: CO-RE resolved (${resolved.reduce((n, x) => n + x.core.length, 0)} relocations)`);
+    reportStatic(resolved, report);
     staticPart(spec, bytes, report);
     report.externs = explainExterns(spec);
     for (const p of spec.programs) {

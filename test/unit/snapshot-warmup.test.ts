@@ -8,15 +8,17 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readCollectionSpec } from "../../src/elf/collection.ts";
 import { haveBtfFeature } from "../../src/loader/features.ts";
-import { cachedKernelBtf } from "../../src/loader/kernel-btf.ts";
+import { cachedKernelBtf, targetBtfPath } from "../../src/loader/kernel-btf.ts";
 import { linkProgram } from "../../src/loader/link.ts";
 import {
   lastWarmUpError,
   warmUpEventPath,
+  warmUpExplain,
   warmUpLoadPath,
   warmUpTraceLoad,
 } from "../../src/snapshot-warmup.ts";
 import { setBpfRecorder } from "../../src/sys/bpf.ts";
+import { forgetTimingSetting, timingOn } from "../../src/timing.ts";
 import { privileged, ROOT_DIR } from "../helpers/env.ts";
 
 const objects = ["process.bpf.o", "process_perf.bpf.o"].map((name) => ({
@@ -104,6 +106,24 @@ test("the trace session opens without the Atomics global, as in Node's snapshot 
     assert.is(typeof g.Atomics, "undefined", "the stand-in must go again");
   } finally {
     g.Atomics = saved;
+  }
+});
+
+test("explain --no-load runs on each object and leaves no --btf override or kernel BTF behind", async () => {
+  const n = await warmUpExplain(objects);
+  assert.is(lastWarmUpError, undefined);
+  assert.is(n, coreRecords());
+  assert.is(targetBtfPath(), undefined);
+  assert.is(cachedKernelBtf(), undefined);
+  // TSBPF_TIMING is read again at the next phase mark, not kept from the warm-up's.
+  const saved = process.env.TSBPF_TIMING;
+  process.env.TSBPF_TIMING = saved === "1" ? "0" : "1";
+  try {
+    assert.is(timingOn(), process.env.TSBPF_TIMING === "1");
+  } finally {
+    if (saved === undefined) delete process.env.TSBPF_TIMING;
+    else process.env.TSBPF_TIMING = saved;
+    forgetTimingSetting();
   }
 });
 
