@@ -28,7 +28,7 @@ import { makeCodec } from "./btf/codec.ts";
 import { parseTraceArgs } from "./cli/trace-options.ts";
 import { loadUserRules, TraceOutput } from "./cli/trace-output.ts";
 import { explainObject } from "./core/explain.ts";
-import { applyCoreRelocations } from "./core/relocate.ts";
+import { relocateLinked } from "./core/relocate.ts";
 import { readCollectionSpec } from "./elf/collection.ts";
 import { forgetFeatureProbes } from "./loader/features.ts";
 import { releaseKernelBtf, setTargetBtfPath } from "./loader/kernel-btf.ts";
@@ -75,14 +75,7 @@ export function warmUpLoadPath(objects: { name: string; path: string }[]): WarmU
       for (const p of spec.programs) {
         const lp = linkProgram(spec, p);
         if (lp.coreRelos.length === 0) continue;
-        relocations += applyCoreRelocations({
-          program: p.name,
-          insns: lp.insns,
-          relos: lp.coreRelos,
-          localBtf: spec.btf,
-          targetBtf: vmlinux ?? spec.btf,
-          lineInfo: lp.lineInfo,
-        }).length;
+        relocations += relocateLinked(lp, spec.btf, vmlinux ?? spec.btf).length;
       }
     } catch {
       // see above: compile-only

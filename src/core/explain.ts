@@ -17,7 +17,7 @@ import { type BpfCallRecord, setBpfRecorder } from "../sys/bpf.ts";
 import { phase } from "../timing.ts";
 import { BPF_ATTACH_TYPE, BPF_MAP_TYPE_NAMES, BPF_PROG_TYPE_NAMES } from "../uapi.ts";
 import { resolveExterns } from "./externs.ts";
-import { applyCoreRelocations, type CoreReloResult } from "./relocate.ts";
+import { type CoreReloResult, relocateLinked } from "./relocate.ts";
 
 const SHT_NAMES: Record<number, string> = {
   0: "NULL",
@@ -164,15 +164,7 @@ function resolveStatic(spec: CollectionSpec): StaticProgram[] {
       continue;
     }
     try {
-      const core = applyCoreRelocations({
-        program: p.name,
-        insns: lp.insns,
-        relos: lp.coreRelos,
-        localBtf: spec.btf,
-        targetBtf: kernelBtf(),
-        lineInfo: lp.lineInfo,
-      });
-      out.push({ p, lp, core });
+      out.push({ p, lp, core: relocateLinked(lp, spec.btf, kernelBtf()) });
     } catch (e) {
       const core = (e as { results?: CoreReloResult[] }).results ?? [];
       out.push({ p, lp, core, error: (e as Error).message });

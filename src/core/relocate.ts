@@ -62,6 +62,26 @@ export interface ApplyCoreArgs {
   lineInfo?: LineInfoSpec[];
 }
 
+/** What applyCoreRelocations needs of a linked program (src/loader/link.ts LinkedProgram). */
+export interface LinkedForCore {
+  spec: { name: string };
+  insns: Uint8Array;
+  coreRelos: CoreRelo[];
+  lineInfo: LineInfoSpec[];
+}
+
+/** applyCoreRelocations on a linked program: its instructions, CO-RE records and line info. */
+export function relocateLinked(lp: LinkedForCore, localBtf: Btf, targetBtf?: Btf): CoreReloResult[] {
+  return applyCoreRelocations({
+    program: lp.spec.name,
+    insns: lp.insns,
+    relos: lp.coreRelos,
+    localBtf,
+    targetBtf,
+    lineInfo: lp.lineInfo,
+  });
+}
+
 /** Thrown for relocations that cannot be applied at all; carries what was done so far. */
 export class CoreApplyError extends CoreRelocationError {
   results: CoreReloResult[] = [];

@@ -6,7 +6,7 @@
 import { readObjectFile } from "../assets.ts";
 import { Btf } from "../btf/btf.ts";
 import { resolveExterns } from "../core/externs.ts";
-import { applyCoreRelocations, type CoreReloResult } from "../core/relocate.ts";
+import { type CoreReloResult, relocateLinked } from "../core/relocate.ts";
 import { readCollectionSpec } from "../elf/collection.ts";
 import { GlobalData, type GlobalValue, setRodata } from "../maps/global-data.ts";
 import { BpfMap } from "../maps/map.ts";
@@ -273,14 +273,7 @@ function build(coll: Collection, spec: CollectionSpec, opts: LoadOptions): void 
         throw new LoadError(
           `${spec.path}: program '${p.name}' has CO-RE relocations but the object has no BTF`,
         );
-      core = applyCoreRelocations({
-        program: p.name,
-        insns: lp.insns,
-        relos: lp.coreRelos,
-        localBtf: spec.btf,
-        targetBtf: kernelBtf(),
-        lineInfo: lp.lineInfo,
-      });
+      core = relocateLinked(lp, spec.btf, kernelBtf());
       poisoned = core.filter((r) => r.poisoned);
       for (const r of core)
         onStep?.({ step: "core_relocation", program: p.name, result: { ...r, kind: r.kindName } });
