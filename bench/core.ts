@@ -28,7 +28,7 @@ async function child(): Promise<void> {
   const { kernelBtf } = await import("../src/loader/kernel-btf.ts");
   const { readCollectionSpec } = await import("../src/elf/collection.ts");
   const { linkProgram } = await import("../src/loader/link.ts");
-  const { applyCoreRelocations } = await import("../src/core/relocate.ts");
+  const { relocateLinked } = await import("../src/core/relocate.ts");
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const obj = readFileSync(OBJ);
@@ -40,14 +40,7 @@ async function child(): Promise<void> {
   for (const p of spec.programs) {
     const lp = linkProgram(spec, p);
     if (!spec.btf || lp.coreRelos.length === 0) continue;
-    relos += applyCoreRelocations({
-      program: p.name,
-      insns: lp.insns,
-      relos: lp.coreRelos,
-      localBtf: spec.btf,
-      targetBtf: vmlinux,
-      lineInfo: lp.lineInfo,
-    }).length;
+    relos += relocateLinked(lp, spec.btf, vmlinux).length;
   }
   const t3 = process.hrtime.bigint();
   const cpu = process.cpuUsage(c0);

@@ -135,7 +135,7 @@ function snapshotEntry(objects) {
 import { preloadCommands, run } from "./src/cli.ts";
 import { setPreparsedSpec } from "./src/assets.ts";
 import { readCollectionSpec } from "./src/elf/collection.ts";
-import { lastWarmUpError, warmUpEventPath, warmUpExplain, warmUpLoadPath, warmUpTraceLoad } from "./src/snapshot-warmup.ts";
+import { lastWarmUpError, warmUpEventPath, warmUpExplain, warmUpTraceLoad } from "./src/snapshot-warmup.ts";
 ${SELFTEST}
 const v8 = require("node:v8");
 const { readFileSync } = require("node:fs");
@@ -145,9 +145,7 @@ for (const [name, path] of ${list}) {
   try { setPreparsedSpec(name, readCollectionSpec(new Uint8Array(readFileSync(path)), "embedded:" + name)); }
   catch (e) { console.warn("build-sea: " + name + " not pre-parsed: " + (e && e.message)); }
 }
-// Compile the ELF → BTF → CO-RE path into the snapshot (src/snapshot-warmup.ts).
-const warm = warmUpLoadPath(${list}.map(([name, path]) => ({ name, path })));
-console.log("build-sea: warm-up resolved " + warm.relocations + " CO-RE relocations against " + warm.target);
+// Compile the start-up and load paths into the snapshot (src/snapshot-warmup.ts).
 async function warmUpTrace() {
   for (const [name, path] of ${list}) {
     const n = await warmUpTraceLoad(path);

@@ -3,36 +3,32 @@
 // V8 compiles a function to bytecode the first time it runs, and a snapshot keeps the
 // bytecode of every function that ran while it was built (Node creates the blob with
 // SnapshotCreator::FunctionCodeHandling::kKeep). Module evaluation alone runs only
-// top-level code, so without this a cold `tsbpf load`/`explain` still parses and
-// compiles the whole ELF → BTF → CO-RE path at run time: about a quarter of an
-// uncached CO-RE resolution (bench/core.ts). Running that path once here, on fresh
-// copies of the embedded objects, leaves its bytecode in the snapshot.
+// top-level code, so without this a cold start still parses and compiles the whole
+// load path at run time. Running that path once here, on fresh copies of the embedded
+// objects, leaves its bytecode in the snapshot:
+//  - warmUpTraceLoad opens a trace session on each object, as `tsbpf trace` would,
+//    against a fake kernel (src/sys/libc.ts installFakeLibc: every bpf() succeeds with a
+//    made-up fd, maps get plain memory, mmap of a real file fails so vmlinux BTF is read),
+//    uncached and then from the CO-RE cache;
+//  - warmUpEventPath formats synthetic events through the per-event path;
+//  - warmUpExplain runs `explain --no-load` (ELF, every CO-RE record, externs).
 //
 // Nothing computed here may survive into the snapshot, because the build machine is not
 // the machine the binary runs on: every object below is created here and dropped, the
-// CO-RE memo tables are WeakMaps keyed by these Btf objects, and the target BTF is
-// passed explicitly, so the loader's own kernel BTF and module BTF caches
-// (src/loader/kernel-btf.ts) are never filled. No bpf() call, no koffi, no open fd.
-//
-// warmUpTraceLoad goes further: it opens a trace session on the tracer object, as
-// `tsbpf trace` would, against a fake kernel (src/sys/libc.ts installFakeLibc: every
-// bpf() succeeds with a made-up fd, maps get plain memory, mmap of a real file fails so
-// vmlinux BTF is read), then forgets every per-process cache that run filled (feature
-// probes, kernel BTF, the possible-CPU list). warmUpEventPath then formats synthetic
-// events through the per-event path.
+// CO-RE memo tables are WeakMaps keyed by these Btf objects, and each per-process cache
+// a step filled (feature probes, kernel BTF, the possible-CPU list, the --btf override,
+// TSBPF_TIMING's setting) is forgotten when it ends. No koffi, no open fd.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Btf } from "./btf/btf.ts";
+import type { Btf } from "./btf/btf.ts";
 import { makeCodec } from "./btf/codec.ts";
 import { parseTraceArgs } from "./cli/trace-options.ts";
 import { loadUserRules, TraceOutput } from "./cli/trace-output.ts";
 import { explainObject } from "./core/explain.ts";
-import { relocateLinked } from "./core/relocate.ts";
 import { readCollectionSpec } from "./elf/collection.ts";
 import { forgetFeatureProbes } from "./loader/features.ts";
 import { releaseKernelBtf, setTargetBtfPath } from "./loader/kernel-btf.ts";
-import { linkProgram } from "./loader/link.ts";
 import { releaseRunningKernelBtf } from "./loader/program.ts";
 import { forgetPossibleCpus } from "./sys/cpus.ts";
 import { type FakeLibc, installFakeLibc } from "./sys/libc.ts";
@@ -46,43 +42,6 @@ import { BPF_BTF_LOAD, BPF_LINK_CREATE, BPF_MAP_CREATE, BPF_OBJ_GET, BPF_PROG_LO
 
 /** The running kernel's BTF on the build machine; the objects' own BTF when it has none. */
 const BUILD_VMLINUX = "/sys/kernel/btf/vmlinux";
-
-export interface WarmUpResult {
-  /** CO-RE relocations resolved, over every object and program. */
-  relocations: number;
-  /** What the CO-RE relocations were resolved against. */
-  target: string;
-}
-
-/**
- * Parses each object, links every program and resolves its CO-RE relocations, the way
- * the loader does, and returns what it did. Objects that fail to parse or resolve are
- * skipped: the warm-up only compiles code, and the same error reaches the user at run
- * time from the real path.
- */
-export function warmUpLoadPath(objects: { name: string; path: string }[]): WarmUpResult {
-  let vmlinux: Btf | undefined;
-  try {
-    vmlinux = Btf.parse(new Uint8Array(readFileSync(BUILD_VMLINUX)), { name: BUILD_VMLINUX });
-  } catch {
-    vmlinux = undefined;
-  }
-  let relocations = 0;
-  for (const o of objects) {
-    try {
-      const spec = readCollectionSpec(new Uint8Array(readFileSync(o.path)), `warm-up:${o.name}`);
-      if (!spec.btf) continue;
-      for (const p of spec.programs) {
-        const lp = linkProgram(spec, p);
-        if (lp.coreRelos.length === 0) continue;
-        relocations += relocateLinked(lp, spec.btf, vmlinux ?? spec.btf).length;
-      }
-    } catch {
-      // see above: compile-only
-    }
-  }
-  return { relocations, target: vmlinux ? BUILD_VMLINUX : "each object's own BTF" };
-}
 
 /** bpf() commands that return a new fd (include/uapi/linux/bpf.h). */
 const FD_COMMANDS = new Set<number>([

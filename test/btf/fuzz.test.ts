@@ -12,7 +12,7 @@ import { parseBtfExt } from "../../src/btf/ext.ts";
 import { formatAccess, formatType, formatTypeDecl } from "../../src/btf/format.ts";
 import type { BtfType } from "../../src/btf/types.ts";
 import { haveTool } from "../helpers/env.ts";
-import { committedObjects, compileFixture, elfSection } from "./helpers.ts";
+import { btfBlob, committedObjects, compileFixture, elfSection } from "./helpers.ts";
 
 /** Copy of `t` with every type reference ≥ max replaced by 0 (void), so a prefix stays valid. */
 function clampRefs(t: BtfType, max: number): BtfType {
@@ -157,17 +157,6 @@ test("vmlinux prefix (~200 KB, re-encoded): 1000 mutations end in success or Btf
 });
 
 test("hand-made edge cases", () => {
-  const hdr = (typeLen: number, strLen: number, extra = 0) => {
-    const b = new Uint8Array(24 + typeLen + strLen + extra);
-    const dv = new DataView(b.buffer);
-    dv.setUint16(0, 0xeb9f, true);
-    b[2] = 1;
-    dv.setUint32(4, 24, true);
-    dv.setUint32(12, typeLen, true);
-    dv.setUint32(16, typeLen, true);
-    dv.setUint32(20, strLen, true);
-    return { b, dv };
-  };
   const expectErr = (b: Uint8Array, re: RegExp) => {
     try {
       Btf.parse(b, { name: "/x/y.o" }).parseAll();
@@ -180,36 +169,36 @@ test("hand-made edge cases", () => {
   };
   expectErr(new Uint8Array(3), /too short/);
   {
-    const { b } = hdr(0, 1);
+    const { b } = btfBlob(0, 1);
     b[2] = 2;
     expectErr(b, /version 2, expected 1/);
   }
   {
     // A STRUCT claiming 70000 members... vlen is 16 bits, so 0xffff members in 12 bytes.
-    const { b, dv } = hdr(12, 1);
+    const { b, dv } = btfBlob(12, 1);
     dv.setUint32(24 + 4, (4 << 24) | 0xffff, true);
     expectErr(b, /type #1 at offset 0x18: vlen 65535 of struct runs past end of type section/);
   }
   {
-    const { b, dv } = hdr(12, 1);
+    const { b, dv } = btfBlob(12, 1);
     dv.setUint32(24 + 4, 25 << 24, true);
     expectErr(b, /unknown kind 25/);
   }
   {
-    const { b, dv } = hdr(12, 1);
+    const { b, dv } = btfBlob(12, 1);
     dv.setUint32(24 + 4, 2 << 24, true); // PTR to type 5, which does not exist
     dv.setUint32(24 + 8, 5, true);
     expectErr(b, /refers to type id 5, which does not exist \(expected < 2\)/);
   }
   {
-    const { b, dv } = hdr(12, 1);
+    const { b, dv } = btfBlob(12, 1);
     dv.setUint32(24, 999, true); // name_off past the strings
     dv.setUint32(24 + 4, 2 << 24, true);
     expectErr(b, /string offset 999 out of range/);
   }
   {
     // const cycle 1 -> 2 -> 1: resolve(), sizeof() and formatType() must not hang.
-    const { b, dv } = hdr(24, 1);
+    const { b, dv } = btfBlob(24, 1);
     dv.setUint32(24 + 4, 10 << 24, true);
     dv.setUint32(24 + 8, 2, true);
     dv.setUint32(36 + 4, 10 << 24, true);
@@ -230,7 +219,7 @@ test("hand-made edge cases", () => {
     );
   }
   {
-    const { b } = hdr(0, 2);
+    const { b } = btfBlob(0, 2);
     b[24] = 0;
     b[25] = 65; // string section not NUL-terminated
     expectErr(b, /does not end with NUL/);

@@ -64,3 +64,20 @@ export function normWs(s: string): string[] {
     .map((l) => l.trim().replace(/\s+/g, " "))
     .filter((l) => l !== "");
 }
+
+/**
+ * A hand-made raw BTF blob for parser tests: a struct btf_header (include/uapi/linux/
+ * btf.h: magic 0xeb9f, version 1, hdr_len 24, type_off 0) with room for `typeLen` bytes
+ * of type records and `strLen` bytes of strings (zeroed: the strings start with NUL).
+ */
+export function btfBlob(typeLen: number, strLen: number, extra = 0): { b: Uint8Array; dv: DataView } {
+  const b = new Uint8Array(24 + typeLen + strLen + extra);
+  const dv = new DataView(b.buffer);
+  dv.setUint16(0, 0xeb9f, true);
+  b[2] = 1;
+  dv.setUint32(4, 24, true);
+  dv.setUint32(12, typeLen, true);
+  dv.setUint32(16, typeLen, true);
+  dv.setUint32(20, strLen, true);
+  return { b, dv };
+}

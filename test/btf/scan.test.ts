@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Btf } from "../../src/btf/btf.ts";
-import { committedObjects, elfSection } from "./helpers.ts";
+import { btfBlob, committedObjects, elfSection } from "./helpers.ts";
 
 /** `bytes` placed at an odd byte offset, so no 32-bit view of it is aligned. */
 function misaligned(bytes: Uint8Array): Uint8Array {
@@ -74,14 +74,7 @@ test("corrupted type sections: both paths give the same tables or the same error
 
 test("bad records are reported the same way on the word path", () => {
   const make = (typeLen: number, info: number) => {
-    const b = new Uint8Array(24 + typeLen + 1);
-    const dv = new DataView(b.buffer);
-    dv.setUint16(0, 0xeb9f, true);
-    b[2] = 1;
-    dv.setUint32(4, 24, true);
-    dv.setUint32(12, typeLen, true);
-    dv.setUint32(16, typeLen, true);
-    dv.setUint32(20, 1, true);
+    const { b, dv } = btfBlob(typeLen, 1);
     // One valid INT first, so the bad record is #2 at offset 0x28.
     dv.setUint32(24 + 4, 1 << 24, true);
     dv.setUint32(24 + 8, 4, true);

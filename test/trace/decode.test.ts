@@ -155,42 +155,33 @@ test("fork: common fields are the parent's, child ids from the header", () => {
 });
 
 test("u64 fields past 2^53 (uptime over 104 days) decode exactly, like the small ones", () => {
-  const big = 2n ** 53n + 123_456_789n; // ns since boot, ~104 days
-  const e = decodeAt(
-    record("tsbpf_exit_event", {
-      hdr: hdr(EV.EXIT, enc("tsbpf_exit_event").size, {
-        ts_boot_ns: big,
-        exec_id: big - 7n,
-        cgroup_id: 2n ** 60n,
+  const exitAt = (h: Record<string, bigint>, lifetime: bigint) =>
+    decodeAt(
+      record("tsbpf_exit_event", {
+        hdr: hdr(EV.EXIT, enc("tsbpf_exit_event").size, h),
+        lifetime_ns: lifetime,
+        status: 0,
+        flags: 0,
+        exit_signal: 17,
+        _reserved: 0,
       }),
-      lifetime_ns: 2n ** 54n,
-      status: 0,
-      flags: 0,
-      exit_signal: 17,
-      _reserved: 0,
-    }),
-  ) as ExitEvent;
-  const epochUs = (1_700_000_000_000_000_000n + big) / 1000n;
-  const iso = new Date(Number(epochUs / 1000n)).toISOString();
-  assert.is(e.time, `${iso.slice(0, -1)}${String(epochUs % 1000n).padStart(3, "0")}Z`);
+    ) as ExitEvent;
+  // The ISO time of a boot-relative timestamp, to the µs (the decoder's boot offset).
+  const isoAt = (bootNs: bigint) => {
+    const us = (1_700_000_000_000_000_000n + bootNs) / 1000n;
+    const iso = new Date(Number(us / 1000n)).toISOString();
+    return `${iso.slice(0, -1)}${String(us % 1000n).padStart(3, "0")}Z`;
+  };
+  const big = 2n ** 53n + 123_456_789n; // ns since boot, ~104 days
+  const e = exitAt({ ts_boot_ns: big, exec_id: big - 7n, cgroup_id: 2n ** 60n }, 2n ** 54n);
+  assert.is(e.time, isoAt(big));
   assert.is(e.exec_id, `100-${(big - 7n) / 10_000_000n}`);
   assert.is(e.cgroup_id, Number(2n ** 60n));
   assert.is(e.lifetime_ns, Number(2n ** 54n));
   // Just below 2^53: the Number path, same rounding rules.
   const small = 2n ** 53n - 1n;
-  const f = decodeAt(
-    record("tsbpf_exit_event", {
-      hdr: hdr(EV.EXIT, enc("tsbpf_exit_event").size, { ts_boot_ns: small, exec_id: small }),
-      lifetime_ns: 1n,
-      status: 0,
-      flags: 0,
-      exit_signal: 17,
-      _reserved: 0,
-    }),
-  ) as ExitEvent;
-  const us2 = (1_700_000_000_000_000_000n + small) / 1000n;
-  const iso2 = new Date(Number(us2 / 1000n)).toISOString();
-  assert.is(f.time, `${iso2.slice(0, -1)}${String(us2 % 1000n).padStart(3, "0")}Z`);
+  const f = exitAt({ ts_boot_ns: small, exec_id: small }, 1n);
+  assert.is(f.time, isoAt(small));
   assert.is(f.exec_id, `100-${small / 10_000_000n}`);
 });
 
