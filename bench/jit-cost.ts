@@ -1,20 +1,23 @@
 // tsx bench/jit-cost.ts — what V8's optimizing compiler costs the tracer in a fork storm
 // (issue #6). Not an npm script: an instrument to run under the bench lock,
 //   flock /tmp/tsbpf-bench.lock npx tsx bench/jit-cost.ts [--forks N] [--reps R] [--top K]
-//     [--tsbpf NAME=DIR[,--v8-flag...] ...] [--bin NAME=PATH ...]
+//     [--tsbpf NAME=DIR[,--v8-flag...] ...] [--bin NAME=PATH[,VAR=VALUE...] ...]
 // Each repetition starts every variant's `trace --json -o FILE` with --trace-opt
 // --trace-deopt (from source: node --import tsx DIR/src/cli.ts; or a built single
 // binary, --bin, where the flags go through NODE_OPTIONS... which a SEA ignores, so
-// for a binary only the CPU figure is printed), waits until it reports a marker
+// for a binary only the CPU figures are printed; VAR=VALUE pairs go into its
+// environment, e.g. TSBPF_TURBO_INLINING=1, see src/tracker/jit-policy.ts), waits until it reports a marker
 // process, runs `fork -n N`, waits for an end marker, then stops it. It prints, per
 // variant (sums over repetitions, divided by R):
-//   cpu        tracer utime+stime during the storm (/proc/PID/stat, all threads)
+//   cpu        tracer utime+stime during the storm (/proc/PID/stat, all threads), and
+//              how much of it fell in the storm's first 0.5 s (the cold phase, when
+//              V8 compiles the per-event code)
 //   compiles   TurboFan compiles finished, and their summed background ("took a, B, c
 //              ms": the middle figure) ms; per function: compiles, ms, deopts+reasons
 // The V8 lines parsed are Node 20's (V8 11.3):
 //   [completed compiling 0x.. <JSFunction NAME (sfi = 0x..)> (target TURBOFAN) [OSR] - took A, B, C ms]
 //   [bailout (kind: deopt-eager, reason: REASON): begin. deoptimizing 0x.. <JSFunction NAME (sfi = ..)>, ...]
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { buildWorkloads, OUT_DIR, parseWorkloadLine } from "./workloads/build.ts";
@@ -33,6 +36,7 @@ const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname,
 interface Variant {
   name: string;
   cmd: string;
+  env?: Record<string, string>;
   argv: (out: string) => string[];
   traced: boolean;
 }
@@ -65,7 +69,13 @@ for (let i = 0; i < args.length; i++) {
       traced: true,
     });
   if (args[i] === "--bin")
-    variants.push({ name: n, cmd: d, argv: (out) => ["trace", "--json", "-o", out], traced: false });
+    variants.push({
+      name: n,
+      cmd: dir0 as string,
+      env: Object.fromEntries(flags.map((f) => [f.slice(0, f.indexOf("=")), f.slice(f.indexOf("=") + 1)])),
+      argv: (out) => ["trace", "--json", "-o", out],
+      traced: false,
+    });
 }
 if (variants.length === 0)
   variants.push({
@@ -118,6 +128,7 @@ interface Fn {
 }
 interface Totals {
   cpuS: number;
+  coldS: number;
   rate: number;
   compiles: number;
   ms: number;
@@ -166,19 +177,35 @@ for (let rep = 0; rep < REPS; rep++) {
   for (let k = 0; k < rep % order.length; k++) order.push(order.shift() as Variant);
   for (const v of order) {
     const out = join(dir, `${v.name}.ndjson`);
-    // V8's trace goes to a file, not a pipe: this process blocks in spawnSync during
-    // the storm, and a full pipe would stall the tracer. stdbuf -oL makes it
+    // V8's trace goes to a file, not a pipe: a pipe nobody drains during the storm
+    // would fill and stall the tracer. stdbuf -oL makes it
     // line-buffered, so the file size at each fence splits start-up from the storm.
     const logPath = join(dir, `${v.name}-${rep}.log`);
     const logFd = openSync(logPath, "w");
-    const c: ChildProcess = spawn(v.cmd, v.argv(out), { stdio: ["ignore", logFd, "inherit"] });
+    const c: ChildProcess = spawn(v.cmd, v.argv(out), {
+      stdio: ["ignore", logFd, "inherit"],
+      env: { ...process.env, ...v.env },
+    });
     closeSync(logFd);
     const pid = c.pid as number;
     await fence(out, `jit-${process.pid}-${rep}-start`, c);
     const from = statSync(logPath).size;
     const cpu0 = cpuSeconds(pid);
-    const r = spawnSync(bins.fork, ["-n", String(FORKS)], { encoding: "utf8" });
-    const w = parseWorkloadLine(r.stdout);
+    // Not spawnSync: the CPU is also read 0.5 s in, while the storm runs.
+    const storm = spawn(bins.fork, ["-n", String(FORKS)], { stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    storm.stdout?.on("data", (b: Buffer) => {
+      stdout += b.toString();
+    });
+    const done = new Promise((res) => storm.on("exit", res));
+    let cpuCold = Number.NaN;
+    const probe = setTimeout(() => {
+      cpuCold = cpuSeconds(pid);
+    }, 500);
+    await done;
+    clearTimeout(probe);
+    if (Number.isNaN(cpuCold)) cpuCold = cpuSeconds(pid);
+    const w = parseWorkloadLine(stdout);
     await fence(out, `jit-${process.pid}-${rep}-end`, c);
     const cpu1 = cpuSeconds(pid);
     const to = statSync(logPath).size;
@@ -186,12 +213,15 @@ for (let rep = 0; rep < REPS; rep++) {
     await new Promise((res) => (c.exitCode !== null ? res(0) : c.on("exit", res)));
     const log = readFileSync(logPath);
     let t = totals.get(v.name);
-    if (!t) totals.set(v.name, (t = { cpuS: 0, rate: 0, compiles: 0, ms: 0, deopts: 0, fns: new Map() }));
+    if (!t)
+      totals.set(v.name, (t = { cpuS: 0, coldS: 0, rate: 0, compiles: 0, ms: 0, deopts: 0, fns: new Map() }));
     t.cpuS += cpu1 - cpu0;
+    t.coldS += cpuCold - cpu0;
     t.rate += w.rate;
     parse(log, t, from, to);
     console.error(
-      `rep ${rep} ${v.name}: ${w.rate.toFixed(0)} forks/s, tracer cpu ${(cpu1 - cpu0).toFixed(2)} s`,
+      `rep ${rep} ${v.name}: ${w.rate.toFixed(0)} forks/s, tracer cpu ${(cpu1 - cpu0).toFixed(2)} s ` +
+        `(first 0.5 s: ${(cpuCold - cpu0).toFixed(2)} s)`,
     );
   }
 }
@@ -200,6 +230,7 @@ for (const [name, t] of totals) {
   const d = (x: number) => (x / REPS).toFixed(1);
   console.log(
     `\n== ${name}: ${FORKS} forks, ${(t.rate / REPS).toFixed(0)} forks/s, tracer cpu ${(t.cpuS / REPS).toFixed(2)} s` +
+      ` (first 0.5 s: ${(t.coldS / REPS).toFixed(2)} s)` +
       (variants.find((v) => v.name === name)?.traced
         ? `, TurboFan ${d(t.compiles)} compiles ${d(t.ms)} ms, ${d(t.deopts)} deopts (per storm)`
         : ""),

@@ -5,6 +5,7 @@ import { constants as osConstants } from "node:os";
 import { TsbpfError } from "../errors.ts";
 import { phase, timingOn } from "../timing.ts";
 import type { TraceEvent } from "../tracker/events.ts";
+import { useTracerJitPolicy } from "../tracker/jit-policy.ts";
 import { openTrace, type TraceSession } from "../tracker/source.ts";
 import type { Command } from "./command.ts";
 import { parseTraceArgs } from "./trace-options.ts";
@@ -114,6 +115,8 @@ const trace: Command = {
     const cfg = parseTraceArgs(args);
     const rules = loadUserRules(cfg);
     checkPrivileges();
+    // Before any per-event code is optimized (src/tracker/jit-policy.ts).
+    useTracerJitPolicy();
     phase("trace: options and rules read");
 
     // /proc is read while events flow (seedProc "background"): the first events are
