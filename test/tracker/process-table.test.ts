@@ -121,6 +121,25 @@ test("prune removes exited processes after the grace period unless live children
   assert.not.ok(t.has(51) || t.has(52));
 });
 
+test("prune stops at the first exit inside the grace period; one that raced ahead goes next time", () => {
+  const t = new ProcessTable({ graceMs: 5000 });
+  const at = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+  const base = Date.parse("2030-01-01T00:00:00Z");
+  for (const pid of [60, 61, 62, 63]) t.apply(fork(1, 0, pid));
+  // Applied in kernel order: 61's exit record was reserved a moment after 62's (two
+  // CPUs racing), so its time is earlier although it is applied later.
+  t.apply(exit(60, 1, 0, { time: at(base) }));
+  t.apply(exit(62, 1, 0, { time: at(base + 2000) }));
+  t.apply(exit(61, 1, 0, { time: at(base + 1999) }));
+  t.apply(exit(63, 1, 0, { time: at(base + 9000) }));
+  assert.is(t.prune(base + 5500), 1, "only 60: 62 is still inside the grace period");
+  assert.ok(t.has(61) && t.has(62));
+  assert.is(t.prune(base + 7500), 2, "61 and 62");
+  assert.ok(t.has(63));
+  assert.is(t.prune(base + 20_000), 1);
+  assert.not.ok(t.has(60) || t.has(61) || t.has(62) || t.has(63));
+});
+
 test("a 200k-event fork storm stays within the cap", () => {
   const cap = 4096;
   const t = new ProcessTable({ maxEntries: cap });
