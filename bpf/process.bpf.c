@@ -225,34 +225,23 @@ static __always_inline void count(void *map, __u32 type)
 }
 
 /* Group leader's boot-time start: with the tgid, a process id unique across pid reuse. */
-/*
- * The task helpers below take BTF-typed task pointers (a tp_btf argument, or
- * bpf_get_current_task_btf()) and read through them with plain loads: the verifier
- * tracks each loaded pointer as PTR_TO_BTF_ID and turns the loads into PROBE_MEM
- * ones (kernel/bpf/verifier.c check_ptr_to_btf_access), one instruction each, where
- * BPF_CORE_READ makes one bpf_probe_read_kernel() call per step. The clang
- * preserve_access_index attribute of vmlinux.h still makes each field access a
- * CO-RE relocation. A fork and its exit took ~20 such calls each.
- */
 static __always_inline __u64 task_exec_id(struct task_struct *t)
 {
-	struct task_struct *leader = t->group_leader;
+	struct task_struct *leader = BPF_CORE_READ(t, group_leader);
 
 	if (bpf_core_field_exists(leader->start_boottime))
-		return leader->start_boottime;
-	return ((struct task_struct___pre55 *)leader)->real_start_time;
+		return BPF_CORE_READ(leader, start_boottime);
+	return BPF_CORE_READ((struct task_struct___pre55 *)leader, real_start_time);
 }
 
 /* The nr of `pid` in its own (deepest) namespace, and that namespace's inode. */
 static __always_inline __u32 pid_nr_in_own_ns(struct pid *pid, __u32 *ns_ino)
 {
-	unsigned int level = pid->level;
+	unsigned int level = BPF_CORE_READ(pid, level);
 	struct upid up = {};
 
 	/* pid->numbers[level] is the entry for the namespace the task lives in
-	 * (include/linux/pid.h); nsproxy->pid_ns_for_children is NOT that one. A
-	 * variable index into a BTF-typed object is not a plain load the verifier
-	 * allows, so this one entry is copied with bpf_probe_read_kernel(). */
+	 * (include/linux/pid.h); nsproxy->pid_ns_for_children is NOT that one. */
 	bpf_core_read(&up, sizeof(up), (void *)&pid->numbers + (__u64)level * sizeof(struct upid));
 	if (ns_ino)
 		*ns_ino = BPF_CORE_READ(up.ns, ns.inum);
@@ -263,18 +252,18 @@ static __always_inline __u32 task_pidns_ino(struct task_struct *t)
 {
 	__u32 ino = 0;
 
-	pid_nr_in_own_ns(t->thread_pid, &ino);
+	pid_nr_in_own_ns(BPF_CORE_READ(t, thread_pid), &ino);
 	return ino;
 }
 
 static __always_inline __u32 task_uid(struct task_struct *t)
 {
-	return t->real_cred->uid.val;
+	return BPF_CORE_READ(t, real_cred, uid.val);
 }
 
 static __always_inline __u64 task_cgroup_id(struct task_struct *t)
 {
-	return t->cgroups->dfl_cgrp->kn->id;
+	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
 }
 
 /* uid / cgroup / pid-namespace filters; true = keep. */
@@ -330,9 +319,9 @@ static __always_inline bool rate_allow(__u64 key, __u32 type)
 static __always_inline void fill_hdr(struct tsbpf_event_hdr *h, struct task_struct *t,
 				     enum tsbpf_event_type type, __u32 size, __u64 cgroup_id)
 {
-	const struct cred *cred = t->real_cred;
-	struct task_struct *parent = t->real_parent;
-	struct task_struct *leader = t->group_leader;
+	const struct cred *cred = BPF_CORE_READ(t, real_cred);
+	struct task_struct *parent = BPF_CORE_READ(t, real_parent);
+	struct task_struct *leader = BPF_CORE_READ(t, group_leader);
 	__u32 ns_ino = 0;
 
 	h->ts_boot_ns = bpf_ktime_get_boot_ns();
@@ -341,15 +330,15 @@ static __always_inline void fill_hdr(struct tsbpf_event_hdr *h, struct task_stru
 	h->parent_exec_id = task_exec_id(parent);
 	h->type = type;
 	h->size = size;
-	h->pid = t->tgid;
-	h->tid = t->pid;
-	h->ppid = parent->tgid;
-	h->uid = cred->uid.val;
-	h->gid = cred->gid.val;
-	h->euid = cred->euid.val;
-	h->ns_tid = pid_nr_in_own_ns(t->thread_pid, &ns_ino);
+	h->pid = BPF_CORE_READ(t, tgid);
+	h->tid = BPF_CORE_READ(t, pid);
+	h->ppid = BPF_CORE_READ(parent, tgid);
+	h->uid = BPF_CORE_READ(cred, uid.val);
+	h->gid = BPF_CORE_READ(cred, gid.val);
+	h->euid = BPF_CORE_READ(cred, euid.val);
+	h->ns_tid = pid_nr_in_own_ns(BPF_CORE_READ(t, thread_pid), &ns_ino);
 	h->pidns_ino = ns_ino;
-	h->ns_pid = pid_nr_in_own_ns(leader->thread_pid, NULL);
+	h->ns_pid = pid_nr_in_own_ns(BPF_CORE_READ(leader, thread_pid), NULL);
 	h->cpu = bpf_get_smp_processor_id();
 	BPF_CORE_READ_STR_INTO(&h->comm, t, comm);
 }
@@ -418,7 +407,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	EV_BEGIN(e, type);
 	fill_hdr(&e->hdr, child, type, sizeof(*e), cgid);
 	e->parent_pid = ptgid;
-	e->parent_tid = parent->pid;
+	e->parent_tid = BPF_CORE_READ(parent, pid);
 	EV_SUBMIT(ctx, e, type);
 	return 0;
 }
@@ -449,7 +438,7 @@ static __always_inline __u32 read_user_area(__u8 *dst, __u64 start, __u64 end, _
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u32 tgid = p->tgid;
+	__u32 tgid = BPF_CORE_READ(p, tgid);
 	__u32 args_limit = max_args_bytes < TSBPF_ARGS_MAX ? max_args_bytes : TSBPF_ARGS_MAX;
 	__u32 env_limit = max_env_bytes < TSBPF_ENV_MAX ? max_env_bytes : TSBPF_ENV_MAX;
 	const char *filename, *interp;
@@ -472,7 +461,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	cgid = bpf_get_current_cgroup_id();
 	if (!pass_filters(p, cgid))
 		return 0;
-	if (!rate_allow(rate_limit_by_parent ? p->real_parent->tgid : cgid,
+	if (!rate_allow(rate_limit_by_parent ? BPF_CORE_READ(p, real_parent, tgid) : cgid,
 			TSBPF_EV_EXEC))
 		return 0;
 
@@ -483,7 +472,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 
 	/* filename */
 	off = TSBPF_EXEC_FIXED;
-	filename = bprm->filename;
+	filename = BPF_CORE_READ(bprm, filename);
 	n = bpf_probe_read_kernel_str(s->buf + off, TSBPF_FILENAME_MAX, filename);
 	len = n > 0 ? n : 0;
 	if (len > TSBPF_FILENAME_MAX)
@@ -494,7 +483,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	off += len;
 
 	/* interp: only when it differs from filename (#! scripts, binfmt_misc) */
-	interp = bprm->interp;
+	interp = BPF_CORE_READ(bprm, interp);
 	len = 0;
 	if (interp && interp != filename) {
 		n = bpf_probe_read_kernel_str(s->buf + off, TSBPF_FILENAME_MAX, interp);
@@ -508,8 +497,8 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	off += len;
 
 	/* argv and env from the NEW mm (current's, after exec_mmap); user memory. */
-	mm = p->mm;
-	len = read_user_area(s->buf + off, mm->arg_start, mm->arg_end,
+	mm = BPF_CORE_READ(p, mm);
+	len = read_user_area(s->buf + off, BPF_CORE_READ(mm, arg_start), BPF_CORE_READ(mm, arg_end),
 			     args_limit, &e->args_size, &flags, TSBPF_EXEC_ARGS_TRUNCATED,
 			     TSBPF_EXEC_ARGS_READ_FAILED);
 	if (len > TSBPF_ARGS_MAX)
@@ -521,8 +510,8 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	e->env_size = 0;
 	if (capture_env) {
 		flags |= TSBPF_EXEC_ENV_CAPTURED;
-		len = read_user_area(s->buf + off, mm->env_start,
-				     mm->env_end, env_limit, &e->env_size, &flags,
+		len = read_user_area(s->buf + off, BPF_CORE_READ(mm, env_start),
+				     BPF_CORE_READ(mm, env_end), env_limit, &e->env_size, &flags,
 				     TSBPF_EXEC_ENV_TRUNCATED, TSBPF_EXEC_ENV_READ_FAILED);
 		if (len > TSBPF_ENV_MAX)
 			len = TSBPF_ENV_MAX;
@@ -531,8 +520,8 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	off += len;
 
 	e->old_pid = old_pid;
-	e->argc = bprm->argc;
-	e->envc = bprm->envc;
+	e->argc = BPF_CORE_READ(bprm, argc);
+	e->envc = BPF_CORE_READ(bprm, envc);
 	e->flags = flags;
 	fill_hdr(&e->hdr, p, TSBPF_EV_EXEC, off, cgid);
 
@@ -549,7 +538,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 static __always_inline int exec_enter(const char *filename, __s32 dfd, __u32 at_flags,
 				      enum tsbpf_exec_syscall sc)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct tsbpf_exec_start st = {};
 	__u32 tid = (__u32)pid_tgid;
@@ -570,7 +559,7 @@ static __always_inline int exec_enter(const char *filename, __s32 dfd, __u32 at_
 
 static __always_inline int exec_exit(void *ctx, long ret)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct tsbpf_exec_failed_event *e;
 	struct tsbpf_exec_start *stp, st;
@@ -589,7 +578,7 @@ static __always_inline int exec_exit(void *ctx, long ret)
 	if (ret >= 0)
 		return 0;
 	cgid = bpf_get_current_cgroup_id();
-	if (!rate_allow(rate_limit_by_parent ? t->real_parent->tgid : cgid,
+	if (!rate_allow(rate_limit_by_parent ? BPF_CORE_READ(t, real_parent, tgid) : cgid,
 			TSBPF_EV_EXEC_FAILED))
 		return 0;
 
@@ -685,8 +674,8 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 		bpf_map_delete_elem(&exec_args, &tid);
 	if (!group_dead && !trace_threads)
 		return 0;
-	tgid = p->tgid;
-	subject = group_dead ? p->group_leader : p;
+	tgid = BPF_CORE_READ(p, tgid);
+	subject = group_dead ? BPF_CORE_READ(p, group_leader) : p;
 	if (filter_descendants) {
 		if (!is_tracked(tgid))
 			return 0;
@@ -708,21 +697,21 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	/* wait(2) status, as wait_task_zombie() computes it: the group exit code
 	 * when the whole group was taken down (exit_group, fatal signal), else the
 	 * group leader's own exit_code (for a thread event: the thread's). */
-	sflags = p->signal->flags;
+	sflags = BPF_CORE_READ(p, signal, flags);
 	if (sflags & SIGNAL_GROUP_EXIT) {
-		status = p->signal->group_exit_code;
+		status = BPF_CORE_READ(p, signal, group_exit_code);
 		flags |= TSBPF_EXIT_GROUP_EXIT;
 	} else {
-		status = subject->exit_code;
+		status = BPF_CORE_READ(subject, exit_code);
 	}
 
 	EV_BEGIN(e, type);
 	fill_hdr(&e->hdr, p, type, sizeof(*e), cgid);
 	/* start_time is CLOCK_MONOTONIC (ktime_get_ns() in copy_process). */
-	e->lifetime_ns = bpf_ktime_get_ns() - subject->start_time;
+	e->lifetime_ns = bpf_ktime_get_ns() - BPF_CORE_READ(subject, start_time);
 	e->status = status;
 	e->flags = flags;
-	e->exit_signal = subject->exit_signal;
+	e->exit_signal = BPF_CORE_READ(subject, exit_signal);
 	e->_reserved = 0;
 	EV_SUBMIT(ctx, e, type);
 	return 0;
