@@ -181,15 +181,19 @@ const trace: Command = {
         if (g.child.pid !== undefined) session.track(g.child.pid);
         g.release();
       }
-      for await (const ev of session.events()) {
-        if (child && isGateExec(ev, child.pid)) continue;
-        out.event(ev);
-        if (firstEvent) {
-          firstEvent = false;
-          out.flush();
-          phase(`first event written (${ev.event} of pid ${ev.pid})`);
+      // A drain at a time (TraceSession.batches): no promise per event.
+      for await (const batch of session.batches()) {
+        for (let i = 0; i < batch.length; i++) {
+          const ev = batch[i] as TraceEvent;
+          if (child && isGateExec(ev, child.pid)) continue;
+          out.event(ev);
+          if (firstEvent) {
+            firstEvent = false;
+            out.flush();
+            phase(`first event written (${ev.event} of pid ${ev.pid})`);
+          }
+          if (out.broken) session.stop();
         }
-        if (out.broken) session.stop();
       }
       await childDone;
       out.finish(session.table);
