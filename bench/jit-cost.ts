@@ -20,17 +20,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { argValue } from "./lib.ts";
 import { buildWorkloads, OUT_DIR, parseWorkloadLine } from "./workloads/build.ts";
 import { cpuSeconds } from "./workloads/procstat.ts";
 
 const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? (args[i + 1] ?? def) : def;
-};
-const FORKS = Number(opt("--forks", "10000"));
-const REPS = Number(opt("--reps", "1"));
-const TOP = Number(opt("--top", "20"));
+const FORKS = Number(argValue("--forks", "10000"));
+const REPS = Number(argValue("--reps", "1"));
+const TOP = Number(argValue("--top", "20"));
 const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 
 interface Variant {

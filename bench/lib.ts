@@ -12,6 +12,14 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** The value after `--name` on the command line, or `def` when the flag is absent. */
+export function argValue(name: string, def: string): string;
+export function argValue(name: string): string | undefined;
+export function argValue(name: string, def?: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? (process.argv[i + 1] ?? def) : def;
+}
+
 /** Wall-clock milliseconds of fn, using the monotonic high-resolution clock. */
 export function timeMs(fn: () => void): number {
   const t0 = process.hrtime.bigint();

@@ -9,12 +9,11 @@ import { Session } from "node:inspector";
 import { parseTraceArgs } from "../src/cli/trace-options.ts";
 import { TraceOutput } from "../src/cli/trace-output.ts";
 import { openTrace } from "../src/tracker/source.ts";
+import { argValue } from "./lib.ts";
 import { buildWorkloads } from "./workloads/build.ts";
 
-const args = process.argv.slice(2);
-const opt = (n: string, d: string) => (args.includes(n) ? (args[args.indexOf(n) + 1] ?? d) : d);
-const forks = Number(opt("--forks", "20000"));
-const outFile = opt("--out", "/tmp/h-s2/trace.cpuprofile");
+const forks = Number(argValue("--forks", "20000"));
+const outFile = argValue("--out", "/tmp/h-s2/trace.cpuprofile");
 const bins = buildWorkloads();
 const cfg = parseTraceArgs(["--json", "-o", "/dev/null"]);
 const session = await openTrace(cfg.trace);

@@ -15,16 +15,12 @@ import { fileURLToPath } from "node:url";
 import type { Btf } from "../src/btf/btf.ts";
 import { RingBufReader } from "../src/ringbuf/reader.ts";
 import { OBJECT, Producers } from "../test/ringbuf/producers.ts";
-import { appendResult, median, table } from "./lib.ts";
+import { appendResult, argValue, median, table } from "./lib.ts";
 import { measureWakeup, type Strategy, type TriggerMode, type WakeupResult } from "./ringbuf/wakeup.ts";
 
 const RING = 64 << 20;
 // Iteration knobs (the published run uses the defaults): --runs N, --size 64|512 (only
 // that record size), --no-wakeup (skip the wakeup bench), --no-append.
-function argValue(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 const RUNS = Number(argValue("--runs") ?? 7);
 const ALL_SIZES = [
   { size: 64, batch: 800_000, batches: 3 },

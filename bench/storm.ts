@@ -18,17 +18,13 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { median } from "./lib.ts";
+import { argValue, median } from "./lib.ts";
 import { buildWorkloads, OUT_DIR, parseWorkloadLine } from "./workloads/build.ts";
 import { processTree, sampleTree } from "./workloads/procstat.ts";
 
 const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? (args[i + 1] ?? def) : def;
-};
-const FORKS = Number(opt("--forks", "20000"));
-const REPS = Number(opt("--reps", "3"));
+const FORKS = Number(argValue("--forks", "20000"));
+const REPS = Number(argValue("--reps", "3"));
 const BPF_STATS = args.includes("--bpf-stats");
 const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 const tsbpfDirs: [string, string][] = [];

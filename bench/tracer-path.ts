@@ -19,12 +19,11 @@ import { TraceOutput } from "../src/cli/trace-output.ts";
 import { readCollectionSpec } from "../src/elf/collection.ts";
 import { EV, makeRecordDecoder } from "../src/tracker/bpf-decode.ts";
 import { ProcessTable } from "../src/tracker/process-table.ts";
-import { median } from "./lib.ts";
+import { argValue, median } from "./lib.ts";
 
 const args = process.argv.slice(2);
-const opt = (n: string, d: string) => (args.includes(n) ? (args[args.indexOf(n) + 1] ?? d) : d);
-const ROUNDS = Number(opt("--rounds", "60000"));
-const REPS = Number(opt("--reps", "3"));
+const ROUNDS = Number(argValue("--rounds", "60000"));
+const REPS = Number(argValue("--reps", "3"));
 const RATE = 6000; // simulated forks per second
 const BATCH = 16;
 

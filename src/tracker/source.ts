@@ -244,11 +244,11 @@ const SEED_CHUNK = 16;
 const STARTUP_POLL_MS = 2;
 const STARTUP_POLL_FOR_MS = 100;
 
-/** Wait after detach before the final drain and loss poll (see events()). */
+/** Wait after detach before the final drain and loss poll (see batches()). */
 const STOP_GRACE_MS = 20;
 
 /**
- * How long the loss counters are polled on every turn at start (see events()): a
+ * How long the loss counters are polled on every turn at start (see batches()): a
  * few syscalls per turn, for 0.3 s.
  */
 const WARM_MS = 300;
@@ -323,8 +323,8 @@ class Session implements TraceSession {
     const signal = opts.signal;
     const onAbort = () => this.stop();
     signal?.addEventListener("abort", onAbort, { once: true });
-    // Reused for every batch (see batches()): the consumer is done with it when it asks
-    // for the next one.
+    // Reused for every batch (see TraceSession.batches): the consumer is done with it
+    // when it asks for the next one.
     const queue: TraceEvent[] = [];
     // Applied to the table as decoded, so the next record of the same batch (a fork
     // right after its parent's exec) already sees its parent. While /proc is still
@@ -350,7 +350,7 @@ class Session implements TraceSession {
     // The loss poll (and prune) also runs on every turn for the first WARM_MS, not
     // first a second in: V8 records type feedback only once a function has run a
     // while, so a path taken once at start and next a second later reached the
-    // optimized events() with no feedback, and deoptimized it mid-storm.
+    // optimized drain loop with no feedback, and deoptimized it mid-storm.
     let nextLoss = Date.now();
     const warmUntil = nextLoss + WARM_MS;
     let turns = 0;
@@ -415,7 +415,7 @@ class Session implements TraceSession {
 
   /**
    * One turn of background /proc seeding (a chunk; all that is left once stopping).
-   * Returns true while some is left. Kept out of events() so its optimized code stays
+   * Returns true while some is left. Kept out of batches() so its optimized code stays
    * the drain loop (a smaller, cheaper compile).
    */
   private seedTurn(): boolean {
