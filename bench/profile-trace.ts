@@ -4,8 +4,9 @@
 // are loaded (SIGPROF during BPF_PROG_LOAD makes the verifier return EAGAIN), runs
 // `fork -n N`, and prints the top functions by self time (and writes the .cpuprofile).
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
+import { dirname } from "node:path";
 import { parseTraceArgs } from "../src/cli/trace-options.ts";
 import { TraceOutput } from "../src/cli/trace-output.ts";
 import { openTrace } from "../src/tracker/source.ts";
@@ -42,6 +43,7 @@ const cpu = process.cpuUsage(cpu0);
 const { profile } = (await post("Profiler.stop")) as { profile: Profile };
 out.finish(session.table);
 session.close();
+mkdirSync(dirname(outFile), { recursive: true });
 writeFileSync(outFile, JSON.stringify(profile));
 
 interface Node {

@@ -37,6 +37,8 @@ export interface TracerSummary {
 export interface Comparison {
   workloads: Workload[];
   baseline: Map<string, number[]>;
+  /** Rates with no tracer but a busy loop running (the workloads in CompareOptions.busyControl). */
+  busy: Map<string, number[]>;
   tracers: TracerSummary[];
   reps: number;
 }
@@ -47,12 +49,19 @@ export interface CompareOptions {
   workloads: Workload[];
   reps: number;
   log: (s: string) => void;
+  /**
+   * Workload ids also run with no tracer and a busy loop beside them, in the no-tracer
+   * slot of each repetition: the control for Workload.sharedCpu's finding.
+   */
+  busyControl?: string[];
 }
 
 let sessionNo = 0;
 
 export async function compare(o: CompareOptions): Promise<Comparison> {
   const baseline = new Map<string, number[]>(o.workloads.map((w) => [w.id, []]));
+  const busyIds = new Set(o.busyControl ?? []);
+  const busy = new Map<string, number[]>(o.workloads.filter((w) => busyIds.has(w.id)).map((w) => [w.id, []]));
   const sums: TracerSummary[] = o.tracers.map((tracer) => ({
     tracer,
     crashes: [],
@@ -78,6 +87,11 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
         o.log(
           `  rep ${rep + 1}: no tracer   ${rs.map((r, i) => `${o.workloads[i]?.id} ${r.rate.toFixed(0)}/s`).join(", ")}`,
         );
+        for (const w of o.workloads.filter((x) => busyIds.has(x.id))) {
+          const r = runWorkload(o.bins, w, true);
+          busy.get(w.id)?.push(r.rate);
+          o.log(`  rep ${rep + 1}: no tracer, a busy loop beside it: ${w.id} ${r.rate.toFixed(0)}/s`);
+        }
         continue;
       }
       if (s.error) continue; // failed to start once: reported, not retried
@@ -124,7 +138,7 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
       );
     }
   }
-  return { workloads: o.workloads, baseline, tracers: sums, reps: o.reps };
+  return { workloads: o.workloads, baseline, busy, tracers: sums, reps: o.reps };
 }
 
 // ---- derived figures --------------------------------------------------------

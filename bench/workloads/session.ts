@@ -2,11 +2,11 @@
 // report the marker generator's execs (start-up), run workloads one after another
 // under it, and attribute to each workload its tracer CPU time and the events the
 // tracer reported about it (matched by the workload's pid as parent).
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Generator, OUT_DIR, runWorkload, type Workload, type WorkloadResult } from "./build.ts";
-import { sampleTree, type TreeSample } from "./procstat.ts";
+import { processTree, sampleTree, type TreeSample } from "./procstat.ts";
 import type { Kind, Tracer, TracerProc } from "./tracers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -220,6 +220,29 @@ async function waitForMarker(
   }
 }
 
+/** The online CPUs as a taskset list ("0-1"). */
+function onlineCpus(): string {
+  try {
+    return readFileSync("/sys/devices/system/cpu/online", "utf8").trim();
+  } catch {
+    return "0-1023";
+  }
+}
+
+/**
+ * Pins every thread of the given processes and their descendants to `cpus` (a
+ * taskset list): `taskset -a -p -c`. Threads started later inherit the mask of the
+ * thread that starts them.
+ */
+function pinTracer(pids: number[], cpus: string): void {
+  for (const root of pids)
+    for (const pid of processTree(root)) {
+      const r = spawnSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { encoding: "utf8" });
+      if (r.status !== 0)
+        throw new Error(`bench: taskset -a -p -c ${cpus} ${pid} failed: ${r.stderr.trim()}`);
+    }
+}
+
 export async function runSession(tracer: Tracer, o: SessionOptions): Promise<SessionResult> {
   const dir = join(OUT_DIR, "runs", o.tag);
   rmSync(dir, { recursive: true, force: true });
@@ -284,8 +307,11 @@ export async function runSession(tracer: Tracer, o: SessionOptions): Promise<Ses
   let cpu = sampleTree(pids).cpuS;
   const results: { w: Workload; r: WorkloadResult; cpuS: number }[] = [];
   for (const [k, w] of o.workloads.entries()) {
+    if (w.sharedCpu !== undefined) pinTracer(pids, String(w.sharedCpu));
     const r = runWorkload(o.bins, w);
+    // Still pinned while the tracer catches up: that work is the workload's too.
     const fenceErr = await waitForMarker(procs, lives, follow, o.bins, `${o.tag}-fence${k}`, 20, 60_000);
+    if (w.sharedCpu !== undefined && !fenceErr) pinTracer(pids, onlineCpus());
     if (fenceErr) return failed(`after ${w.id}: ${fenceErr}`);
     const c = sampleTree(pids).cpuS;
     results.push({ w, r, cpuS: c - cpu });
