@@ -3,7 +3,16 @@
 // under it, and attribute to each workload its tracer CPU time and the events the
 // tracer reported about it (matched by the workload's pid as parent).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { join } from "node:path";
 import { type Generator, OUT_DIR, runWorkload, type Workload, type WorkloadResult } from "./build.ts";
 import { processTree, sampleTree, type TreeSample } from "./procstat.ts";
@@ -238,7 +247,8 @@ function pinTracer(pids: number[], cpus: string): void {
   for (const root of pids)
     for (const pid of processTree(root)) {
       const r = spawnSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { encoding: "utf8" });
-      if (r.status !== 0)
+      // A process that exited since it was listed has nothing left to pin.
+      if (r.status !== 0 && existsSync(`/proc/${pid}`))
         throw new Error(`bench: taskset -a -p -c ${cpus} ${pid} failed: ${r.stderr.trim()}`);
     }
 }
