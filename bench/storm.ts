@@ -14,7 +14,8 @@
 // Options: --forks N (default 20000), --reps R (default 3), --bpf-stats,
 //   --tsbpf NAME=DIR[,--node-flag...] (repeatable; DIR is a checkout whose src/cli.ts is
 //   run with tsx, with those extra node/V8 flags; default: this checkout as "tsbpf"),
-//   --no-peers, --no-baseline.
+//   --no-peers, --no-baseline, --cpu N (the workload and every tracer process run on CPU
+//   N only, under taskset: bench:tracer's headline placement, see workloads/build.ts).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -26,6 +27,10 @@ const args = process.argv.slice(2);
 const FORKS = Number(argValue("--forks", "20000"));
 const REPS = Number(argValue("--reps", "3"));
 const BPF_STATS = args.includes("--bpf-stats");
+const CPU = argValue("--cpu", "");
+/** cmd/args run on CPU only, when --cpu is given (threads inherit the mask). */
+const placed = (cmd: string, a: string[]): [string, string[]] =>
+  CPU ? ["taskset", ["-c", CPU, cmd, ...a]] : [cmd, a];
 const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 const tsbpfDirs: [string, string][] = [];
 for (let i = 0; i < args.length; i++)
@@ -173,7 +178,8 @@ async function fence(v: Variant, tag: string): Promise<void> {
 }
 
 function runFork(): { pid: number; rate: number; count: number; elapsed: number } {
-  const r = spawnSync(bins.fork, ["-n", String(FORKS)], { encoding: "utf8" });
+  const [cmd, a] = placed(bins.fork, ["-n", String(FORKS)]);
+  const r = spawnSync(cmd, a, { encoding: "utf8" });
   const w = parseWorkloadLine(r.stdout);
   return { pid: w.pid, rate: w.rate, count: w.count, elapsed: w.elapsedS };
 }
@@ -203,8 +209,9 @@ try {
         row("(no tracer)").rate.push(runFork().rate);
         continue;
       }
-      const kids: ChildProcess[] = v.procs.map(([cmd, a, out, viaStdout]) => {
+      const kids: ChildProcess[] = v.procs.map(([cmd0, a0, out, viaStdout]) => {
         const fd = openSync(out, "w");
+        const [cmd, a] = placed(cmd0, a0);
         const c = spawn(cmd, a, { stdio: ["ignore", viaStdout ? fd : "ignore", "inherit"] });
         closeSync(fd);
         return c;
