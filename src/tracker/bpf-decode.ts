@@ -237,6 +237,25 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
   };
   const comms = new CommCache();
 
+  /**
+   * The task's exec_id and parent_exec_id strings taken from the table's entries when
+   * their start times match (the process and its current parent are almost always
+   * known by the time it execs or exits), instead of formatting two new strings per
+   * record: an exit or exec then allocates only its time string. A mismatch (pid
+   * reuse, an entry not seen yet) leaves them to be formatted from the record.
+   */
+  const knownIds = (t: RawTask): RawTask => {
+    if (parentOf === undefined) return t;
+    const self = parentOf(t.tgid);
+    if (self?.exec_id && self.start_ticks === startTicks(t.startBoottimeNs)) t.execId = self.exec_id;
+    if (t.ppid > 0) {
+      const parent = parentOf(t.ppid);
+      if (parent?.exec_id && parent.start_ticks === startTicks(t.parentStartBoottimeNs))
+        t.parentExecId = parent.exec_id;
+    }
+    return t;
+  };
+
   const task = (dv: DataView, b: number): RawTask => ({
     time: timeOf(ts.read(dv, b + ts.off)),
     tgid: pid.read(dv, b + pid.off),
@@ -322,7 +341,7 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
           if (p2 + envLen > len) return undefined;
           const envc = xEnvc.read(dv, b + xEnvc.off);
           const u8 = new Uint8Array(dv.buffer, dv.byteOffset + b, len);
-          return execEvent(task(dv, b), {
+          return execEvent(knownIds(task(dv, b)), {
             filename: u8.subarray(p0, p0 + fnLen),
             argvBytes: u8.subarray(p1, p2),
             argc: xArgc.read(dv, b + xArgc.off),
@@ -349,7 +368,7 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
         case EV.EXIT:
         case EV.THREAD_EXIT: {
           if (len < eSize) return undefined;
-          return exitEvent(task(dv, b), {
+          return exitEvent(knownIds(task(dv, b)), {
             status: eStatus.read(dv, b + eStatus.off),
             lifetimeNs: eLife.num(dv, b + eLife.off),
             thread: t === EV.THREAD_EXIT,

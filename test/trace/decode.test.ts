@@ -129,6 +129,46 @@ test("exit: status decoded (signal, core, code), lifetime, thread flag", () => {
   assert.is(core.thread, true);
 });
 
+test("exit and exec: exec_id and parent_exec_id from the table when the start times match, else from the record", () => {
+  // The entries' strings are marked so that the test can tell them from formatted ones.
+  const entries = new Map<
+    number,
+    { ppid: number; parent_exec_id: string; exec_id: string; start_ticks: number }
+  >();
+  const d = makeRecordDecoder(btf, { bootToRealtimeNs: 0n, parentOf: (pid) => entries.get(pid) });
+  const exitSize = enc("tsbpf_exit_event").size;
+  const exit = () => {
+    const dv = record("tsbpf_exit_event", { hdr: hdr(EV.EXIT, exitSize), status: 0 });
+    return d.decode(dv, 8, dv.byteLength - 8) as ExitEvent;
+  };
+  // Neither is known: formatted from the header (start times 1.23 s and 0.45 s = 123 and 45 ticks).
+  assert.equal([exit().exec_id, exit().parent_exec_id], ["100-123", "50-45"]);
+  entries.set(100, { ppid: 50, parent_exec_id: "", exec_id: "table:100", start_ticks: 123 });
+  entries.set(50, { ppid: 1, parent_exec_id: "", exec_id: "table:50", start_ticks: 45 });
+  assert.equal([exit().exec_id, exit().parent_exec_id], ["table:100", "table:50"]);
+  // The same for an exec record.
+  const fn = new TextEncoder().encode("/bin/true\0");
+  const args = new TextEncoder().encode("true\0");
+  const xSize = enc("tsbpf_exec_event").size + fn.length + args.length;
+  const xdv = record(
+    "tsbpf_exec_event",
+    {
+      hdr: hdr(EV.EXEC, xSize),
+      old_pid: 100,
+      argc: 1,
+      filename_len: fn.length,
+      args_len: args.length,
+    },
+    new Uint8Array([...fn, ...args]),
+  );
+  const x = d.decode(xdv, 8, xdv.byteLength - 8) as ExecEvent;
+  assert.equal([x.exec_id, x.parent_exec_id], ["table:100", "table:50"]);
+  // pid reuse: entries of earlier processes with those pids (other start times).
+  entries.set(100, { ppid: 50, parent_exec_id: "", exec_id: "table:100", start_ticks: 7 });
+  entries.set(50, { ppid: 1, parent_exec_id: "", exec_id: "table:50", start_ticks: 8 });
+  assert.equal([exit().exec_id, exit().parent_exec_id], ["100-123", "50-45"]);
+});
+
 test("fork: common fields are the parent's, child ids from the header", () => {
   const ev = decodeAt(
     record("tsbpf_fork_event", {
