@@ -282,6 +282,7 @@ export function warmUpEventPath(objectPath: string): number {
       const table = new ProcessTable();
       table.upsert({ pid: 4000, ppid: 1, exec_id: "4000-80", comm: "warm-up" });
       const decoder = makeRecordDecoder(spec.btf, { bootToRealtimeNs: 0n, parentOf: (p) => table.get(p) });
+      decoder.warm(0); // its own synthetic records (events dropped), for warm()'s bytecode
       const cfg = parseTraceArgs([...mode, "-o", "/dev/null"]);
       const out = new TraceOutput(cfg, loadUserRules(cfg), table, Date.now());
       for (const [off, len] of records) {

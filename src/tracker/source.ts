@@ -366,9 +366,13 @@ class Session implements TraceSession {
           yield queue;
           queue.length = 0;
         }
-        // The per-event code's rare paths, run on synthetic events (jit-warm.ts), one
-        // round per turn from the second turn on, so the first events are not held up.
-        if (warmed < WARM_ROUNDS && turns++ > 0) warmEventRound(warmed++);
+        // The per-event code's rare paths, run on synthetic records and events (the
+        // decoder's warm(), jit-warm.ts), one round per turn from the second turn on,
+        // so the first events are not held up.
+        if (warmed < WARM_ROUNDS && turns++ > 0) {
+          decoder.warm(warmed);
+          warmEventRound(warmed++);
+        }
         if (this.seeder !== undefined && this.seedTurn()) {
           await new Promise((r) => setImmediate(r));
           continue;
