@@ -18,6 +18,7 @@ import {
   type Cell,
   type Comparison,
   compare,
+  controlRows,
   cpuPer10k,
   fmt,
   rateOf,
@@ -185,20 +186,7 @@ function report(cmp: Comparison, b: TsbpfBinary, reps: number, durationS: number
 
   const rows: (string | number)[][] = [];
   for (const w of cmp.workloads) {
-    const base = median(cmp.baseline.get(w.id) as number[]);
-    rows.push([w.label, "(no tracer)", fmt.n(base), "1.00", "", "", "", ""]);
-    const busy = cmp.busy.get(w.id);
-    if (busy?.length)
-      rows.push([
-        w.label,
-        "(no tracer, a busy loop beside it)",
-        fmt.n(median(busy)),
-        fmt.n(median(busy) / base, 3),
-        "",
-        "",
-        "",
-        "",
-      ]);
+    rows.push(...controlRows(cmp, w, 8));
     for (const s of cmp.tracers) {
       const c = s.cells.get(w.id) as Cell;
       if (!ok(s)) {

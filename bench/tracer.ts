@@ -10,7 +10,7 @@
 // next to its control: no tracer but a busy loop beside the storm.
 import { appendResult, median, table } from "./lib.ts";
 import { buildWorkloads, standardWorkloads } from "./workloads/build.ts";
-import { type Cell, compare, cpuPer10k, fmt, rateOf, slowdown } from "./workloads/compare.ts";
+import { type Cell, compare, controlRows, cpuPer10k, fmt, rateOf, slowdown } from "./workloads/compare.ts";
 import { ensurePeers, ensureTsbpf, libbpfTools, tsbpfTracer } from "./workloads/tracers.ts";
 
 const log = (s: string) => console.error(s);
@@ -45,19 +45,7 @@ const crashes = cmp.tracers
 
 const rows: (string | number)[][] = [];
 for (const w of workloads) {
-  const base = median(cmp.baseline.get(w.id) as number[]);
-  rows.push([w.label, "(no tracer)", fmt.n(base), "1.00", "", "", ""]);
-  const busy = cmp.busy.get(w.id);
-  if (busy?.length)
-    rows.push([
-      w.label,
-      "(no tracer, a busy loop beside it)",
-      fmt.n(median(busy)),
-      fmt.n(median(busy) / base, 3),
-      "",
-      "",
-      "",
-    ]);
+  rows.push(...controlRows(cmp, w, 7));
   for (const s of cmp.tracers) {
     const c = s.cells.get(w.id) as Cell;
     rows.push([

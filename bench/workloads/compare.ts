@@ -143,6 +143,27 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
 
 // ---- derived figures --------------------------------------------------------
 
+/**
+ * A workload's no-tracer rows for a results table `width` columns wide: the plain
+ * no-tracer rate and, when it was run, the busy-loop control (rate ÷ the plain one).
+ */
+export function controlRows(cmp: Comparison, w: Workload, width: number): string[][] {
+  const pad = (r: string[]) => [...r, ...Array<string>(Math.max(0, width - r.length)).fill("")];
+  const base = median(cmp.baseline.get(w.id) as number[]);
+  const rows = [pad([w.label, "(no tracer)", fmt.n(base), "1.00"])];
+  const busy = cmp.busy.get(w.id);
+  if (busy?.length)
+    rows.push(
+      pad([
+        w.label,
+        "(no tracer, a busy loop beside it)",
+        fmt.n(median(busy)),
+        fmt.n(median(busy) / base, 3),
+      ]),
+    );
+  return rows;
+}
+
 export function rateOf(c: Cell): number {
   return median(c.rates);
 }
