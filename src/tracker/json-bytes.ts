@@ -22,8 +22,10 @@ class GiveUp {}
 const GIVE_UP = new GiveUp();
 
 // The write cursor: module state rather than arguments, so the helpers stay small
-// (one line is written at a time, synchronously).
+// (one line is written at a time, synchronously). `view` is a DataView over `buf`,
+// made again only when the caller hands a different buffer (the CLI reuses one).
 let buf: Buffer = Buffer.alloc(0);
+let view = new DataView(buf.buffer, buf.byteOffset, 0);
 let pos = 0;
 let end = 0;
 
@@ -31,14 +33,46 @@ function bad(): never {
   throw GIVE_UP;
 }
 
-/** Latin-1 bytes of a constant (keys and punctuation are ASCII). */
-const k = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+/**
+ * A constant (keys and punctuation, all ASCII) as little-endian 32-bit words, zero
+ * padded: raw() writes it a word at a time. Copying keys byte by byte was the
+ * writer's biggest cost (the hottest JIT function of a fork storm's steady state,
+ * `perf record` with --perf-basic-prof); word stores measured 2.5x faster per key in
+ * isolation (17 vs 45 ns).
+ */
+interface Constant {
+  readonly n: number;
+  readonly words: Uint32Array;
+  /** The same bytes, for the last few bytes before `end`. */
+  readonly bytes: Uint8Array;
+}
 
-function raw(b: Uint8Array): void {
-  const n = b.length;
-  if (pos + n > end) bad();
-  for (let i = 0; i < n; i++) buf[pos + i] = b[i] as number;
-  pos += n;
+const k = (s: string): Constant => {
+  const words = new Uint32Array(Math.ceil(s.length / 4));
+  const bytes = new Uint8Array(words.buffer, 0, s.length);
+  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  return { n: s.length, words, bytes };
+};
+
+/**
+ * Writes a constant. The last word may spill up to 3 bytes past it, which the next
+ * field overwrites; where that would reach `end`, the constant is copied byte by byte
+ * instead, so nothing is ever written at `end` or beyond (writeEventJson's contract)
+ * and a line that fits is still written whole.
+ */
+function raw(c: Constant): void {
+  const p = pos;
+  const n = c.n;
+  if (p + n + 3 <= end) {
+    const w = c.words;
+    const v = view;
+    for (let i = 0; i < w.length; i++) v.setUint32(p + 4 * i, w[i] as number, true);
+  } else {
+    if (p + n > end) bad();
+    const b = c.bytes;
+    for (let i = 0; i < n; i++) buf[p + i] = b[i] as number;
+  }
+  pos = p + n;
 }
 
 /** An ASCII string we produced ourselves (String(number)). */
@@ -169,7 +203,7 @@ const K = {
 };
 
 /** An optional number field: left out when undefined, as JSON.stringify does. */
-function optNum(key: Uint8Array, v: unknown): void {
+function optNum(key: Constant, v: unknown): void {
   if (v === undefined) return;
   raw(key);
   num(v);
@@ -285,7 +319,10 @@ export function writeEventJson(
   ev: TraceEvent,
   elapsedS?: number,
 ): number {
-  buf = out;
+  if (out !== buf) {
+    buf = out;
+    view = new DataView(out.buffer, out.byteOffset, out.length);
+  }
   pos = offset;
   end = limit;
   try {
