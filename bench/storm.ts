@@ -20,17 +20,15 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { argValue, median } from "./lib.ts";
-import { buildWorkloads, OUT_DIR, parseWorkloadLine } from "./workloads/build.ts";
+import { buildWorkloads, OUT_DIR, onCpu, parseWorkloadLine } from "./workloads/build.ts";
 import { processTree, sampleTree } from "./workloads/procstat.ts";
 
 const args = process.argv.slice(2);
 const FORKS = Number(argValue("--forks", "20000"));
 const REPS = Number(argValue("--reps", "3"));
 const BPF_STATS = args.includes("--bpf-stats");
-const CPU = argValue("--cpu", "");
-/** cmd/args run on CPU only, when --cpu is given (threads inherit the mask). */
-const placed = (cmd: string, a: string[]): [string, string[]] =>
-  CPU ? ["taskset", ["-c", CPU, cmd, ...a]] : [cmd, a];
+const cpuArg = argValue("--cpu");
+const CPU = cpuArg === undefined ? undefined : Number(cpuArg);
 const ROOT = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 const tsbpfDirs: [string, string][] = [];
 for (let i = 0; i < args.length; i++)
@@ -178,7 +176,7 @@ async function fence(v: Variant, tag: string): Promise<void> {
 }
 
 function runFork(): { pid: number; rate: number; count: number; elapsed: number } {
-  const [cmd, a] = placed(bins.fork, ["-n", String(FORKS)]);
+  const [cmd, a] = onCpu(CPU, bins.fork, ["-n", String(FORKS)]);
   const r = spawnSync(cmd, a, { encoding: "utf8" });
   const w = parseWorkloadLine(r.stdout);
   return { pid: w.pid, rate: w.rate, count: w.count, elapsed: w.elapsedS };
@@ -211,7 +209,7 @@ try {
       }
       const kids: ChildProcess[] = v.procs.map(([cmd0, a0, out, viaStdout]) => {
         const fd = openSync(out, "w");
-        const [cmd, a] = placed(cmd0, a0);
+        const [cmd, a] = onCpu(CPU, cmd0, a0);
         const c = spawn(cmd, a, { stdio: ["ignore", viaStdout ? fd : "ignore", "inherit"] });
         closeSync(fd);
         return c;

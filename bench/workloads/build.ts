@@ -106,6 +106,11 @@ export function standardWorkloads(durationS: number, longArgvBytes = 6144): Work
   ];
 }
 
+/** cmd and args to run on `cpu` only (`taskset -c`; threads inherit it), or as they are. */
+export function onCpu(cpu: number | undefined, cmd: string, args: string[]): [string, string[]] {
+  return cpu === undefined ? [cmd, args] : ["taskset", ["-c", String(cpu), cmd, ...args]];
+}
+
 /**
  * Runs one workload to completion (synchronously: nothing else should run meanwhile).
  * With `busyLoop`, a busy loop (`yes > /dev/null`) runs beside it, unpinned: the
@@ -113,10 +118,7 @@ export function standardWorkloads(durationS: number, longArgvBytes = 6144): Work
  * (see Workload.sharedCpu).
  */
 export function runWorkload(bins: Record<Generator, string>, w: Workload, busyLoop = false): WorkloadResult {
-  const [cmd, args] =
-    w.sharedCpu === undefined
-      ? [bins[w.gen], w.args]
-      : ["taskset", ["-c", String(w.sharedCpu), bins[w.gen], ...w.args]];
+  const [cmd, args] = onCpu(w.sharedCpu, bins[w.gen], w.args);
   const spinner = busyLoop ? spawn("yes", [], { stdio: "ignore" }) : undefined;
   let r: SpawnSyncReturns<string>;
   try {

@@ -249,6 +249,11 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
   };
   const comms = new CommCache();
 
+  type Known = ReturnType<NonNullable<DecoderOptions["parentOf"]>>;
+  /** A table entry's exec_id string when its start time is `startNs`'s (else undefined: pid reuse). */
+  const idIfSame = (e: Known, startNs: bigint | number): string | undefined =>
+    e?.exec_id && e.start_ticks === startTicks(startNs) ? e.exec_id : undefined;
+
   /**
    * The task's exec_id and parent_exec_id strings taken from the table's entries when
    * their start times match (the process and its current parent are almost always
@@ -258,13 +263,8 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
    */
   const knownIds = (t: RawTask): RawTask => {
     if (parentOf === undefined) return t;
-    const self = parentOf(t.tgid);
-    if (self?.exec_id && self.start_ticks === startTicks(t.startBoottimeNs)) t.execId = self.exec_id;
-    if (t.ppid > 0) {
-      const parent = parentOf(t.ppid);
-      if (parent?.exec_id && parent.start_ticks === startTicks(t.parentStartBoottimeNs))
-        t.parentExecId = parent.exec_id;
-    }
+    t.execId = idIfSame(parentOf(t.tgid), t.startBoottimeNs);
+    if (t.ppid > 0) t.parentExecId = idIfSame(parentOf(t.ppid), t.parentStartBoottimeNs);
     return t;
   };
 
@@ -289,7 +289,7 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
   const warmBytes = new Uint8Array(Math.max(fSize, xSize, xfSize, eSize) + 64);
   const warmView = new DataView(warmBytes.buffer);
   const typeOff = type.off;
-  const warmRecord = (kind: number, i: number, size: number): number => {
+  const warmRecord = (kind: number, i: number): void => {
     warmBytes.fill(0);
     const w = warmView;
     w.setUint32(typeOff, kind, true);
@@ -304,7 +304,6 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
     w.setUint32(pidns.off, 4026531836, true);
     w.setUint32(nsPid.off, i + 2, true);
     warmBytes[comm.off] = 119; // "w"
-    return size;
   };
   const te = new TextEncoder();
   const warmFile = te.encode("/w");
@@ -312,43 +311,41 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
 
   const decoder: RecordDecoder = {
     warm(i: number): void {
-      let n = warmRecord(EV.FORK, i, fSize);
-      warmView.setUint32(fParentPid.off, WARM_PID, true);
-      warmView.setUint32(fParentTid.off, WARM_PID, true);
-      decoder.decode(warmView, 0, n);
-      n = warmRecord(EV.THREAD, i, fSize);
-      warmView.setUint32(fParentPid.off, WARM_PID + i, true);
-      warmView.setUint32(fParentTid.off, WARM_PID + i, true);
-      decoder.decode(warmView, 0, n);
+      const v = warmView;
+      warmRecord(EV.FORK, i);
+      v.setUint32(fParentPid.off, WARM_PID, true);
+      v.setUint32(fParentTid.off, WARM_PID, true);
+      decoder.decode(v, 0, fSize);
+      warmRecord(EV.THREAD, i);
+      v.setUint32(fParentPid.off, WARM_PID + i, true);
+      v.setUint32(fParentTid.off, WARM_PID + i, true);
+      decoder.decode(v, 0, fSize);
       // An exec (with env in odd rounds) and a failed exec, each with a filename.
-      n = warmRecord(EV.EXEC, i, xSize);
-      warmView.setUint32(xOld.off, WARM_PID + i, true);
-      warmView.setUint32(xArgc.off, 2, true);
-      warmView.setUint32(xFn.off, warmFile.length, true);
+      warmRecord(EV.EXEC, i);
+      v.setUint32(xOld.off, WARM_PID + i, true);
+      v.setUint32(xArgc.off, 2, true);
+      v.setUint32(xFn.off, warmFile.length, true);
       warmBytes.set(warmFile, xSize);
-      warmView.setUint32(xArgs.off, warmArgs.length, true);
+      v.setUint32(xArgs.off, warmArgs.length, true);
       warmBytes.set(warmArgs, xSize + warmFile.length);
-      if (i % 2 === 1) {
-        warmView.setUint32(xEnvc.off, 0, true);
-        warmView.setUint32(xFlags.off, EXEC_ENV_CAPTURED, true);
-      }
-      decoder.decode(warmView, 0, xSize + warmFile.length + warmArgs.length);
-      n = warmRecord(EV.EXEC_FAILED, i, xfSize);
-      warmView.setUint32(xfErr.off, -2, true);
-      warmView.setUint32(xfFn.off, warmFile.length, true);
+      if (i % 2 === 1) v.setUint32(xFlags.off, EXEC_ENV_CAPTURED, true);
+      decoder.decode(v, 0, xSize + warmFile.length + warmArgs.length);
+      warmRecord(EV.EXEC_FAILED, i);
+      v.setUint32(xfErr.off, -2, true);
+      v.setUint32(xfFn.off, warmFile.length, true);
       warmBytes.set(warmFile, xfSize);
-      decoder.decode(warmView, 0, xfSize + warmFile.length);
+      decoder.decode(v, 0, xfSize + warmFile.length);
       // A process exit (by a signal in odd rounds) and a thread exit.
-      n = warmRecord(EV.EXIT, i, eSize);
-      warmView.setUint32(eStatus.off, i % 2 === 0 ? 0 : 9, true);
-      warmView.setUint32(eLife.off, 1000, true);
-      decoder.decode(warmView, 0, n);
-      n = warmRecord(EV.THREAD_EXIT, i, eSize);
-      decoder.decode(warmView, 0, n);
+      warmRecord(EV.EXIT, i);
+      v.setUint32(eStatus.off, i % 2 === 0 ? 0 : 9, true);
+      v.setUint32(eLife.off, 1000, true);
+      decoder.decode(v, 0, eSize);
+      warmRecord(EV.THREAD_EXIT, i);
+      decoder.decode(v, 0, eSize);
       // Short and unknown records.
-      decoder.decode(warmView, 0, 4);
-      warmRecord(99, i, eSize);
-      decoder.decode(warmView, 0, eSize);
+      decoder.decode(v, 0, 4);
+      warmRecord(99, i);
+      decoder.decode(v, 0, eSize);
     },
 
     decode(dv: DataView, b: number, len: number): TraceEvent | undefined {
@@ -382,12 +379,7 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
             parentStartBoottimeNs: thread ? child.parentStartBoottimeNs : 0,
             // The caller's exec_id string from its table entry when the start time
             // matches (no new string per fork); formatted otherwise.
-            execId:
-              parentKnown?.exec_id &&
-              parentKnown.start_ticks !== undefined &&
-              parentKnown.start_ticks === startTicks(parentStart)
-                ? parentKnown.exec_id
-                : undefined,
+            execId: idIfSame(parentKnown, parentStart),
             parentExecId: thread ? undefined : (parentKnown?.parent_exec_id ?? ""),
             cgroupId: child.cgroupId,
             // The header's namespace fields are the child's; a new process may be in a
