@@ -25,12 +25,17 @@ function reword(e: unknown): string {
   return (msg.split("\n")[0] as string).replace(/\.$/, "");
 }
 
+/** What parseArgs returns for these options (named, so the package's declarations can say it). */
+type Parsed<T extends NonNullable<ParseArgsConfig["options"]>> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: T; allowPositionals: boolean; strict: true }>
+>;
+
 export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"]>>(
   command: string,
   args: string[],
   options: T,
   allowPositionals = true,
-) {
+): Parsed<T> {
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (e) {

@@ -6,10 +6,49 @@ import { attachRawTracepoint } from "./raw-tracepoint.ts";
 import { attachTracepoint } from "./tracepoint.ts";
 import { attachTracing } from "./tracing.ts";
 
+/** Options of attach() that any kind of program accepts (each kind reads the ones it knows). */
 export interface AttachOptions {
   /** Override the target from SEC(): "sched/sched_process_exec" or a raw tracepoint name. */
   target?: string;
 }
+
+/** attach() options of a tracepoint program (SEC("tracepoint/<category>/<name>")). */
+export interface TracepointAttachOptions {
+  /** Another tracepoint than SEC() names, written category/name: "sched/sched_process_exec". */
+  target?: string;
+}
+
+/** attach() options of a raw tracepoint program (SEC("raw_tp/<name>")). */
+export interface RawTracepointAttachOptions {
+  /** Another raw tracepoint than SEC() names: "sys_enter". */
+  target?: string;
+}
+
+/**
+ * attach() options of programs whose target was fixed at load (attach_btf_id): tp_btf,
+ * fentry, fexit, fmod_ret, lsm. There is nothing to choose when attaching.
+ */
+export type BtfAttachOptions = Record<string, never>;
+
+/**
+ * attach() options by the program's attach kind (ProgramSpec.attach, from its SEC()
+ * name). `Program<K>.attach()` takes `AttachOptionsFor<K>`, so the options a program
+ * accepts follow from its kind; kinds not listed take AttachOptions.
+ */
+export interface AttachOptionsByKind {
+  tracepoint: TracepointAttachOptions;
+  raw_tracepoint: RawTracepointAttachOptions;
+  tp_btf: BtfAttachOptions;
+  fentry: BtfAttachOptions;
+  fexit: BtfAttachOptions;
+  fmod_ret: BtfAttachOptions;
+  lsm: BtfAttachOptions;
+}
+
+/** The attach() options of a program of kind K (a union of them for a union of kinds). */
+export type AttachOptionsFor<K extends ProgramSpec["attach"]> = K extends keyof AttachOptionsByKind
+  ? AttachOptionsByKind[K]
+  : AttachOptions;
 
 /** True when `attach()` knows how to attach this kind of program. */
 export function isAttachable(spec: ProgramSpec): boolean {

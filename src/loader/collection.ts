@@ -66,13 +66,32 @@ function globalsKey(section: string): string {
   return section.replace(/^\./, "");
 }
 
-export class Collection {
+/**
+ * What a loaded object holds, by name. The default says only "some programs, maps and
+ * globals"; `tsbpf gen` writes the exact shape of one object, so that a misspelt
+ * program name is a type error and every map and global has its C type.
+ */
+export interface CollectionShape {
+  programs: { [name: string]: Program };
+  // biome-ignore lint/suspicious/noExplicitAny: each map of a shape has its own key and value types
+  maps: { [name: string]: BpfMap<any, any> };
+  globals: { [section: string]: Record<string, unknown> };
+}
+
+/** The loaded kernel objects of one BPF object file, keyed by their C names. */
+export class Collection<S extends CollectionShape = CollectionShape> {
   readonly spec: CollectionSpec;
-  readonly programs: Record<string, Program> = {};
+  /** Programs by C function name. */
+  readonly programs: S["programs"] = {} as S["programs"];
   /** By C name; global-data maps also under their section name ("bss", "rodata", ...). */
-  readonly maps: Record<string, BpfMap> = {};
-  /** Typed views of the global-data sections: globals.bss.counter, globals.data.x. */
-  readonly globals: Record<string, Record<string, unknown>> = {};
+  readonly maps: S["maps"] = {} as S["maps"];
+  /**
+   * The global variables of each global-data section, by section without its dot
+   * (`globals.bss.counter`, `globals.data.x`, `globals.rodata.config`). `.data` and
+   * `.bss` read and write the memory the programs use (mmap), with no syscall;
+   * `.rodata` is frozen at load, so set it through LoadOptions.rodata.
+   */
+  readonly globals: S["globals"] = {} as S["globals"];
   readonly globalData: Record<string, GlobalData> = {};
   /** fd of the object's BTF in the kernel; undefined when it has none or it was rejected. */
   btfFd: number | undefined;

@@ -1,6 +1,6 @@
 // A loaded program: its fd plus attach, test run and pin. Owned by a Collection
 // (closed with it) or standalone.
-import { type AttachOptions, attachProgram } from "../link/attach.ts";
+import { type AttachOptions, type AttachOptionsFor, attachProgram } from "../link/attach.ts";
 import type { Link } from "../link/link.ts";
 import type { ProgramSpec } from "../spec.ts";
 import { closeFd, objPin, type ProgInfo, progInfo, progTestRun } from "../sys/bpf.ts";
@@ -23,7 +23,11 @@ export interface TestRunResult {
   dataOut?: Uint8Array;
 }
 
-export class Program {
+/**
+ * A loaded program. `K` is its attach kind (from its SEC() name), which decides the
+ * options attach() takes; `tsbpf gen` writes it for each program of an object.
+ */
+export class Program<K extends ProgramSpec["attach"] = ProgramSpec["attach"]> {
   readonly fd: number;
   readonly name: string;
   readonly spec: ProgramSpec;
@@ -47,10 +51,13 @@ export class Program {
     if (this.closed) throw new LoadError(`program '${this.name}' is closed`);
   }
 
-  /** Attach by the program's SEC() kind; the Link is closed with the program. */
-  attach(opts: AttachOptions = {}): Link {
+  /**
+   * Attach by the program's SEC() kind (tracepoint, raw_tp, tp_btf, ...): the returned
+   * Link detaches on close(), and is closed with the program.
+   */
+  attach(opts: AttachOptionsFor<K> = {} as AttachOptionsFor<K>): Link {
     this.check();
-    const link = attachProgram(this.fd, this.spec, opts);
+    const link = attachProgram(this.fd, this.spec, opts as AttachOptions);
     this.links.add(link);
     this.onStep?.({
       step: "attached",

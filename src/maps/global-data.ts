@@ -14,6 +14,9 @@ import { BpfMap, type MapCreateOptions } from "./map.ts";
 
 export class GlobalDataError extends TsbpfError {}
 
+/** Node's util.inspect.custom, by its registered name (no node:util import needed). */
+const INSPECT = Symbol.for("nodejs.util.inspect.custom");
+
 export type GlobalValue = number | bigint | boolean | string | Uint8Array;
 
 interface VarLayout {
@@ -186,6 +189,16 @@ export class GlobalData {
         },
       });
     }
+    // console.log / util.inspect would show each variable as [Getter/Setter]: show the
+    // values instead (read at the time of printing). Non-enumerable, so Object.keys and
+    // JSON.stringify still see the variables only.
+    Object.defineProperty(obj, INSPECT, {
+      value: () => {
+        const snapshot: Record<string, unknown> = {};
+        for (const name of vars.keys()) snapshot[name] = obj[name];
+        return snapshot;
+      },
+    });
     return Object.seal(obj);
   }
 

@@ -72,7 +72,12 @@ export function kernelObjectName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.]/g, "").slice(0, 15);
 }
 
-export class BpfMap {
+/**
+ * A kernel map. `K` and `V` are the types its keys and values decode to (from the map's
+ * BTF; `tsbpf gen` spells them out per map). Any key or value may also be given as the
+ * raw bytes of the C type (a Uint8Array of key_size / value_size bytes).
+ */
+export class BpfMap<K = MapKey, V = unknown> {
   readonly fd: number;
   readonly spec: MapSpec;
   readonly perCpu: boolean;
@@ -203,7 +208,7 @@ export class BpfMap {
     if (this.closed) throw new MapError(`map '${this.spec.name}' is closed`);
   }
 
-  private putKey(key: MapKey, into: Uint8Array): void {
+  private putKey(key: unknown, into: Uint8Array): void {
     writeBytes(key, into, this.spec.keySize, this.keyCodec, `map '${this.spec.name}' key`);
   }
 
@@ -220,18 +225,18 @@ export class BpfMap {
   }
 
   /** BPF_MAP_LOOKUP_ELEM: the value, or undefined when the key is absent. */
-  lookup(key: MapKey): unknown {
+  lookup(key: K | Uint8Array): V | undefined {
     this.check();
     this.putKey(key, this.keyBuf);
     const r = mapElemRaw(U.BPF_MAP_LOOKUP_ELEM, this.fd, this.keyAddr, this.valAddr);
-    return r === 0 ? this.readValue() : undefined;
+    return r === 0 ? (this.readValue() as V) : undefined;
   }
 
   /** BPF_MAP_UPDATE_ELEM. For prog arrays and maps of maps, the value is an fd (or a BpfMap). */
-  update(key: MapKey, value: MapValue, flags: number = U.BPF_ANY): void {
+  update(key: K | Uint8Array, value: V | Uint8Array, flags: number = U.BPF_ANY): void {
     this.check();
     this.putKey(key, this.keyBuf);
-    this.putValue(value instanceof BpfMap ? value.fd : value);
+    this.putValue((value as unknown) instanceof BpfMap ? (value as unknown as BpfMap).fd : value);
     try {
       mapElemRaw(U.BPF_MAP_UPDATE_ELEM, this.fd, this.keyAddr, this.valAddr, flags);
     } catch (e) {
@@ -240,7 +245,7 @@ export class BpfMap {
   }
 
   /** BPF_MAP_DELETE_ELEM: false when the key was absent. */
-  delete(key: MapKey): boolean {
+  delete(key: K | Uint8Array): boolean {
     this.check();
     this.putKey(key, this.keyBuf);
     return mapElemRaw(U.BPF_MAP_DELETE_ELEM, this.fd, this.keyAddr, 0n) === 0;
@@ -260,41 +265,46 @@ export class BpfMap {
   }
 
   /** Keys via BPF_MAP_GET_NEXT_KEY. */
-  *keys(): Generator<unknown> {
+  *keys(): Generator<K> {
     this.check();
-    for (const _ of this.walk()) yield this.readKey(this.keyBuf);
+    for (const _ of this.walk()) yield this.readKey(this.keyBuf) as K;
   }
 
   /** [key, value] pairs, one lookup per key (see lookupBatch for fewer syscalls). */
-  *entries(): Generator<[unknown, unknown]> {
+  *entries(): Generator<[K, V]> {
     this.check();
     for (const _ of this.walk()) {
       if (mapElemRaw(U.BPF_MAP_LOOKUP_ELEM, this.fd, this.keyAddr, this.valAddr) !== 0) continue;
-      yield [this.readKey(this.keyBuf), this.readValue()];
+      yield [this.readKey(this.keyBuf) as K, this.readValue() as V];
     }
+  }
+
+  /** `for (const [key, value] of map)`: same as entries(). */
+  [Symbol.iterator](): Generator<[K, V]> {
+    return this.entries();
   }
 
   /**
    * All entries with BPF_MAP_LOOKUP_BATCH (kernel 5.6+, not every map type). Where the
    * kernel does not support batch ops for this map, it falls back to the per-key loop.
    */
-  lookupBatch(): [unknown, unknown][] {
+  lookupBatch(): [K, V][] {
     this.check();
     return batchEntries(this, false, (b) => this.decodeEntries(b)) ?? [...this.entries()];
   }
 
   /** Read and remove every entry (BPF_MAP_LOOKUP_AND_DELETE_BATCH; per-key fallback). */
-  lookupAndDeleteBatch(): [unknown, unknown][] {
+  lookupAndDeleteBatch(): [K, V][] {
     this.check();
     const got = batchEntries(this, true, (b) => this.decodeEntries(b));
     if (got) return got;
     const all = [...this.entries()];
-    for (const [k] of all) this.delete(k as MapKey);
+    for (const [k] of all) this.delete(k);
     return all;
   }
 
   /** Delete these keys (BPF_MAP_DELETE_BATCH; per-key fallback). Returns how many were deleted. */
-  deleteBatch(keys: MapKey[]): number {
+  deleteBatch(keys: (K | Uint8Array)[]): number {
     this.check();
     const ks = this.spec.keySize;
     const packed = new Uint8Array(new ArrayBuffer(Math.max(1, keys.length * ks)));
@@ -311,13 +321,13 @@ export class BpfMap {
     return count;
   }
 
-  private decodeEntries(b: { keys: Uint8Array; values: Uint8Array; count: number }): [unknown, unknown][] {
+  private decodeEntries(b: { keys: Uint8Array; values: Uint8Array; count: number }): [K, V][] {
     const ks = this.spec.keySize;
     const vs = this.stride * this.nValues;
-    const out: [unknown, unknown][] = [];
+    const out: [K, V][] = [];
     for (let i = 0; i < b.count; i++) {
       this.valBuf.set(b.values.subarray(i * vs, (i + 1) * vs));
-      out.push([this.readKey(b.keys.subarray(i * ks, (i + 1) * ks)), this.readValue()]);
+      out.push([this.readKey(b.keys.subarray(i * ks, (i + 1) * ks)) as K, this.readValue() as V]);
     }
     return out;
   }
