@@ -133,11 +133,18 @@ struct {
  * (/sys/devices/system/cpu/possible); events on CPUs beyond it count as lost.
  */
 #define TSBPF_EXEC_FIXED ((__u32)sizeof(struct tsbpf_exec_event))
-#define TSBPF_SCRATCH_SIZE (TSBPF_EXEC_FIXED + 2 * TSBPF_FILENAME_MAX + TSBPF_ARGS_MAX + TSBPF_ENV_MAX)
+#define TSBPF_SCRATCH_SIZE \
+	(TSBPF_EXEC_FIXED + 2 * TSBPF_FILENAME_MAX + TSBPF_EXE_MAX + TSBPF_ARGS_MAX + TSBPF_ENV_MAX)
+/* A dentry name is at most NAME_MAX (255) bytes (include/uapi/linux/limits.h). */
+#define TSBPF_NAME_MAX 255
 struct tsbpf_scratch {
 	__u32 busy; /* set while a program builds a record here (guards against re-entry) */
 	__u32 _pad;
 	__u8 buf[TSBPF_SCRATCH_SIZE];
+	/* The exe path is built right to left here (as d_path() does), then copied
+	 * into buf. The extra NAME_MAX bytes let the verifier accept a name written at
+	 * any offset below TSBPF_EXE_MAX. */
+	__u8 path[TSBPF_EXE_MAX + TSBPF_NAME_MAX + 1];
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -414,6 +421,161 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 
 /* ---- exec ---- */
 
+/* ---- The executed file, from the kernel's view ---- */
+
+/* include/uapi/linux/stat.h */
+#define S_IWOTH 00002
+#define S_ISVTX 01000
+/* Components (and mount crossings) walked per exec: deeper paths are cut. */
+#define TSBPF_PATH_DEPTH 48
+
+static __always_inline struct mount *real_mount(struct vfsmount *vm)
+{
+	/* container_of(vm, struct mount, mnt) with the kernel's offset of `mnt`. */
+	return (struct mount *)((void *)vm - bpf_core_field_offset(struct mount, mnt));
+}
+
+static __always_inline bool dir_ww_not_sticky(__u32 mode)
+{
+	return (mode & S_IWOTH) && !(mode & S_ISVTX);
+}
+
+/*
+ * Cheap facts about bprm->file, read before the rate limiter so that it can let
+ * suspicious execs through: the file's inode, and its directory (d_parent; for a
+ * memfd the dentry is its own parent, and ANON says so). Returns the flag bits.
+ */
+static __always_inline __u32 exe_facts(struct file *f, struct tsbpf_exec_event *e)
+{
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	struct dentry *root = BPF_CORE_READ(f, f_path.mnt, mnt_root);
+	struct inode *ino = BPF_CORE_READ(d, d_inode);
+	struct inode *dino = BPF_CORE_READ(parent, d_inode);
+	__u32 flags = 0;
+
+	e->exe_mode = BPF_CORE_READ(ino, i_mode);
+	e->exe_uid = BPF_CORE_READ(ino, i_uid.val);
+	e->exe_nlink = BPF_CORE_READ(ino, i_nlink);
+	e->exe_fs_magic = (__u32)BPF_CORE_READ(ino, i_sb, s_magic);
+	e->dir_mode = BPF_CORE_READ(dino, i_mode);
+	e->dir_uid = BPF_CORE_READ(dino, i_uid.val);
+	e->_reserved = 0;
+	if (e->exe_nlink == 0)
+		flags |= TSBPF_EXEC_EXE_UNLINKED;
+	/* d_alloc_pseudo() (alloc_file_pseudo: memfd_create, shmem_file_setup) makes a
+	 * dentry that is its own parent without being the root of its mount. */
+	if (parent == d && d != root)
+		flags |= TSBPF_EXEC_EXE_ANON;
+	if (flags || (e->dir_mode & S_IWOTH))
+		flags |= TSBPF_EXEC_SUSPICIOUS;
+	return flags;
+}
+
+/* State of the dentry walk, shared with the bpf_loop() callback (on the stack). */
+struct exe_walk {
+	struct tsbpf_scratch *s;
+	struct dentry *d;
+	struct mount *m;
+	__u32 pos;     /* s->path[pos..TSBPF_EXE_MAX) holds the path built so far */
+	__u32 names;   /* components written */
+	__u32 done;    /* reached the namespace root (or a pseudo file's own root) */
+	__u32 crossed; /* d is a mountpoint just crossed to (not a visible directory) */
+	__u32 flags;   /* TSBPF_EXEC_EXE_ANCESTOR_WW */
+	__u32 _pad;
+};
+
+/* One step up the chain: a mount crossing or one component. 1 = stop. */
+static long exe_walk_step(__u32 i, void *ctx)
+{
+	struct exe_walk *w = ctx;
+	struct tsbpf_scratch *s = w->s;
+	struct dentry *d = w->d, *root, *parent;
+	struct mount *m = w->m;
+	const unsigned char *name;
+	__u32 len, pos = w->pos;
+
+	/* Directories above the exe's own: is one world-writable without sticky?
+	 * (A mount's root is the visible directory, not the mountpoint it covers.) */
+	if (w->names >= 2 && !w->crossed && dir_ww_not_sticky(BPF_CORE_READ(d, d_inode, i_mode)))
+		w->flags |= TSBPF_EXEC_EXE_ANCESTOR_WW;
+	w->crossed = 0;
+	root = BPF_CORE_READ(m, mnt.mnt_root);
+	if (d == root) {
+		struct mount *pm = BPF_CORE_READ(m, mnt_parent);
+
+		if (pm == m) { /* the namespace's root mount */
+			w->done = 1;
+			return 1;
+		}
+		w->d = BPF_CORE_READ(m, mnt_mountpoint);
+		w->m = pm;
+		w->crossed = 1;
+		return 0;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	len = BPF_CORE_READ(d, d_name.len);
+	name = BPF_CORE_READ(d, d_name.name);
+	if (len > TSBPF_NAME_MAX)
+		len = TSBPF_NAME_MAX;
+	if (pos < len + 1 || pos >= TSBPF_EXE_MAX)
+		return 1;
+	pos -= len;
+	pos &= TSBPF_EXE_MAX - 1;
+	bpf_probe_read_kernel(&s->path[pos], len & TSBPF_NAME_MAX, name);
+	pos -= 1;
+	pos &= TSBPF_EXE_MAX - 1;
+	s->path[pos] = '/';
+	w->pos = pos;
+	w->names++;
+	if (parent == d) { /* a pseudo file's own root: "/memfd:name" */
+		w->done = 1;
+		return 1;
+	}
+	w->d = parent;
+	return 0;
+}
+
+/*
+ * The path of `f` from its dentry chain, crossing mounts up to the root of the
+ * mount namespace (like d_path(), but not stopped by a chroot: the walk shows
+ * where the file really is). bpf_d_path() is not allowed in tp_btf programs, so
+ * this is a bounded walk, run by bpf_loop() (5.17+) so the verifier checks one
+ * step, not every depth; the kernel's rename lock is not taken, so a rename racing
+ * with the exec can give a mixed path, as /proc/PID/exe can. Writes the path with
+ * its NUL to dst (capacity TSBPF_EXE_MAX) and returns its length, or 0 (unknown:
+ * also on kernels without bpf_loop, where the dead branch is never verified).
+ */
+static __always_inline __u32 exe_path(struct tsbpf_scratch *s, __u8 *dst, struct file *f,
+				      __u32 *flags)
+{
+	struct exe_walk w = {};
+	__u32 len, pos;
+
+	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop))
+		return 0;
+	w.s = s;
+	w.d = BPF_CORE_READ(f, f_path.dentry);
+	w.m = real_mount(BPF_CORE_READ(f, f_path.mnt));
+	w.pos = TSBPF_EXE_MAX - 1;
+	s->path[TSBPF_EXE_MAX - 1] = 0;
+	bpf_loop(TSBPF_PATH_DEPTH, exe_walk_step, &w, 0);
+	*flags |= w.flags;
+	if (!w.done)
+		*flags |= TSBPF_EXEC_EXE_TRUNCATED;
+	pos = w.pos;
+	if (pos >= TSBPF_EXE_MAX - 1) { /* nothing written: the file is a mount root */
+		pos = TSBPF_EXE_MAX - 2;
+		s->path[pos] = '/';
+	}
+	len = TSBPF_EXE_MAX - pos;
+	if (len > TSBPF_EXE_MAX)
+		return 0;
+	if (bpf_probe_read_kernel(dst, len, &s->path[pos & (TSBPF_EXE_MAX - 1)]))
+		return 0;
+	return len;
+}
+
 /* Copy the user range [start, end) into buf, up to `limit` bytes. Returns bytes copied. */
 static __always_inline __u32 read_user_area(__u8 *dst, __u64 start, __u64 end, __u32 limit,
 					    __u32 *full, __u32 *flags, __u32 trunc_flag,
@@ -445,6 +607,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	struct tsbpf_exec_event *e;
 	struct tsbpf_scratch *s;
 	struct mm_struct *mm;
+	struct file *file;
 	__u32 off, len, flags = 0;
 	__u64 cgid;
 	long n;
@@ -461,14 +624,21 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	cgid = bpf_get_current_cgroup_id();
 	if (!pass_filters(p, cgid))
 		return 0;
-	if (!rate_allow(rate_limit_by_parent ? BPF_CORE_READ(p, real_parent, tgid) : cgid,
-			TSBPF_EV_EXEC))
-		return 0;
 
 	s = scratch_get(TSBPF_EV_EXEC);
 	if (!s)
 		return 0;
 	e = (void *)s->buf;
+	file = BPF_CORE_READ(bprm, file);
+	flags = exe_facts(file, e);
+	/* An exec the pre-filter marks suspicious is never rate-limited: otherwise a
+	 * flood of harmless execs would let the one that matters through unseen. */
+	if (!(flags & TSBPF_EXEC_SUSPICIOUS) &&
+	    !rate_allow(rate_limit_by_parent ? BPF_CORE_READ(p, real_parent, tgid) : cgid,
+			TSBPF_EV_EXEC)) {
+		scratch_put(s);
+		return 0;
+	}
 
 	/* filename */
 	off = TSBPF_EXEC_FIXED;
@@ -494,6 +664,15 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 			flags |= TSBPF_EXEC_INTERP_TRUNCATED;
 	}
 	e->interp_len = len;
+	off += len;
+
+	/* exe: the file the kernel executed, from its dentry chain */
+	if (off > TSBPF_EXEC_FIXED + 2 * TSBPF_FILENAME_MAX) /* cannot happen: the bound */
+		off = TSBPF_EXEC_FIXED + 2 * TSBPF_FILENAME_MAX;
+	len = exe_path(s, s->buf + off, file, &flags);
+	if (len > TSBPF_EXE_MAX)
+		len = TSBPF_EXE_MAX;
+	e->exe_len = len;
 	off += len;
 
 	/* argv and env from the NEW mm (current's, after exec_mmap); user memory. */

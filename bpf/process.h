@@ -40,6 +40,16 @@ enum tsbpf_exec_flags {
 	TSBPF_EXEC_INTERP_TRUNCATED = 1 << 4,   /* interp longer than TSBPF_FILENAME_MAX - 1 */
 	TSBPF_EXEC_ARGS_READ_FAILED = 1 << 5,   /* reading argv from user memory failed: args_len = 0 */
 	TSBPF_EXEC_ENV_READ_FAILED = 1 << 6,    /* reading env from user memory failed: env_len = 0 */
+	TSBPF_EXEC_EXE_TRUNCATED = 1 << 7,      /* exe path deeper/longer than the walk's bounds: its
+						 * leading components are missing (it does not start at /) */
+	TSBPF_EXEC_EXE_UNLINKED = 1 << 8,       /* the executed file has no link left (i_nlink == 0):
+						 * deleted, O_TMPFILE or memfd */
+	TSBPF_EXEC_EXE_ANON = 1 << 9,           /* the file has no path at all (its dentry is its own
+						 * parent and not a mount root): memfd_create, shmem pseudo files */
+	TSBPF_EXEC_EXE_ANCESTOR_WW = 1 << 10,   /* a directory above the exe's own directory is
+						 * world-writable and not sticky (anyone could swap the subtree) */
+	TSBPF_EXEC_SUSPICIOUS = 1 << 11,        /* the kernel's pre-filter: exe's directory world-writable,
+						 * or UNLINKED/ANON. Such execs are never rate-limited */
 };
 
 /* Bits of tsbpf_exit_event.flags. */
@@ -57,6 +67,7 @@ enum tsbpf_exec_syscall {
 #define TSBPF_FILENAME_MAX 4096 /* PATH_MAX, including the NUL */
 #define TSBPF_ARGS_MAX 32768    /* upper bound for .rodata max_args_bytes */
 #define TSBPF_ENV_MAX 32768     /* upper bound for .rodata max_env_bytes */
+#define TSBPF_EXE_MAX 4096      /* capacity of the resolved exe path, including the NUL */
 
 /*
  * Common header: identity of the task the event is ABOUT (for fork/thread: the
@@ -97,6 +108,9 @@ struct tsbpf_fork_event {
  *                           "/dev/fd/N[/name]" for execveat)
  *   interp[interp_len]      bprm->interp incl. NUL; interp_len == 0 means "same as filename"
  *                           (they differ for #! scripts and binfmt_misc)
+ *   exe[exe_len]            path of the file the kernel executed (bprm->file, the
+ *                           interpreter for #! scripts), built from its dentry chain across
+ *                           mounts up to the mount namespace's root, incl. NUL; 0 = unknown
  *   args[args_len]          argv strings, each NUL-terminated, exactly as in the new
  *                           process's memory (mm->arg_start..arg_end); if
  *                           TSBPF_EXEC_ARGS_TRUNCATED the last string may lack its NUL
@@ -114,6 +128,14 @@ struct tsbpf_exec_event {
 	__u32 args_len;     /* bytes of argv in the tail (<= max_args_bytes) */
 	__u32 env_len;      /* bytes of env in the tail (<= max_env_bytes) */
 	__u32 flags;        /* enum tsbpf_exec_flags bits */
+	__u32 exe_len;      /* bytes of exe in the tail (incl. NUL); 0 if bprm->file was unreadable */
+	__u32 exe_mode;     /* i_mode of the executed file (type and permission bits) */
+	__u32 exe_uid;      /* owner of the executed file (initial user namespace) */
+	__u32 exe_nlink;    /* i_nlink of the executed file: 0 = deleted, O_TMPFILE or memfd */
+	__u32 dir_mode;     /* i_mode of the directory holding the file (its dentry's d_parent) */
+	__u32 dir_uid;      /* owner of that directory */
+	__u32 exe_fs_magic; /* s_magic of the file's super block (low 32 bits), e.g. TMPFS_MAGIC */
+	__u32 _reserved;    /* always 0 (keeps the tail 8-byte aligned) */
 	/* tail starts here: offsetof(struct tsbpf_exec_event, tail) == sizeof(struct tsbpf_exec_event) */
 	char tail[];
 };

@@ -173,6 +173,11 @@ enum {
 	BPF_RB_PROD_POS = 3,
 };
 
+/* Helper ids (include/uapi/linux/bpf.h): only for bpf_core_enum_value_exists() probes. */
+enum bpf_func_id {
+	BPF_FUNC_loop = 181,
+};
+
 /* include/linux/pid_types.h: used with bpf_core_enum_value() */
 enum pid_type {
 	PIDTYPE_PID = 0,
@@ -229,12 +234,34 @@ struct qstr {
 	const unsigned char *name;
 };
 
+struct super_block {
+	long unsigned int s_magic;
+};
+
+/* i_nlink is in an anonymous union in the kernel; CO-RE finds it through the union. */
+struct inode {
+	umode_t i_mode;
+	kuid_t i_uid;
+	struct super_block *i_sb;
+	unsigned int i_nlink;
+};
+
 struct dentry {
 	struct dentry *d_parent;
 	struct qstr d_name;
+	struct inode *d_inode;
 };
 
-struct vfsmount;
+struct vfsmount {
+	struct dentry *mnt_root;
+};
+
+/* fs/mount.h: the vfsmount is embedded; container_of through bpf_core_field_offset. */
+struct mount {
+	struct mount *mnt_parent;
+	struct dentry *mnt_mountpoint;
+	struct vfsmount mnt;
+};
 
 struct path {
 	struct vfsmount *mnt;

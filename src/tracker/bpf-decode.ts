@@ -20,6 +20,8 @@ export const EV_KIND = ["", "fork", "thread", "exec", "exec_failed", "exit", "th
 const EXEC_ARGS_TRUNCATED = 1;
 const EXEC_ENV_CAPTURED = 2;
 const EXEC_ENV_TRUNCATED = 4;
+/** enum tsbpf_exec_flags bits about the executed file (bpf/process.h). */
+const EXE_FLAG_BITS = 128 | 256 | 512 | 1024 | 2048;
 
 /** The object's BTF does not describe the records the way this tracer expects. */
 export class RecordLayoutError extends TsbpfError {}
@@ -217,6 +219,13 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
   const xArgs = u32(btf, X, "args_len");
   const xEnv = u32(btf, X, "env_len");
   const xFlags = u32(btf, X, "flags");
+  const xExeLen = u32(btf, X, "exe_len");
+  const xExeMode = u32(btf, X, "exe_mode");
+  const xExeUid = u32(btf, X, "exe_uid");
+  const xExeNlink = u32(btf, X, "exe_nlink");
+  const xDirMode = u32(btf, X, "dir_mode");
+  const xDirUid = u32(btf, X, "dir_uid");
+  const xFsMagic = u32(btf, X, "exe_fs_magic");
   const xSize = structSize(btf, X);
 
   const XF = "tsbpf_exec_failed_event";
@@ -404,14 +413,30 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
           const argsLen = xArgs.read(dv, b + xArgs.off);
           const envLen = xEnv.read(dv, b + xEnv.off);
           const flags = xFlags.read(dv, b + xFlags.off);
+          const exeLen = xExeLen.read(dv, b + xExeLen.off);
           const p0 = xSize;
-          const p1 = p0 + fnLen + interpLen;
+          const pe = p0 + fnLen + interpLen;
+          const p1 = pe + exeLen;
           const p2 = p1 + argsLen;
           if (p2 + envLen > len) return undefined;
           const envc = xEnvc.read(dv, b + xEnvc.off);
           const u8 = new Uint8Array(dv.buffer, dv.byteOffset + b, len);
           return execEvent(knownIds(task(dv, b)), {
             filename: u8.subarray(p0, p0 + fnLen),
+            ...(exeLen > 0
+              ? {
+                  exe: u8.subarray(pe, p1),
+                  file: {
+                    mode: xExeMode.read(dv, b + xExeMode.off),
+                    uid: xExeUid.read(dv, b + xExeUid.off),
+                    nlink: xExeNlink.read(dv, b + xExeNlink.off),
+                    dirMode: xDirMode.read(dv, b + xDirMode.off),
+                    dirUid: xDirUid.read(dv, b + xDirUid.off),
+                    fsMagic: xFsMagic.read(dv, b + xFsMagic.off),
+                    flags: flags & EXE_FLAG_BITS,
+                  },
+                }
+              : {}),
             argvBytes: u8.subarray(p1, p2),
             argc: xArgc.read(dv, b + xArgc.off),
             argvTruncated: (flags & EXEC_ARGS_TRUNCATED) !== 0,

@@ -5,7 +5,6 @@
 import {
   bytesToArgv,
   cString,
-  decodeSurrogateEscape,
   type ExecEvent,
   type ExecFailedEvent,
   type ExitEvent,
@@ -15,6 +14,7 @@ import {
   type LostEvent,
   signalName,
 } from "./events.ts";
+import { exeFlags, octalMode, type RawExeFile } from "./exe-file.ts";
 
 /** Fields of the task an event is about, as the BPF side records them. */
 export interface RawTask {
@@ -91,7 +91,10 @@ export interface RawExec {
   envTruncated?: boolean;
   /** Previous tid when a non-leader thread exec'd (omit or pass the tgid otherwise). */
   oldPid?: number;
+  /** Path of the executed file (NUL-terminated bytes from the kernel, or a string). */
   exe?: Uint8Array | string;
+  /** The kernel's facts about that file (absent for events not from the kernel). */
+  file?: RawExeFile;
 }
 
 export function execEvent(r: RawTask, x: RawExec): ExecEvent {
@@ -107,7 +110,16 @@ export function execEvent(r: RawTask, x: RawExec): ExecEvent {
     ev.env_truncated = (x.envTruncated ?? false) || (x.envc !== undefined && env.length < x.envc);
   }
   if (x.oldPid !== undefined && x.oldPid !== r.tgid) ev.old_pid = x.oldPid;
-  if (x.exe !== undefined) ev.exe = typeof x.exe === "string" ? x.exe : decodeSurrogateEscape(x.exe);
+  if (x.exe !== undefined) ev.exe = typeof x.exe === "string" ? x.exe : cString(x.exe);
+  const f = x.file;
+  if (f !== undefined) {
+    ev.exe_mode = octalMode(f.mode);
+    ev.exe_uid = f.uid;
+    ev.exe_nlink = f.nlink;
+    ev.exe_dir_mode = octalMode(f.dirMode);
+    ev.exe_dir_uid = f.dirUid;
+    ev.exe_flags = exeFlags(f);
+  }
   return ev;
 }
 

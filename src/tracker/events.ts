@@ -52,8 +52,21 @@ export interface ExecEvent extends BaseEvent {
   env_truncated?: boolean;
   /** Former thread id when a non-leader thread called execve (it takes over the tgid). */
   old_pid?: number;
-  /** Resolved path of the new executable (e.g. /proc/<pid>/exe), when known. */
+  /**
+   * Path of the file the kernel executed, from its dentry chain (for a #! script: the
+   * interpreter; for a memfd: "/memfd:NAME"); from /proc/<pid>/exe for seeded processes.
+   */
   exe?: string;
+  /** Permission bits of that file, octal ("0755", "4755"). */
+  exe_mode?: string;
+  exe_uid?: number;
+  /** Its link count: 0 for a deleted file, an O_TMPFILE or a memfd. */
+  exe_nlink?: number;
+  /** Permission bits of its directory, octal ("1777" for /tmp). */
+  exe_dir_mode?: string;
+  exe_dir_uid?: number;
+  /** Facts from the kernel about the file (exe-file.ts ExeFlag). */
+  exe_flags?: string[];
 }
 
 export interface ExecFailedEvent extends BaseEvent {

@@ -197,6 +197,12 @@ const K = {
   envTruncated: k(',"env_truncated":'),
   oldPid: k(',"old_pid":'),
   exe: k(',"exe":'),
+  exeMode: k(',"exe_mode":'),
+  exeUid: k(',"exe_uid":'),
+  exeNlink: k(',"exe_nlink":'),
+  exeDirMode: k(',"exe_dir_mode":'),
+  exeDirUid: k(',"exe_dir_uid":'),
+  exeFlags: k(',"exe_flags":'),
   errno: k(',"errno":'),
   error: k(',"error":'),
   elapsed: k(',"elapsed_s":'),
@@ -293,6 +299,21 @@ function exec(ev: ExecEvent): void {
   if (ev.exe !== undefined) {
     raw(K.exe);
     str(ev.exe);
+  }
+  if (ev.exe_mode !== undefined) {
+    raw(K.exeMode);
+    str(ev.exe_mode);
+  }
+  optNum(K.exeUid, ev.exe_uid);
+  optNum(K.exeNlink, ev.exe_nlink);
+  if (ev.exe_dir_mode !== undefined) {
+    raw(K.exeDirMode);
+    str(ev.exe_dir_mode);
+  }
+  optNum(K.exeDirUid, ev.exe_dir_uid);
+  if (ev.exe_flags !== undefined) {
+    raw(K.exeFlags);
+    strArray(ev.exe_flags);
   }
 }
 

@@ -24,7 +24,7 @@ export interface Rule {
 export const basename = (p: string) => p.slice(p.lastIndexOf("/") + 1);
 const dirname = (p: string) => (p.lastIndexOf("/") > 0 ? p.slice(0, p.lastIndexOf("/")) : "/");
 
-/** Paths that identify the executable: the resolved exe (if known) and the execve filename. */
+/** Paths that identify the executable: the kernel's exe (if known) and the execve filename. */
 function paths(ev: ExecEvent): string[] {
   return ev.exe && ev.exe !== ev.filename ? [ev.exe, ev.filename] : [ev.filename];
 }
@@ -32,14 +32,47 @@ function paths(ev: ExecEvent): string[] {
 /** Directories writable by everyone on a standard Linux system (FHS; tmpfs /dev/shm). */
 const WORLD_WRITABLE = ["/tmp/", "/var/tmp/", "/dev/shm/"];
 
+/**
+ * A path with "." and ".." components and repeated slashes removed, as far as the
+ * string alone allows (symlinks are not followed). Used only where no kernel facts exist.
+ */
+export function normalizePath(p: string): string {
+  const out: string[] = [];
+  for (const c of p.split("/")) {
+    if (c === "" || c === ".") continue;
+    if (c === "..") out.pop();
+    else out.push(c);
+  }
+  return `/${out.join("/")}`;
+}
+
 const worldWritable: Rule = {
   id: "exec_world_writable",
   severity: "high",
-  description: "executable run from a world-writable directory (/tmp, /var/tmp, /dev/shm, ...)",
+  description: "executable in a world-writable directory, or under one without the sticky bit",
   check(ev, ctx) {
-    for (const p of paths(ev)) {
-      if (!p.startsWith("/")) continue;
-      const clean = p.replace(/ \(deleted\)$/, "");
+    const f = ev.exe_flags;
+    if (f !== undefined && ev.exe !== undefined) {
+      // The kernel's view of the file it executed (bpf/process.bpf.c exe_facts).
+      if (f.includes("dir_world_writable"))
+        return `executed ${ev.exe}: its directory is world-writable (mode ${ev.exe_dir_mode}${f.includes("dir_sticky") ? ", sticky" : ""})`;
+      if (f.includes("ancestor_world_writable"))
+        return `executed ${ev.exe}: a directory above it is world-writable without the sticky bit`;
+      // A #! script: the kernel executed its interpreter (exe); the script itself is
+      // known only by the path string, checked as far as user space can (racy).
+      if (ev.filename.startsWith("/") && basename(ev.filename) !== basename(ev.exe)) {
+        const script = normalizePath(ev.filename);
+        if (ctx.isWorldWritableDir?.(dirname(script)))
+          return `executed ${script} (its directory is world-writable)`;
+      }
+      return null;
+    }
+    // No kernel facts (a seeded process, or a recording from an older tracer): the
+    // path strings, normalized, against the usual world-writable directories.
+    const candidates = ev.exe !== undefined ? [ev.exe] : [];
+    if (ev.filename.startsWith("/")) candidates.push(ev.filename);
+    for (const p of candidates) {
+      const clean = normalizePath(p.replace(/ \(deleted\)$/, ""));
       if (WORLD_WRITABLE.some((d) => clean.startsWith(d))) return `executed ${clean}`;
       if (ctx.isWorldWritableDir?.(dirname(clean)))
         return `executed ${clean} (its directory is world-writable)`;
@@ -51,15 +84,21 @@ const worldWritable: Rule = {
 const fileless: Rule = {
   id: "fileless_exec",
   severity: "high",
-  description: "fileless execution: a memfd, a deleted file, or an fd path",
+  description: "fileless execution: a memfd, or a file deleted before or while it ran",
   check(ev) {
-    for (const p of paths(ev)) {
-      // memfd_create(2) files show as "/memfd:<name> (deleted)" in /proc/<pid>/exe.
-      if (p.startsWith("/memfd:") || p.includes("/memfd:")) return `executed memfd ${p}`;
-      if (p.endsWith(" (deleted)")) return `executed deleted file ${p}`;
+    const f = ev.exe_flags;
+    if (f !== undefined) {
+      // The kernel's view: a file with no path (memfd_create) or no link left.
+      if (f.includes("memfd")) return `executed memfd ${ev.exe} (through ${ev.filename})`;
+      if (f.includes("anonymous")) return `executed a file with no path ${ev.exe} (through ${ev.filename})`;
+      if (f.includes("unlinked")) return `executed deleted file ${ev.exe} (through ${ev.filename})`;
+      return null;
     }
-    // fexecve(3)/execveat(AT_EMPTY_PATH) go through /dev/fd/N or /proc/self/fd/N.
-    if (/^\/(dev\/fd|proc\/(self|\d+)\/fd)\/\d+$/.test(ev.filename)) return `executed through ${ev.filename}`;
+    // /proc/<pid>/exe of a seeded process (the kernel's d_path): "/memfd:x (deleted)".
+    const exe = ev.exe;
+    if (exe === undefined) return null;
+    if (exe.startsWith("/memfd:")) return `executed memfd ${exe}`;
+    if (exe.endsWith(" (deleted)")) return `executed deleted file ${exe}`;
     return null;
   },
 };

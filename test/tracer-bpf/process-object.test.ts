@@ -86,9 +86,26 @@ test("record structs are in the object's BTF with the documented layout", () => 
   assert.is(fork.size, 104);
   assert.equal(offsets(fork), { hdr: 0, parent_pid: 96, parent_tid: 100 });
   const exec = byName(types, "STRUCT", "tsbpf_exec_event");
-  assert.is(exec.size, 136);
-  assert.is(offsets(exec).tail, 136, "exec tail starts right after the fixed part");
+  assert.is(exec.size, 168);
+  assert.is(offsets(exec).tail, 168, "exec tail starts right after the fixed part");
   assert.is(offsets(exec).flags, 132);
+  const o = offsets(exec);
+  assert.equal(
+    [o.exe_len, o.exe_mode, o.exe_uid, o.exe_nlink, o.dir_mode, o.dir_uid, o.exe_fs_magic, o._reserved],
+    [136, 140, 144, 148, 152, 156, 160, 164],
+  );
+  const flags = byName(types, "ENUM", "tsbpf_exec_flags");
+  const fv = Object.fromEntries((flags.values ?? []).map((v) => [v.name, v.val]));
+  assert.equal(
+    [
+      fv.TSBPF_EXEC_EXE_TRUNCATED,
+      fv.TSBPF_EXEC_EXE_UNLINKED,
+      fv.TSBPF_EXEC_EXE_ANON,
+      fv.TSBPF_EXEC_EXE_ANCESTOR_WW,
+      fv.TSBPF_EXEC_SUSPICIOUS,
+    ],
+    [128, 256, 512, 1024, 2048],
+  );
   const failed = byName(types, "STRUCT", "tsbpf_exec_failed_event");
   assert.is(failed.size, 120);
   assert.is(offsets(failed).tail, 120);

@@ -28,14 +28,40 @@ test("exec from world-writable directories", () => {
   assert.equal(evaluate(ev, { table, isWorldWritableDir: () => false }), []);
 });
 
-test("fileless execution: memfd, deleted files, fd paths", () => {
+test("fileless execution: from /proc/<pid>/exe when there are no kernel facts", () => {
   assert.equal(
     rulesFor(exec(10, 1, ["x"], { filename: "/proc/self/fd/3", exe: "/memfd:payload (deleted)" })),
     ["fileless_exec"],
   );
   assert.equal(rulesFor(exec(10, 1, ["/usr/bin/x"], { exe: "/usr/bin/x (deleted)" })), ["fileless_exec"]);
-  assert.equal(rulesFor(exec(10, 1, ["x"], { filename: "/dev/fd/5" })), ["fileless_exec"]);
+  // The path string given to execve decides nothing.
+  assert.equal(rulesFor(exec(10, 1, ["x"], { filename: "/dev/fd/5" })), []);
   assert.equal(rulesFor(exec(10, 1, ["/usr/bin/deleted-files"])), []);
+});
+
+const kernel = (exe: string, exe_flags: string[], dir = "0755") => ({
+  exe,
+  exe_flags,
+  exe_mode: "0755",
+  exe_uid: 0,
+  exe_nlink: exe_flags.includes("unlinked") ? 0 : 1,
+  exe_dir_mode: dir,
+  exe_dir_uid: 0,
+});
+
+test("kernel facts decide: world-writable directory, sticky, ancestors, memfd, deleted", () => {
+  const ww = (argv: string[], k: ReturnType<typeof kernel>) => rulesFor(exec(10, 1, argv, k));
+  // /tmp/x/evilbin in a 0755 directory: not an alert, whatever the string says.
+  assert.equal(ww(["/usr/../tmp/x/evilbin"], kernel("/tmp/x/evilbin", [])), []);
+  assert.equal(
+    ww(["/usr/bin/ok"], kernel("/tmp/evil", ["dir_world_writable", "dir_sticky", "suspicious"], "1777")),
+    ["exec_world_writable"],
+  );
+  assert.equal(ww(["x"], kernel("/srv/share/app/x", ["ancestor_world_writable"])), ["exec_world_writable"]);
+  assert.equal(ww(["sshd"], kernel("/memfd:x", ["unlinked", "memfd", "suspicious"])), ["fileless_exec"]);
+  assert.equal(ww(["sshd"], kernel("/tmp/x/gone", ["unlinked", "suspicious"])), ["fileless_exec"]);
+  // A file literally named "sshd (deleted)" that is not deleted.
+  assert.equal(ww(["/opt/sshd (deleted)"], kernel("/opt/sshd (deleted)", [])), []);
 });
 
 test("reverse shells: positive cases", () => {
