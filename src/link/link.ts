@@ -5,7 +5,32 @@ import { closeFd, objPin } from "../sys/bpf.ts";
 
 export class AttachError extends TsbpfError {}
 
-export type AttachKind = "tracepoint" | "raw_tracepoint" | "tp_btf" | "fentry" | "fexit" | "fmod_ret" | "lsm";
+/**
+ * The running kernel lacks what this attachment needs (a PMU, a link type, a config
+ * option). `feature` names it; the message says what the kernel would need.
+ */
+export class NotSupportedError extends AttachError {
+  readonly feature: string;
+  constructor(feature: string, message: string) {
+    super(message);
+    this.feature = feature;
+  }
+}
+
+export type AttachKind =
+  | "tracepoint"
+  | "raw_tracepoint"
+  | "tp_btf"
+  | "fentry"
+  | "fexit"
+  | "fmod_ret"
+  | "lsm"
+  | "kprobe"
+  | "kretprobe"
+  | "kprobe_multi"
+  | "kretprobe_multi"
+  | "uprobe"
+  | "uretprobe";
 
 export class Link {
   /** The bpf_link fd, or the perf event fd for ioctl-attached tracepoints (not pinnable). */

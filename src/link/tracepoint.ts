@@ -1,23 +1,13 @@
 // Classic tracepoints: perf_event_open(PERF_TYPE_TRACEPOINT, config = the event id
-// from <tracefs>/events/<category>/<name>/id, pid -1, cpu 0), then BPF_LINK_CREATE
-// with attach_type BPF_PERF_EVENT (5.15+), or the older PERF_EVENT_IOC_SET_BPF +
-// PERF_EVENT_IOC_ENABLE pair when the kernel lacks perf links (probed once).
+// from <tracefs>/events/<category>/<name>/id, pid -1, cpu 0), then the program on that
+// perf event (perf-event.ts).
 // With pid -1 and cpu 0 the program still sees events from every CPU: the BPF program
 // hangs off the tracepoint, not the per-CPU perf buffer (see /work/shared/PLATFORM.md).
 import { readFileSync } from "node:fs";
-import { closeFd, linkCreate } from "../sys/bpf.ts";
-import { probe } from "../sys/features.ts";
 import { mountIfAbsent, mountPointsOf } from "../sys/fs.ts";
-import {
-  ioctl,
-  PERF_EVENT_IOC_ENABLE,
-  PERF_EVENT_IOC_SET_BPF,
-  PERF_FLAG_FD_CLOEXEC,
-  PERF_TYPE_TRACEPOINT,
-  perfEventOpen,
-} from "../sys/perf.ts";
-import { BPF_ATTACH_TYPE } from "../uapi.ts";
-import { AttachError, Link } from "./link.ts";
+import { PERF_FLAG_FD_CLOEXEC, PERF_TYPE_TRACEPOINT, perfEventOpen } from "../sys/perf.ts";
+import { AttachError, type Link } from "./link.ts";
+import { attachPerfEventFd } from "./perf-event.ts";
 
 /** Directory holding events/ of tracefs, mounting tracefs when nothing provides it. */
 export function tracefsRoot(): string {
@@ -62,7 +52,7 @@ export function tracepointId(target: string): number {
   return id;
 }
 
-export function attachTracepoint(progFd: number, program: string, target: string): Link {
+export function attachTracepoint(progFd: number, program: string, target: string, cookie?: bigint): Link {
   const id = tracepointId(target);
   const pfd = perfEventOpen(
     { type: PERF_TYPE_TRACEPOINT, config: id },
@@ -72,19 +62,5 @@ export function attachTracepoint(progFd: number, program: string, target: string
     PERF_FLAG_FD_CLOEXEC,
     `tracepoint ${target}`,
   );
-  try {
-    if (probe("link_create_perf_event")) {
-      const lfd = linkCreate(
-        { prog_fd: progFd, target_fd: pfd, attach_type: BPF_ATTACH_TYPE.BPF_PERF_EVENT },
-        `tracepoint ${target}`,
-      );
-      return new Link({ fd: lfd, kind: "tracepoint", program, target, isBpfLink: true, owned: [pfd] });
-    }
-    ioctl(pfd, PERF_EVENT_IOC_SET_BPF, progFd, `tracepoint ${target}`);
-    ioctl(pfd, PERF_EVENT_IOC_ENABLE, 0, `tracepoint ${target}`);
-    return new Link({ fd: pfd, kind: "tracepoint", program, target, isBpfLink: false });
-  } catch (e) {
-    closeFd(pfd);
-    throw e;
-  }
+  return attachPerfEventFd(progFd, pfd, { kind: "tracepoint", program, target, cookie });
 }

@@ -133,6 +133,19 @@ export const LINK_CREATE: Layout = [
   ["tracing.cookie", 24, "u64"],
 ];
 
+/** link_create.kprobe_multi (5.18+): the union at 16 for attach_type BPF_TRACE_KPROBE_MULTI. */
+export const LINK_CREATE_KPROBE_MULTI: Layout = [
+  ["prog_fd", 0, "u32"],
+  ["target_fd", 4, "u32"],
+  ["attach_type", 8, "u32"],
+  ["flags", 12, "u32"],
+  ["kprobe_multi.flags", 16, "u32"],
+  ["kprobe_multi.cnt", 20, "u32"],
+  ["kprobe_multi.syms", 24, "ptr"],
+  ["kprobe_multi.addrs", 32, "ptr"],
+  ["kprobe_multi.cookies", 40, "ptr"],
+];
+
 export const PROG_TEST_RUN: Layout = [
   ["prog_fd", 0, "u32"],
   ["retval", 4, "u32"],

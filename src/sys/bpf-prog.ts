@@ -6,12 +6,14 @@ import {
   describeValues,
   encodeAttr,
   LINK_CREATE,
+  LINK_CREATE_KPROBE_MULTI,
   PROG_LOAD,
   PROG_TEST_RUN,
   RAW_TRACEPOINT,
 } from "./bpf-attr.ts";
 import { bpf } from "./bpf-core.ts";
 import { SyscallError } from "./errors.ts";
+import { addressOf } from "./libc.ts";
 
 /** Fields of the BPF_PROG_LOAD attr (linux/bpf.h names); pointers as Uint8Array/string. */
 export interface ProgLoadAttr {
@@ -155,6 +157,53 @@ export function linkCreate(attrs: LinkCreateAttr, what?: string): number {
   };
   const { attr } = encodeAttr(LINK_CREATE, values);
   return bpf(U.BPF_LINK_CREATE, attr, { what, fields: describeValues(values) });
+}
+
+/** BPF_F_KPROBE_MULTI_RETURN: kretprobe.multi */
+export const BPF_F_KPROBE_MULTI_RETURN = 1;
+
+export interface KprobeMultiAttr {
+  prog_fd: number;
+  /** Kernel function names; the kernel resolves them (kallsyms) and sorts its copy. */
+  syms: string[];
+  /** BPF_F_KPROBE_MULTI_RETURN for kretprobe.multi. */
+  flags?: number;
+  /** One bpf_cookie per symbol, in the same order. */
+  cookies?: bigint[];
+}
+
+/**
+ * BPF_LINK_CREATE with BPF_TRACE_KPROBE_MULTI (Linux 5.18+, CONFIG_FPROBE): one link for
+ * many kernel functions. kprobe_multi.syms is an array of `const char *`.
+ */
+export function linkCreateKprobeMulti(a: KprobeMultiAttr, what?: string): number {
+  const enc = new TextEncoder();
+  const strings = a.syms.map((s) => enc.encode(`${s}\0`));
+  const ptrs = new Uint8Array(new ArrayBuffer(8 * strings.length));
+  const pv = new DataView(ptrs.buffer);
+  for (const [i, s] of strings.entries()) pv.setBigUint64(i * 8, addressOf(s), true);
+  let cookies: Uint8Array | undefined;
+  if (a.cookies) {
+    cookies = new Uint8Array(new ArrayBuffer(8 * a.syms.length));
+    const cv = new DataView(cookies.buffer);
+    for (const [i, c] of a.cookies.entries()) cv.setBigUint64(i * 8, c, true);
+  }
+  const values: Record<string, AttrValue> = {
+    prog_fd: a.prog_fd,
+    target_fd: 0,
+    attach_type: U.BPF_ATTACH_TYPE.BPF_TRACE_KPROBE_MULTI,
+    "kprobe_multi.flags": a.flags,
+    "kprobe_multi.cnt": a.syms.length,
+    "kprobe_multi.syms": ptrs,
+    "kprobe_multi.cookies": cookies,
+  };
+  const { attr } = encodeAttr(LINK_CREATE_KPROBE_MULTI, values);
+  const fd = bpf(U.BPF_LINK_CREATE, attr, {
+    what,
+    fields: { ...describeValues(values), syms: a.syms.join(",") },
+  });
+  strings.length = 0; // the strings stayed reachable until the call returned
+  return fd;
 }
 
 /** BPF_LINK_DETACH: force-detach a link (its fd stays open). */

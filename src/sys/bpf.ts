@@ -37,6 +37,7 @@ export {
 } from "./bpf-obj.ts";
 export type {
   BtfLoadAttr,
+  KprobeMultiAttr,
   LinkCreateAttr,
   LogOut,
   ProgLoadAttr,
@@ -44,8 +45,10 @@ export type {
   ProgTestRunResult,
 } from "./bpf-prog.ts";
 export {
+  BPF_F_KPROBE_MULTI_RETURN,
   btfLoad,
   linkCreate,
+  linkCreateKprobeMulti,
   linkDetach,
   progLoad,
   progTestRun,

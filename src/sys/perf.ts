@@ -2,7 +2,7 @@
 // struct perf_event_attr layout from include/uapi/linux/perf_event.h
 // (PERF_ATTR_SIZE_VER8 = 136 bytes; offsets checked with offsetof()).
 import { SyscallError } from "./errors.ts";
-import { errno, ioctlRaw, SYS_perf_event_open, sysPerfEventOpen } from "./libc.ts";
+import { addressOf, errno, ioctlRaw, SYS_perf_event_open, sysPerfEventOpen } from "./libc.ts";
 
 /** enum perf_type_id */
 export const PERF_TYPE_HARDWARE = 0;
@@ -143,4 +143,45 @@ export function ioctl(fd: number, req: number, arg: number | bigint = 0, what?: 
     throw new SyscallError(`ioctl(0x${req.toString(16)})`, errno(), { what: what ?? `fd ${fd}` });
   }
   return r;
+}
+
+export interface ProbeEventAttr {
+  /** The PMU's type number (/sys/bus/event_source/devices/{kprobe,uprobe}/type). */
+  type: number;
+  /** The retprobe bit when probing returns (from the PMU's format/retprobe), else 0. */
+  config: number;
+  /** kprobe_func (a kernel symbol) or uprobe_path (a file): config1 points at it. */
+  name: string;
+  /** probe_offset: offset from the symbol (kprobe) or file offset (uprobe), in config2. */
+  offset: bigint | number;
+}
+
+/**
+ * perf_event_open for the kprobe/uprobe PMUs (Linux 4.17+): config1 carries a pointer
+ * to the NUL-terminated function name or file path, which must stay alive for the call.
+ */
+export function perfEventOpenProbe(a: ProbeEventAttr, pid: number, cpu: number, what: string): number {
+  const name = new TextEncoder().encode(`${a.name}\0`);
+  const attr: PerfEventAttr = {
+    type: a.type,
+    config: a.config,
+    config1: addressOf(name),
+    config2: a.offset,
+  };
+  const fd = sysPerfEventOpen(
+    SYS_perf_event_open,
+    encodePerfEventAttr(attr),
+    pid,
+    cpu,
+    -1,
+    PERF_FLAG_FD_CLOEXEC,
+  );
+  if (fd < 0) {
+    throw new SyscallError("perf_event_open", errno(), {
+      what,
+      fields: { type: a.type, config: a.config, name: a.name, offset: a.offset, pid, cpu },
+    });
+  }
+  name.fill(0, 0, 0); // keeps `name` reachable until the call has returned
+  return fd;
 }

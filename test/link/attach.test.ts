@@ -2,11 +2,9 @@
 // and tp_btf programs of attach.bpf.o, filtered to this process through .rodata
 // target_tgid, and the errors for what cannot be attached here.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readCollectionSpec } from "../../src/elf/collection.ts";
 import { AttachError } from "../../src/link/link.ts";
 import { loadCollection } from "../../src/loader/collection.ts";
 import { UnsupportedProgramError } from "../../src/loader/errors.ts";
@@ -75,30 +73,6 @@ test("syscall programs are not attachable: the error says to use testRun", async
     assert.throws(
       () => coll.programs.calc_chain?.attach(),
       (e: Error) => e instanceof AttachError && /testRun/.test(e.message),
-    );
-  } finally {
-    coll.close();
-  }
-});
-
-test("kprobe programs: AttachError says kprobes are unavailable here", async () => {
-  if (!privileged("kprobe attach")) return;
-  if (existsSync("/sys/bus/event_source/devices/kprobe/type")) return; // a kernel with kprobes: not this case
-  const spec = readCollectionSpec(readFileSync(fx("attach.bpf.o")), fx("attach.bpf.o"));
-  const p = spec.programs.find((x) => x.name === "tp_getppid");
-  assert.ok(p);
-  if (p) {
-    p.attach = "kprobe";
-    p.section = "kprobe/do_exit";
-    p.attachTo = "do_exit";
-  }
-  const coll = await loadCollection(spec);
-  try {
-    assert.throws(
-      () => coll.programs.tp_getppid?.attach(),
-      (e: Error) =>
-        e instanceof AttachError &&
-        e.message.includes("kprobes are not available on this kernel (CONFIG_KPROBES is off)"),
     );
   } finally {
     coll.close();
