@@ -23,6 +23,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "load (and attach) every program of a BPF object",
     load: async () => (await import("./cli/load.ts")).default,
   },
+  gen: {
+    summary: "generate typed TypeScript bindings for a BPF object",
+    load: async () => (await import("./cli/gen.ts")).default,
+  },
 };
 
 function usage(): string {

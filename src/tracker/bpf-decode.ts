@@ -1,4 +1,6 @@
 // Turns raw `events` ring-buffer records of bpf/process.bpf.o into TraceEvents.
+// The enums come from process.gen.ts (`npm run gen`: tsbpf gen --types-only on the
+// object; test/gen/gen.test.ts fails when it is stale).
 // Field positions come from the object's own BTF (struct tsbpf_event_hdr,
 // tsbpf_fork_event, ... are anchored in process.bpf.c so clang emits them), each
 // member's offset, size and integer type checked once at start: a change in
@@ -12,16 +14,29 @@ import type { BtfMember } from "../btf/types.ts";
 import { TsbpfError } from "../errors.ts";
 import { execEvent, execFailedEvent, exitEvent, forkEvent, type RawTask } from "./build.ts";
 import { cString, isoTimeFromNs, isoTimeFromUs, startTicks, type TraceEvent } from "./events.ts";
+import { TsbpfEventType, TsbpfExecFlags } from "./process.gen.ts";
 
-/** enum tsbpf_event_type (bpf/process.h); checked against the BTF enum at start. */
-export const EV = { FORK: 1, THREAD: 2, EXEC: 3, EXEC_FAILED: 4, EXIT: 5, THREAD_EXIT: 6 } as const;
+/** enum tsbpf_event_type (bpf/process.h), from the bindings `tsbpf gen` writes for the object. */
+export const EV = {
+  FORK: TsbpfEventType.TSBPF_EV_FORK,
+  THREAD: TsbpfEventType.TSBPF_EV_THREAD,
+  EXEC: TsbpfEventType.TSBPF_EV_EXEC,
+  EXEC_FAILED: TsbpfEventType.TSBPF_EV_EXEC_FAILED,
+  EXIT: TsbpfEventType.TSBPF_EV_EXIT,
+  THREAD_EXIT: TsbpfEventType.TSBPF_EV_THREAD_EXIT,
+} as const;
 /** Names used for `lost` events, indexed by event type. */
 export const EV_KIND = ["", "fork", "thread", "exec", "exec_failed", "exit", "thread_exit"];
-const EXEC_ARGS_TRUNCATED = 1;
-const EXEC_ENV_CAPTURED = 2;
-const EXEC_ENV_TRUNCATED = 4;
+const EXEC_ARGS_TRUNCATED = TsbpfExecFlags.TSBPF_EXEC_ARGS_TRUNCATED;
+const EXEC_ENV_CAPTURED = TsbpfExecFlags.TSBPF_EXEC_ENV_CAPTURED;
+const EXEC_ENV_TRUNCATED = TsbpfExecFlags.TSBPF_EXEC_ENV_TRUNCATED;
 /** enum tsbpf_exec_flags bits about the executed file (bpf/process.h). */
-const EXE_FLAG_BITS = 128 | 256 | 512 | 1024 | 2048;
+const EXE_FLAG_BITS =
+  TsbpfExecFlags.TSBPF_EXEC_EXE_TRUNCATED |
+  TsbpfExecFlags.TSBPF_EXEC_EXE_UNLINKED |
+  TsbpfExecFlags.TSBPF_EXEC_EXE_ANON |
+  TsbpfExecFlags.TSBPF_EXEC_EXE_ANCESTOR_WW |
+  TsbpfExecFlags.TSBPF_EXEC_SUSPICIOUS;
 
 /** The object's BTF does not describe the records the way this tracer expects. */
 export class RecordLayoutError extends TsbpfError {}
