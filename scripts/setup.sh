@@ -2,12 +2,13 @@
 # Installs what the tests, the BPF build and the oracles need on a fresh Debian machine:
 # npm packages, clang-19/llvm-19 (BPF build, llvm-objdump/llvm-readelf oracles),
 # libbpf-dev (BPF-side headers, the C ring-buffer peer), bpftool (BTF and xlated oracles),
-# libbpf-tools and bpftrace (peers for the benchmarks). Mounts tracefs and bpffs.
+# libbpf-tools and bpftrace (peers for the benchmarks), chromium (the report page tests,
+# driven by playwright-core). Mounts tracefs and bpffs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in clang-19 llvm-19 libbpf-dev bpftool libbpf-tools bpftrace util-linux procps gcc make; do
+for pkg in clang-19 llvm-19 libbpf-dev bpftool libbpf-tools bpftrace util-linux procps gcc make chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

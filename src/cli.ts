@@ -27,6 +27,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "generate typed TypeScript bindings for a BPF object",
     load: async () => (await import("./cli/gen.ts")).default,
   },
+  report: {
+    summary: "draw a recorded trace as an HTML timeline or Perfetto JSON",
+    load: async () => (await import("./cli/report.ts")).default,
+  },
 };
 
 function usage(): string {

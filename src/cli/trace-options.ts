@@ -22,6 +22,8 @@ export interface TraceCliConfig {
   time: "abs" | "rel";
   /** `-- CMD ARGS...` */
   command?: string[];
+  /** --html FILE: an HTML timeline of the trace, written when it ends (src/report). */
+  html?: string;
 }
 
 const SPEC = {
@@ -46,6 +48,7 @@ const SPEC = {
   btf: { type: "string" },
   "no-cache": { type: "boolean" },
   "ring-size": { type: "string" },
+  html: { type: "string" },
 } as const;
 
 function int(flag: string, v: string, min: number, max: number, what = "an integer"): number {
@@ -150,5 +153,6 @@ export function parseTraceArgs(args: string[]): TraceCliConfig {
     durationMs,
     time,
     command,
+    html: v.html,
   };
 }

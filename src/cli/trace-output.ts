@@ -38,6 +38,8 @@ export class TraceOutput {
   readonly color: boolean;
   /** Set when the reader of our output went away (EPIPE): the caller stops tracing. */
   broken = false;
+  /** Sees every event that passes the user-side filters (trace --html records them). */
+  tap: ((ev: TraceEvent) => void) | undefined;
 
   constructor(
     private readonly cfg: TraceCliConfig,
@@ -103,6 +105,7 @@ export class TraceOutput {
     if (this.text) this.summary.add(ev);
     if (this.cfg.alertsOnly && ev.event !== "alert" && ev.event !== "lost") return;
     if (this.cfg.comm && ev.event !== "lost" && !this.cfg.comm.test(ev.comm)) return;
+    this.tap?.(ev);
     if (this.text) {
       this.line(this.text.format(ev));
       return;

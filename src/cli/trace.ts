@@ -1,9 +1,11 @@
 // `tsbpf trace`: watch processes start, exec and exit, with full argv and exit status.
 import type { ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { accessSync, constants as fsConstants, readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
+import { dirname, resolve } from "node:path";
 import { TsbpfError } from "../errors.ts";
 import { phase, timingOn } from "../timing.ts";
+import { escapeJsonLine } from "../tracker/escape.ts";
 import type { TraceEvent } from "../tracker/events.ts";
 import { useTracerJitPolicy } from "../tracker/jit-policy.ts";
 import { openTrace, type TraceSession } from "../tracker/source.ts";
@@ -28,6 +30,8 @@ Output:
   -o, --output FILE       write events to FILE instead of stdout
   -t, --time abs|rel      wall-clock times (default), or seconds since the start
                           (JSON: adds "elapsed_s")
+      --html FILE         also draw the trace as an HTML timeline when it ends
+                          (what 'tsbpf report' writes)
 Filters:
   -p, --pid PID           only PID and its descendants (in the kernel)
   -u, --uid UID           only processes with this real uid (in the kernel)
@@ -114,6 +118,7 @@ const trace: Command = {
     phase("trace: started");
     const cfg = parseTraceArgs(args);
     const rules = loadUserRules(cfg);
+    if (cfg.html !== undefined) checkHtmlPath(cfg.html);
     checkPrivileges();
     // Before any per-event code is optimized (src/tracker/jit-policy.ts).
     useTracerJitPolicy();
@@ -133,6 +138,7 @@ const trace: Command = {
       session.close();
       throw e;
     }
+    const html = cfg.html !== undefined ? startHtml(out, cfg.html) : undefined;
     phase("output opened");
     let firstEvent = timingOn();
 
@@ -197,6 +203,7 @@ const trace: Command = {
       }
       await childDone;
       out.finish(session.table);
+      await html?.();
     } finally {
       if (timer) clearTimeout(timer);
       process.off("SIGINT", onSignal);
@@ -216,6 +223,26 @@ const trace: Command = {
  */
 function isGateExec(ev: TraceEvent, gatePid: number | undefined): boolean {
   return ev.event === "exec" && ev.pid === gatePid && ev.argv[1] === "-c" && ev.argv[2] === GATE_SCRIPT;
+}
+
+/**
+ * trace --html: keeps each event as its NDJSON line (the schema `tsbpf report` reads)
+ * and draws them when the trace ends. Returns the function that writes the page.
+ */
+function startHtml(out: TraceOutput, path: string): () => Promise<void> {
+  const lines: string[] = [];
+  out.tap = (ev) => lines.push(escapeJsonLine(ev));
+  // Imported when the trace ends: the report code costs nothing at start-up.
+  return async () => (await import("./report.ts")).writeHtmlReport(lines, path);
+}
+
+/** Found out before tracing, not after a long trace: the page is written next to `path`. */
+function checkHtmlPath(path: string): void {
+  try {
+    accessSync(dirname(resolve(path)), fsConstants.W_OK);
+  } catch (e) {
+    throw new TsbpfError(`trace: cannot write --html ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+  }
 }
 
 function signalNumber(name: NodeJS.Signals): number {
