@@ -10,7 +10,17 @@
 // next to its control: no tracer but a busy loop beside the storm.
 import { appendResult, median, table } from "./lib.ts";
 import { buildWorkloads, standardWorkloads } from "./workloads/build.ts";
-import { type Cell, compare, controlRows, cpuPer10k, fmt, rateOf, slowdown } from "./workloads/compare.ts";
+import {
+  type Cell,
+  compare,
+  controlRows,
+  cpuPer10k,
+  fmt,
+  memoryTable,
+  peakRssRatio,
+  rateOf,
+  slowdown,
+} from "./workloads/compare.ts";
 import { ensurePeers, ensureTsbpf, libbpfTools, tsbpfTracer } from "./workloads/tracers.ts";
 
 const log = (s: string) => console.error(s);
@@ -82,6 +92,12 @@ const body = [
   ),
   "",
   `Lost events admitted: tsbpf ${ours.lost}; the peer has no loss report in its output.`,
+  "",
+  "Memory (medians over sessions; bench/README.md, Memory):",
+  "",
+  memoryTable(cmp),
+  "",
+  `Peak RSS tsbpf ÷ execsnoop+exitsnoop: ${fmt.n(peakRssRatio(ours, peer), 2)}.`,
   ...(crashes.length ? ["", ...crashes] : []),
   "",
   `Free placement: a busy loop beside the fork storm made it ×${fmt.n(busyGain, 3)} as fast as alone. ` +

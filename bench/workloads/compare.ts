@@ -2,7 +2,7 @@
 // workload with no tracer and then under each tracer, in an order rotated per
 // repetition, so slow drifts of this noisy 2-core machine hit every configuration
 // alike; figures are medians (rates) or sums (events, CPU) over the repetitions.
-import { median } from "../lib.ts";
+import { median, table } from "../lib.ts";
 import type { Generator, Workload, WorkloadResult } from "./build.ts";
 import { runWorkload } from "./build.ts";
 import { produced, reportedTotal, runSession, type SessionResult } from "./session.ts";
@@ -30,6 +30,11 @@ export interface TracerSummary {
   startupMs: number[];
   hwmKb: number[];
   rssKb: number[];
+  /** Per session, after the workloads (SessionResult). */
+  pssKb: number[];
+  ussKb: number[];
+  anonKb: number[];
+  idleRssKb: number[];
   lost: number;
   cells: Map<string, Cell>;
 }
@@ -69,6 +74,10 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
     startupMs: [],
     hwmKb: [],
     rssKb: [],
+    pssKb: [],
+    ussKb: [],
+    anonKb: [],
+    idleRssKb: [],
     lost: 0,
     cells: new Map(
       o.workloads.map((w) => [
@@ -116,6 +125,10 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
       s.startupMs.push(r.startupMs as number);
       s.hwmKb.push(r.hwmKb as number);
       s.rssKb.push(r.rssKb as number);
+      s.pssKb.push(r.pssKb as number);
+      s.ussKb.push(r.ussKb as number);
+      s.anonKb.push(r.anonKb as number);
+      s.idleRssKb.push(r.idleRssKb as number);
       s.lost += r.lost;
       for (const run of r.runs) {
         const c = s.cells.get(run.workload.id) as Cell;
@@ -196,3 +209,30 @@ export const fmt = {
   ms: (xs: number[]) => (xs.length ? `${median(xs).toFixed(0)} ms` : "n/a"),
   pct: (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : "n/a"),
 };
+
+/**
+ * The memory table of a comparison: per tracer, medians over its sessions of RSS once
+ * started (idle), peak RSS (VmHWM) over the whole session, and RSS, PSS, USS and
+ * anonymous RSS after the workloads. PSS and USS show how much of the RSS is file pages
+ * shared with the page cache or other processes (a binary's text), which RSS counts in
+ * full for every process.
+ */
+export function memoryTable(cmp: Comparison): string {
+  return table(
+    ["tracer", "idle RSS", "peak RSS", "RSS after", "PSS after", "USS after", "anon RSS after"],
+    cmp.tracers.map((s) => [
+      s.tracer.label,
+      fmt.mb(s.idleRssKb),
+      fmt.mb(s.hwmKb),
+      fmt.mb(s.rssKb),
+      fmt.mb(s.pssKb),
+      fmt.mb(s.ussKb),
+      fmt.mb(s.anonKb),
+    ]),
+  );
+}
+
+/** Median peak RSS of tracer a ÷ that of tracer b (the footprint headline, issue 23). */
+export function peakRssRatio(a: TracerSummary, b: TracerSummary): number {
+  return median(a.hwmKb) / median(b.hwmKb);
+}

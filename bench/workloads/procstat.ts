@@ -51,12 +51,28 @@ function statusKb(pid: number, key: string): number {
   return m ? Number(m[1]) : 0;
 }
 
+/** One field of /proc/<pid>/smaps_rollup (proc(5)), kB; 0 when it cannot be read. */
+function rollupKb(pid: number, key: string): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(read(`/proc/${pid}/smaps_rollup`) ?? "");
+  return m ? Number(m[1]) : 0;
+}
+
 export interface TreeSample {
   cpuS: number;
   /** sum over the tree's processes of VmHWM (peak RSS), kB */
   hwmKb: number;
   /** sum of VmRSS, kB */
   rssKb: number;
+  /**
+   * Sum of Pss (proportional set size): each shared page divided by the number of
+   * processes mapping it, so the file pages of a binary that other processes (or the
+   * page cache alone) share count only in part. kB.
+   */
+  pssKb: number;
+  /** Sum of USS (Private_Clean + Private_Dirty): what ending the process would free. kB */
+  ussKb: number;
+  /** Sum of RssAnon: heap, stacks and other anonymous memory, no file pages. kB */
+  anonKb: number;
 }
 
 export function sampleTree(pids: number[]): TreeSample {
@@ -65,10 +81,16 @@ export function sampleTree(pids: number[]): TreeSample {
   let cpuS = 0;
   let hwmKb = 0;
   let rssKb = 0;
+  let pssKb = 0;
+  let ussKb = 0;
+  let anonKb = 0;
   for (const p of all) {
     cpuS += cpuSeconds(p);
     hwmKb += statusKb(p, "VmHWM");
     rssKb += statusKb(p, "VmRSS");
+    anonKb += statusKb(p, "RssAnon");
+    pssKb += rollupKb(p, "Pss");
+    ussKb += rollupKb(p, "Private_Clean") + rollupKb(p, "Private_Dirty");
   }
-  return { cpuS, hwmKb, rssKb };
+  return { cpuS, hwmKb, rssKb, pssKb, ussKb, anonKb };
 }

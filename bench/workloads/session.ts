@@ -41,6 +41,12 @@ export interface SessionResult {
   hwmKb?: number;
   /** RSS while tracing (after the workloads), kB. */
   rssKb?: number;
+  /** PSS, USS and anonymous RSS after the workloads, kB (procstat.ts). */
+  pssKb?: number;
+  ussKb?: number;
+  anonKb?: number;
+  /** RSS once started and idle, before the first workload, kB. */
+  idleRssKb?: number;
   lost: number;
 }
 
@@ -314,7 +320,9 @@ export async function runSession(tracer: Tracer, o: SessionOptions): Promise<Ses
   if (startErr) return failed(startErr);
   res.startupMs = nowMs() - t0;
 
-  let cpu = sampleTree(pids).cpuS;
+  const idle = sampleTree(pids);
+  res.idleRssKb = idle.rssKb;
+  let cpu = idle.cpuS;
   const results: { w: Workload; r: WorkloadResult; cpuS: number }[] = [];
   for (const [k, w] of o.workloads.entries()) {
     if (w.sharedCpu !== undefined) pinTracer(pids, String(w.sharedCpu));
@@ -331,6 +339,9 @@ export async function runSession(tracer: Tracer, o: SessionOptions): Promise<Ses
   const s = sampleTree(pids);
   res.hwmKb = s.hwmKb;
   res.rssKb = s.rssKb;
+  res.pssKb = s.pssKb;
+  res.ussKb = s.ussKb;
+  res.anonKb = s.anonKb;
   for (const l of lives) await stop(l, "SIGINT", 10_000);
 
   for (const i of procs.keys()) follow.drain(i);

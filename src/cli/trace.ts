@@ -56,7 +56,7 @@ Other:
       --btf FILE          kernel BTF to use for CO-RE instead of /sys/kernel/btf/vmlinux
       --no-cache          redo CO-RE instead of reusing results stored for this
                           kernel (also TSBPF_NO_CACHE=1)
-      --ring-size SIZE    events ring buffer size; default 8M (power of two >= 4K,
+      --ring-size SIZE    events ring buffer size; default 2M (power of two >= 4K,
                           K/M suffixes; with the perf fallback: per CPU, default 1M).
                           Records that do not fit are reported as lost
   -h, --help              show this help

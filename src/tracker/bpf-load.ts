@@ -22,14 +22,25 @@ import { BPF_MAP_TYPE } from "../uapi.ts";
  */
 export const PERF_PAGES_PER_CPU = 256;
 
+/**
+ * The ring buffer's default size, 2 MiB. The reader drains at least every 16 ms while
+ * events flow (COALESCE_MAX_MS in source.ts), and the heaviest stream the tracer meets,
+ * an exec storm with 6 KiB of argv per exec, fills 2 MiB in about a third of a second:
+ * ample headroom for a drain that a busy CPU delays. Its pages are resident once
+ * written, and the consumer maps the data area twice (wrap-around), so each MiB here is
+ * 2 MiB of the tracer's RSS. The object's own max_entries is larger, for loaders that
+ * do not choose.
+ */
+export const DEFAULT_RING_SIZE = 2 * 1024 * 1024;
+
 export interface TracerLoadOptions {
   rodata: Record<string, number | bigint | boolean>;
   /** max_entries of the `scratch` map: one slot per possible CPU. */
   scratchEntries: number;
   btfPath?: string;
   /**
-   * Bytes of the `events` buffer: the RINGBUF's max_entries (a map override), or
-   * for a PERF_EVENT_ARRAY the data size of each CPU's perf ring.
+   * Bytes of the `events` buffer: the RINGBUF's max_entries (a map override; default
+   * DEFAULT_RING_SIZE), or for a PERF_EVENT_ARRAY the data size of each CPU's perf ring.
    */
   ringSize?: number;
   /**
@@ -75,7 +86,7 @@ export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Pr
       // `tracked` is read and written only under filter_descendants (dead code for the
       // verifier otherwise): 1 entry instead of a 65536-entry LRU to preallocate.
       ...(o.rodata.filter_descendants ? {} : { tracked: { maxEntries: 1 } }),
-      ...(ringbuf && o.ringSize !== undefined ? { events: { maxEntries: o.ringSize } } : {}),
+      ...(ringbuf ? { events: { maxEntries: o.ringSize ?? DEFAULT_RING_SIZE } } : {}),
     },
     ...(o.btfPath !== undefined ? { btf: o.btfPath } : {}),
     coreCache: o.coreCache ?? true,

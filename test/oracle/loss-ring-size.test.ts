@@ -8,6 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { MAX_RING_SIZE, parseRingSize, parseTraceArgs } from "../../src/cli/trace-options.ts";
 import { UsageError } from "../../src/errors.ts";
+import { DEFAULT_RING_SIZE } from "../../src/tracker/bpf-load.ts";
 import { haveTool, privileged, ROOT_DIR } from "../helpers/env.ts";
 
 const CLI = join(ROOT_DIR, "bin", "tsbpf.js");
@@ -72,7 +73,7 @@ test("CLI: a bad --ring-size is a one-line usage error, exit 2", () => {
 test("CLI: --help documents --ring-size and its default", () => {
   const r = spawnSync(process.execPath, [CLI, "trace", "--help"], { encoding: "utf8", timeout: 60_000 });
   assert.is(r.status, 0, r.stderr);
-  assert.match(r.stdout, /--ring-size SIZE\s+events ring buffer size; default 8M/);
+  assert.match(r.stdout, /--ring-size SIZE\s+events ring buffer size; default 2M/);
 });
 
 test("kernel: the events ring buffer is created with the size given", () => {
@@ -97,6 +98,29 @@ test("kernel: the events ring buffer is created with the size given", () => {
     rings.some((m) => m.max_entries === 32768),
     `an 'events' ringbuf of 32768 bytes: ${JSON.stringify(rings)}`,
   );
+});
+
+test("kernel: without --ring-size the events ring buffer is DEFAULT_RING_SIZE (2 MiB)", () => {
+  if (!privileged("default ring size in the kernel")) return;
+  // The traced command reads its parent's (the tracer's) fdinfo: other tracers may run
+  // on this machine, and only this tracer's fds say which ring is its own.
+  const r = spawnSync(
+    process.execPath,
+    [CLI, "trace", "--json", "--", "sh", "-c", "cat /proc/$PPID/fdinfo/*"],
+    {
+      encoding: "utf8",
+      timeout: 120_000,
+      env: { ...process.env, TSBPF_FORCE_PERF: "" },
+    },
+  );
+  assert.is(r.status, 0, r.stderr);
+  // fdinfo of a BPF map fd (kernel/bpf/syscall.c bpf_map_show_fdinfo): "map_type:\t27"
+  // is BPF_MAP_TYPE_RINGBUF, followed by key_size, value_size and max_entries.
+  const rings = [...r.stdout.matchAll(/^map_type:\s+27\n(?:\S+:\s+\S+\n)*?max_entries:\s+(\d+)$/gm)].map(
+    (m) => Number(m[1]),
+  );
+  assert.equal(rings, [DEFAULT_RING_SIZE], r.stdout.slice(0, 3000));
+  assert.is(DEFAULT_RING_SIZE, 2 * 1024 * 1024);
 });
 
 test.run();
