@@ -86,10 +86,20 @@ export interface ProgramTypeInfo {
     | "syscall"
     | "socket"
     | "xdp"
+    | "tc"
+    | "tcx"
+    | "cgroup"
+    | "sk_lookup"
+    | "flow_dissector"
+    | "iter"
+    | "perf_event"
+    | "sockmap"
     | "none";
   /** What comes after the prefix: "sched/sched_process_exec", "sched_process_fork", "do_exit". */
   attachTo: string;
   sleepable: boolean;
+  /** Extra BPF_PROG_LOAD prog_flags the section implies (BPF_F_XDP_HAS_FRAGS for xdp.frags). */
+  progFlags?: number;
 }
 
 export interface ProgramSpec extends FunctionSpec, ProgramTypeInfo {}

@@ -161,22 +161,103 @@ export const BPF_PROG_TYPE_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(BPF_PROG_TYPE).map(([k, v]) => [v, k.toLowerCase()]),
 );
 
-/** enum bpf_attach_type (the ones tsbpf uses or recognises). */
+/** enum bpf_attach_type (include/uapi/linux/bpf.h, in enum order). */
 export const BPF_ATTACH_TYPE = {
   BPF_CGROUP_INET_INGRESS: 0,
   BPF_CGROUP_INET_EGRESS: 1,
+  BPF_CGROUP_INET_SOCK_CREATE: 2,
+  BPF_CGROUP_SOCK_OPS: 3,
+  BPF_SK_SKB_STREAM_PARSER: 4,
+  BPF_SK_SKB_STREAM_VERDICT: 5,
+  BPF_CGROUP_DEVICE: 6,
+  BPF_SK_MSG_VERDICT: 7,
+  BPF_CGROUP_INET4_BIND: 8,
+  BPF_CGROUP_INET6_BIND: 9,
+  BPF_CGROUP_INET4_CONNECT: 10,
+  BPF_CGROUP_INET6_CONNECT: 11,
+  BPF_CGROUP_INET4_POST_BIND: 12,
+  BPF_CGROUP_INET6_POST_BIND: 13,
+  BPF_CGROUP_UDP4_SENDMSG: 14,
+  BPF_CGROUP_UDP6_SENDMSG: 15,
+  BPF_LIRC_MODE2: 16,
+  BPF_FLOW_DISSECTOR: 17,
+  BPF_CGROUP_SYSCTL: 18,
+  BPF_CGROUP_UDP4_RECVMSG: 19,
+  BPF_CGROUP_UDP6_RECVMSG: 20,
+  BPF_CGROUP_GETSOCKOPT: 21,
+  BPF_CGROUP_SETSOCKOPT: 22,
   BPF_TRACE_RAW_TP: 23,
   BPF_TRACE_FENTRY: 24,
   BPF_TRACE_FEXIT: 25,
   BPF_MODIFY_RETURN: 26,
   BPF_LSM_MAC: 27,
   BPF_TRACE_ITER: 28,
+  BPF_CGROUP_INET4_GETPEERNAME: 29,
+  BPF_CGROUP_INET6_GETPEERNAME: 30,
+  BPF_CGROUP_INET4_GETSOCKNAME: 31,
+  BPF_CGROUP_INET6_GETSOCKNAME: 32,
+  BPF_XDP_DEVMAP: 33,
+  BPF_CGROUP_INET_SOCK_RELEASE: 34,
+  BPF_XDP_CPUMAP: 35,
+  BPF_SK_LOOKUP: 36,
   BPF_XDP: 37,
+  BPF_SK_SKB_VERDICT: 38,
+  BPF_SK_REUSEPORT_SELECT: 39,
+  BPF_SK_REUSEPORT_SELECT_OR_MIGRATE: 40,
   BPF_PERF_EVENT: 41,
   BPF_TRACE_KPROBE_MULTI: 42,
   BPF_LSM_CGROUP: 43,
+  BPF_STRUCT_OPS: 44,
+  BPF_NETFILTER: 45,
+  BPF_TCX_INGRESS: 46,
+  BPF_TCX_EGRESS: 47,
   BPF_TRACE_UPROBE_MULTI: 48,
+  BPF_CGROUP_UNIX_CONNECT: 49,
+  BPF_CGROUP_UNIX_SENDMSG: 50,
+  BPF_CGROUP_UNIX_RECVMSG: 51,
+  BPF_CGROUP_UNIX_GETPEERNAME: 52,
+  BPF_CGROUP_UNIX_GETSOCKNAME: 53,
+  BPF_NETKIT_PRIMARY: 54,
+  BPF_NETKIT_PEER: 55,
 } as const;
+
+/** enum bpf_link_type */
+export const BPF_LINK_TYPE = {
+  UNSPEC: 0,
+  RAW_TRACEPOINT: 1,
+  TRACING: 2,
+  CGROUP: 3,
+  ITER: 4,
+  NETNS: 5,
+  XDP: 6,
+  PERF_EVENT: 7,
+  KPROBE_MULTI: 8,
+  STRUCT_OPS: 9,
+  NETFILTER: 10,
+  TCX: 11,
+  UPROBE_MULTI: 12,
+  NETKIT: 13,
+  SOCKMAP: 14,
+} as const;
+
+/** BPF_PROG_ATTACH / BPF_LINK_CREATE flags (mprog ordering is 6.6+). */
+export const BPF_F_ALLOW_OVERRIDE = 1 << 0;
+export const BPF_F_ALLOW_MULTI = 1 << 1;
+export const BPF_F_REPLACE = 1 << 2;
+export const BPF_F_BEFORE = 1 << 3;
+export const BPF_F_AFTER = 1 << 4;
+export const BPF_F_ID = 1 << 5;
+export const BPF_F_LINK = 1 << 13;
+
+/** XDP attach flags (include/uapi/linux/if_link.h): link_create.flags and IFLA_XDP_FLAGS. */
+export const XDP_FLAGS_UPDATE_IF_NOEXIST = 1 << 0;
+export const XDP_FLAGS_SKB_MODE = 1 << 1;
+export const XDP_FLAGS_DRV_MODE = 1 << 2;
+export const XDP_FLAGS_HW_MODE = 1 << 3;
+export const XDP_FLAGS_REPLACE = 1 << 4;
+
+/** BPF_PROG_LOAD prog_flags bit for xdp.frags programs. */
+export const BPF_F_XDP_HAS_FRAGS = 1 << 5;
 
 /** Map flags (BPF_F_* for BPF_MAP_CREATE). */
 export const BPF_F_NO_PREALLOC = 1 << 0;

@@ -4,7 +4,7 @@
 // extra; any other pattern must match exactly. The first match wins, so longer
 // and more specific names come before their prefixes. Our own table.
 import type { ProgramTypeInfo } from "../spec.ts";
-import { BPF_ATTACH_TYPE as A, BPF_PROG_TYPE as P } from "../uapi.ts";
+import { BPF_ATTACH_TYPE as A, BPF_F_XDP_HAS_FRAGS, BPF_PROG_TYPE as P } from "../uapi.ts";
 
 type Attach = ProgramTypeInfo["attach"];
 
@@ -15,6 +15,7 @@ interface SecDef {
   expectedAttachType: number;
   attach: Attach;
   sleepable?: boolean;
+  progFlags?: number;
 }
 
 function def(
@@ -23,17 +24,14 @@ function def(
   expectedAttachType: number,
   attach: Attach,
   sleepable = false,
+  progFlags = 0,
 ): SecDef {
   const typeName =
     Object.entries(P)
       .find(([, v]) => v === progType)?.[0]
       .toLowerCase() ?? "unspec";
-  return { pattern, typeName, progType, expectedAttachType, attach, sleepable };
+  return { pattern, typeName, progType, expectedAttachType, attach, sleepable, progFlags };
 }
-
-// enum bpf_attach_type values not (yet) in src/uapi.ts's short list.
-const BPF_CGROUP_INET_SOCK_CREATE = 2;
-const BPF_CGROUP_SOCK_OPS = 3;
 
 const SECTION_DEFS: SecDef[] = [
   def("socket", P.SOCKET_FILTER, 0, "socket"),
@@ -49,8 +47,17 @@ const SECTION_DEFS: SecDef[] = [
   def("uretprobe.s+", P.KPROBE, 0, "uretprobe", true),
   def("usdt+", P.KPROBE, 0, "usdt"),
   def("usdt.s+", P.KPROBE, 0, "usdt", true),
-  def("tc", P.SCHED_CLS, 0, "none"),
-  def("classifier", P.SCHED_CLS, 0, "none"),
+  def("sk_reuseport/migrate", P.SK_REUSEPORT, A.BPF_SK_REUSEPORT_SELECT_OR_MIGRATE, "none"),
+  def("sk_reuseport", P.SK_REUSEPORT, A.BPF_SK_REUSEPORT_SELECT, "none"),
+  // libbpf: tc/ingress and tc/egress are aliases of tcx/ingress and tcx/egress. Attach
+  // uses a tcx link where the kernel has one (6.6+), cls_bpf in a clsact qdisc otherwise.
+  def("tc/ingress", P.SCHED_CLS, A.BPF_TCX_INGRESS, "tcx"),
+  def("tc/egress", P.SCHED_CLS, A.BPF_TCX_EGRESS, "tcx"),
+  def("tcx/ingress", P.SCHED_CLS, A.BPF_TCX_INGRESS, "tcx"),
+  def("tcx/egress", P.SCHED_CLS, A.BPF_TCX_EGRESS, "tcx"),
+  // Bare SEC("tc"): the direction comes from the caller (ingress by default).
+  def("tc", P.SCHED_CLS, 0, "tc"),
+  def("classifier", P.SCHED_CLS, 0, "tc"),
   def("action", P.SCHED_ACT, 0, "none"),
   def("tracepoint+", P.TRACEPOINT, 0, "tracepoint"),
   def("tp+", P.TRACEPOINT, 0, "tracepoint"),
@@ -74,18 +81,55 @@ const SECTION_DEFS: SecDef[] = [
   def("lsm+", P.LSM, A.BPF_LSM_MAC, "lsm"),
   def("lsm.s+", P.LSM, A.BPF_LSM_MAC, "lsm", true),
   def("lsm_cgroup+", P.LSM, A.BPF_LSM_CGROUP, "none"),
-  def("iter+", P.TRACING, A.BPF_TRACE_ITER, "none"),
-  def("iter.s+", P.TRACING, A.BPF_TRACE_ITER, "none", true),
+  def("iter+", P.TRACING, A.BPF_TRACE_ITER, "iter"),
+  def("iter.s+", P.TRACING, A.BPF_TRACE_ITER, "iter", true),
   // libbpf marks SEC("syscall") sleepable: BPF_PROG_TYPE_SYSCALL programs always are.
   def("syscall", P.SYSCALL, 0, "syscall", true),
-  def("xdp.frags", P.XDP, A.BPF_XDP, "xdp"),
+  // xdp/devmap and xdp/cpumap programs run from a devmap/cpumap entry, not an interface.
+  def("xdp.frags/devmap", P.XDP, A.BPF_XDP_DEVMAP, "none", false, BPF_F_XDP_HAS_FRAGS),
+  def("xdp/devmap", P.XDP, A.BPF_XDP_DEVMAP, "none"),
+  def("xdp.frags/cpumap", P.XDP, A.BPF_XDP_CPUMAP, "none", false, BPF_F_XDP_HAS_FRAGS),
+  def("xdp/cpumap", P.XDP, A.BPF_XDP_CPUMAP, "none"),
+  def("xdp.frags", P.XDP, A.BPF_XDP, "xdp", false, BPF_F_XDP_HAS_FRAGS),
   def("xdp", P.XDP, A.BPF_XDP, "xdp"),
-  def("perf_event", P.PERF_EVENT, 0, "none"),
-  def("sockops", P.SOCK_OPS, BPF_CGROUP_SOCK_OPS, "none"),
-  def("cgroup_skb/ingress", P.CGROUP_SKB, A.BPF_CGROUP_INET_INGRESS, "none"),
-  def("cgroup_skb/egress", P.CGROUP_SKB, A.BPF_CGROUP_INET_EGRESS, "none"),
+  def("perf_event", P.PERF_EVENT, 0, "perf_event"),
+  def("sockops", P.SOCK_OPS, A.BPF_CGROUP_SOCK_OPS, "cgroup"),
+  def("sk_skb/stream_parser", P.SK_SKB, A.BPF_SK_SKB_STREAM_PARSER, "sockmap"),
+  def("sk_skb/stream_verdict", P.SK_SKB, A.BPF_SK_SKB_STREAM_VERDICT, "sockmap"),
+  def("sk_skb/verdict", P.SK_SKB, A.BPF_SK_SKB_VERDICT, "sockmap"),
+  def("sk_skb", P.SK_SKB, 0, "none"),
+  def("sk_msg", P.SK_MSG, A.BPF_SK_MSG_VERDICT, "sockmap"),
+  def("flow_dissector", P.FLOW_DISSECTOR, A.BPF_FLOW_DISSECTOR, "flow_dissector"),
+  def("cgroup_skb/ingress", P.CGROUP_SKB, A.BPF_CGROUP_INET_INGRESS, "cgroup"),
+  def("cgroup_skb/egress", P.CGROUP_SKB, A.BPF_CGROUP_INET_EGRESS, "cgroup"),
   def("cgroup/skb", P.CGROUP_SKB, 0, "none"),
-  def("cgroup/sock", P.CGROUP_SOCK, BPF_CGROUP_INET_SOCK_CREATE, "none"),
+  def("cgroup/sock_create", P.CGROUP_SOCK, A.BPF_CGROUP_INET_SOCK_CREATE, "cgroup"),
+  def("cgroup/sock_release", P.CGROUP_SOCK, A.BPF_CGROUP_INET_SOCK_RELEASE, "cgroup"),
+  def("cgroup/sock", P.CGROUP_SOCK, A.BPF_CGROUP_INET_SOCK_CREATE, "cgroup"),
+  def("cgroup/post_bind4", P.CGROUP_SOCK, A.BPF_CGROUP_INET4_POST_BIND, "cgroup"),
+  def("cgroup/post_bind6", P.CGROUP_SOCK, A.BPF_CGROUP_INET6_POST_BIND, "cgroup"),
+  def("cgroup/bind4", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_INET4_BIND, "cgroup"),
+  def("cgroup/bind6", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_INET6_BIND, "cgroup"),
+  def("cgroup/connect4", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_INET4_CONNECT, "cgroup"),
+  def("cgroup/connect6", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_INET6_CONNECT, "cgroup"),
+  def("cgroup/connect_unix", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_UNIX_CONNECT, "cgroup"),
+  def("cgroup/sendmsg4", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_UDP4_SENDMSG, "cgroup"),
+  def("cgroup/sendmsg6", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_UDP6_SENDMSG, "cgroup"),
+  def("cgroup/sendmsg_unix", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_UNIX_SENDMSG, "cgroup"),
+  def("cgroup/recvmsg4", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_UDP4_RECVMSG, "cgroup"),
+  def("cgroup/recvmsg6", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_UDP6_RECVMSG, "cgroup"),
+  def("cgroup/recvmsg_unix", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_UNIX_RECVMSG, "cgroup"),
+  def("cgroup/getpeername4", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_INET4_GETPEERNAME, "cgroup"),
+  def("cgroup/getpeername6", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_INET6_GETPEERNAME, "cgroup"),
+  def("cgroup/getpeername_unix", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_UNIX_GETPEERNAME, "cgroup"),
+  def("cgroup/getsockname4", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_INET4_GETSOCKNAME, "cgroup"),
+  def("cgroup/getsockname6", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_INET6_GETSOCKNAME, "cgroup"),
+  def("cgroup/getsockname_unix", P.CGROUP_SOCK_ADDR, A.BPF_CGROUP_UNIX_GETSOCKNAME, "cgroup"),
+  def("cgroup/sysctl", P.CGROUP_SYSCTL, A.BPF_CGROUP_SYSCTL, "cgroup"),
+  def("cgroup/getsockopt", P.CGROUP_SOCKOPT, A.BPF_CGROUP_GETSOCKOPT, "cgroup"),
+  def("cgroup/setsockopt", P.CGROUP_SOCKOPT, A.BPF_CGROUP_SETSOCKOPT, "cgroup"),
+  def("cgroup/dev", P.CGROUP_DEVICE, A.BPF_CGROUP_DEVICE, "cgroup"),
+  def("sk_lookup", P.SK_LOOKUP, A.BPF_SK_LOOKUP, "sk_lookup"),
 ];
 
 function matches(pattern: string, sec: string): { ok: boolean; rest: string } {
@@ -116,6 +160,7 @@ export function programTypeForSection(section: string): ProgramTypeInfo | undefi
       attach: d.attach,
       attachTo: m.rest,
       sleepable: d.sleepable ?? false,
+      ...(d.progFlags ? { progFlags: d.progFlags } : {}),
     };
   }
   return undefined;

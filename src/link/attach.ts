@@ -2,12 +2,21 @@
 // table (ATTACHERS) with an entry per kind: adding a program type is one file in
 // src/link plus one line here.
 import type { ProgramSpec, ProgramTypeInfo } from "../spec.ts";
+import { attachCgroup } from "./cgroup.ts";
+import { attachIter, type IterOptions } from "./iter.ts";
 import { attachKprobe, attachKprobeMulti, parseKprobeTarget } from "./kprobe.ts";
 import { AttachError, type Link } from "./link.ts";
+import { attachNetns } from "./netns.ts";
+import { attachPerfSampling, type PerfSamplingOptions } from "./perf-sample.ts";
 import { attachRawTracepoint } from "./raw-tracepoint.ts";
+import { attachSocketFilter, type SocketLike } from "./socket-filter.ts";
+import { attachSockmap } from "./sockmap.ts";
+import { attachTcFilter, type TcDirection } from "./tc.ts";
+import { attachTcx } from "./tcx.ts";
 import { attachTracepoint } from "./tracepoint.ts";
 import { attachTracing } from "./tracing.ts";
 import { attachUprobe, parseUprobeTarget } from "./uprobe.ts";
+import { attachXdp, type XdpMode } from "./xdp.ts";
 
 /** Options of attach() that any kind of program accepts (each kind reads the ones it knows). */
 export interface AttachOptions {
@@ -27,6 +36,93 @@ export interface AttachOptions {
   pid?: number;
   /** bpf_cookie (bpf_get_attach_cookie()): perf-event based links. */
   cookie?: bigint;
+  /** xdp, tc, tcx: the interface (name or index). */
+  iface?: string | number;
+  /** xdp, tc, tcx, sk_lookup, flow_dissector: the network namespace (/run/netns/NAME, /proc/PID/ns/net). */
+  netns?: string;
+  /** SEC("tc") / SEC("classifier"): the hook (default ingress); tc/ingress and tc/egress carry it. */
+  direction?: TcDirection;
+  /** xdp: "generic", "driver", "offload" or "auto" (default: the kernel picks). */
+  mode?: XdpMode;
+  /**
+   * The older way instead of a bpf_link: "netlink" (xdp, tc), "prog_attach" (cgroup,
+   * sockmap). "link" / "tcx" refuse any fallback. Default "auto": a bpf_link when the
+   * kernel has one for this hook, the older way otherwise.
+   */
+  method?: "auto" | "link" | "tcx" | "netlink" | "prog_attach";
+  /** tc (cls_bpf): filter priority and handle (default: the kernel picks). */
+  priority?: number;
+  handle?: number;
+  /** cgroup programs: the cgroup v2 directory (absolute, or relative to the cgroup2 mount). */
+  cgroup?: string;
+  /** socket filters: a socket fd, or a bound Node socket. */
+  socket?: SocketLike;
+  /** sk_msg / sk_skb: the sockmap or sockhash (its fd); iter/bpf_map_elem: the map to walk. */
+  mapFd?: number;
+  mapName?: string;
+  /** iter/task and friends: only this thread (pid narrows to a process). */
+  tid?: number;
+  /** iter/cgroup: the cgroup to walk and the order. */
+  iterCgroup?: string;
+  cgroupOrder?: IterOptions["cgroupOrder"];
+  /** perf_event: the event, its rate and the CPUs. */
+  perf?: PerfSamplingOptions;
+}
+
+/** attach() options of XDP programs (SEC("xdp"), SEC("xdp.frags")). */
+export interface XdpAttachOptions {
+  iface: string | number;
+  netns?: string;
+  mode?: XdpMode;
+  method?: "auto" | "link" | "netlink";
+}
+
+/** attach() options of tcx/tc programs (SEC("tc/ingress"), SEC("tcx/egress"), SEC("tc")). */
+export interface TcAttachOptions {
+  iface: string | number;
+  netns?: string;
+  /** Only SEC("tc")/SEC("classifier"): the hook; the others carry it in SEC(). */
+  direction?: TcDirection;
+  method?: "auto" | "tcx" | "netlink";
+  priority?: number;
+  handle?: number;
+}
+
+/** attach() options of cgroup programs (cgroup_skb/*, cgroup/*, sockops). */
+export interface CgroupAttachOptions {
+  cgroup: string;
+  method?: "auto" | "link" | "prog_attach";
+}
+
+/** attach() options of socket filters (SEC("socket")). */
+export interface SocketAttachOptions {
+  socket: SocketLike;
+}
+
+/** attach() options of sk_lookup and flow_dissector programs. */
+export interface NetnsAttachOptions {
+  netns?: string;
+}
+
+/** attach() options of iterators (SEC("iter/<target>")). */
+export interface IterAttachOptions {
+  mapFd?: number;
+  tid?: number;
+  pid?: number;
+  iterCgroup?: string;
+  cgroupOrder?: IterOptions["cgroupOrder"];
+}
+
+/** attach() options of perf_event programs. */
+export interface PerfEventAttachOptions {
+  perf?: PerfSamplingOptions;
+}
+
+/** attach() options of sk_msg / sk_skb programs. */
+export interface SockmapAttachOptions {
+  mapFd: number;
+  mapName?: string;
+  method?: "auto" | "link" | "prog_attach";
 }
 
 /** attach() options of a tracepoint program (SEC("tracepoint/<category>/<name>")). */
@@ -102,6 +198,16 @@ export interface AttachOptionsByKind {
   kretprobe_multi: KprobeMultiAttachOptions;
   uprobe: UprobeAttachOptions;
   uretprobe: UprobeAttachOptions;
+  xdp: XdpAttachOptions;
+  tc: TcAttachOptions;
+  tcx: TcAttachOptions;
+  cgroup: CgroupAttachOptions;
+  socket: SocketAttachOptions;
+  sk_lookup: NetnsAttachOptions;
+  flow_dissector: NetnsAttachOptions;
+  iter: IterAttachOptions;
+  perf_event: PerfEventAttachOptions;
+  sockmap: SockmapAttachOptions;
 }
 
 /** The attach() options of a program of kind K (a union of them for a union of kinds). */
@@ -178,6 +284,73 @@ function uprobe(retprobe: boolean): Attacher {
   };
 }
 
+function need<T>(v: T | undefined, spec: ProgramSpec, what: string): T {
+  if (v === undefined)
+    throw new AttachError(
+      `program '${spec.name}' (SEC("${spec.section}")) attaches to ${what}; none was given`,
+    );
+  return v;
+}
+
+/** Only the listed values of `method` reach an attacher; others are refused by name. */
+function methodOf<M extends string>(
+  spec: ProgramSpec,
+  opts: AttachOptions,
+  allowed: readonly M[],
+): M | undefined {
+  if (opts.method === undefined || opts.method === "auto") return undefined;
+  if ((allowed as readonly string[]).includes(opts.method)) return opts.method as M;
+  throw new AttachError(
+    `program '${spec.name}' (SEC("${spec.section}")): method '${opts.method}' does not apply; use ${["auto", ...allowed].join(", ")}`,
+  );
+}
+
+const xdp: Attacher = (fd, spec, opts) =>
+  attachXdp(fd, spec.name, {
+    iface: need(opts.iface, spec, "a network interface"),
+    netns: opts.netns,
+    mode: opts.mode,
+    method: methodOf(spec, opts, ["link", "netlink"] as const),
+  });
+
+const tcx: Attacher = (fd, spec, opts) => {
+  const direction: TcDirection = spec.section.endsWith("/egress") ? "egress" : "ingress";
+  if (opts.direction !== undefined && opts.direction !== direction)
+    throw new AttachError(
+      `program '${spec.name}' (SEC("${spec.section}")) is a ${direction} program; it cannot attach to ${opts.direction}`,
+    );
+  return attachTcx(fd, spec.name, {
+    iface: need(opts.iface, spec, "a network interface"),
+    netns: opts.netns,
+    direction,
+    method: methodOf(spec, opts, ["tcx", "netlink"] as const),
+  });
+};
+
+const tc: Attacher = (fd, spec, opts) => {
+  const iface = need(opts.iface, spec, "a network interface");
+  const direction = opts.direction ?? "ingress";
+  // SEC("tc") carries no hook: cls_bpf unless the caller asks for a tcx link.
+  if (methodOf(spec, opts, ["tcx", "netlink"] as const) === "tcx")
+    return attachTcx(fd, spec.name, { iface, netns: opts.netns, direction, method: "tcx" });
+  return attachTcFilter(fd, spec.name, {
+    iface,
+    netns: opts.netns,
+    direction,
+    priority: opts.priority,
+    handle: opts.handle,
+  });
+};
+
+const cgroup: Attacher = (fd, spec, opts) =>
+  attachCgroup(fd, spec.name, spec.expectedAttachType, {
+    cgroup: need(opts.cgroup, spec, "a cgroup"),
+    method: methodOf(spec, opts, ["link", "prog_attach"] as const),
+  });
+
+const netns: Attacher = (fd, spec, opts) =>
+  attachNetns(fd, spec.name, spec.attach as "sk_lookup", spec.expectedAttachType, { netns: opts.netns });
+
 const tracing: Attacher = (fd, spec) =>
   attachTracing(fd, spec.name, spec.attach as "tp_btf", spec.expectedAttachType, spec.attachTo);
 
@@ -197,7 +370,52 @@ const ATTACHERS: Partial<Record<ProgramTypeInfo["attach"], Attacher>> = {
   kretprobe_multi: kprobeMulti(true),
   uprobe: uprobe(false),
   uretprobe: uprobe(true),
+  xdp,
+  tcx,
+  tc,
+  cgroup,
+  socket: (fd, spec, opts) => attachSocketFilter(fd, spec.name, need(opts.socket, spec, "a socket")),
+  sk_lookup: netns,
+  flow_dissector: netns,
+  iter: (fd, spec, opts) =>
+    attachIter(fd, spec.name, targetOf(spec, opts), {
+      mapFd: opts.mapFd,
+      tid: opts.tid,
+      pid: opts.pid,
+      cgroup: opts.iterCgroup,
+      cgroupOrder: opts.cgroupOrder,
+    }),
+  perf_event: (fd, spec, opts) => attachPerfSampling(fd, spec.name, opts.perf),
+  sockmap: (fd, spec, opts) =>
+    attachSockmap(fd, spec.name, spec.expectedAttachType, {
+      mapFd: need(opts.mapFd, spec, "a sockmap or sockhash"),
+      mapName: opts.mapName,
+      method: methodOf(spec, opts, ["link", "prog_attach"] as const),
+    }),
 };
+
+/**
+ * What an attach of this program needs from the caller, or undefined when SEC() says
+ * it all (for messages such as `tsbpf load`'s; library wording, no CLI flags).
+ */
+export function attachNeeds(spec: ProgramSpec): "interface" | "cgroup" | "socket" | "map" | undefined {
+  switch (spec.attach) {
+    case "xdp":
+    case "tc":
+    case "tcx":
+      return "interface";
+    case "cgroup":
+      return "cgroup";
+    case "socket":
+      return "socket";
+    case "sockmap":
+      return "map";
+    case "iter":
+      return ["bpf_map_elem", "bpf_sk_storage_map", "sockmap"].includes(spec.attachTo) ? "map" : undefined;
+    default:
+      return undefined;
+  }
+}
 
 /** True when `attach()` knows how to attach this kind of program. */
 export function isAttachable(spec: ProgramSpec): boolean {

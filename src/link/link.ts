@@ -1,5 +1,8 @@
 // A Link: an attached program. Closing the link fd detaches it (bpf_link_release);
-// for the older perf-event ioctl attachment, closing the perf event fd does.
+// for the older attachments that are not bpf_links (a perf-event ioctl, IFLA_XDP over
+// netlink, a cls_bpf filter, BPF_PROG_ATTACH, SO_ATTACH_BPF) the link holds the detach
+// step instead, and cannot be pinned.
+import { mkdirSync } from "node:fs";
 import { TsbpfError } from "../errors.ts";
 import { closeFd, objPin } from "../sys/bpf.ts";
 
@@ -30,58 +33,112 @@ export type AttachKind =
   | "kprobe_multi"
   | "kretprobe_multi"
   | "uprobe"
-  | "uretprobe";
+  | "uretprobe"
+  | "xdp"
+  | "tcx"
+  | "tc"
+  | "cgroup"
+  | "socket"
+  | "sk_lookup"
+  | "flow_dissector"
+  | "iter"
+  | "perf_event"
+  | "sockmap";
+
+/**
+ * How the kernel holds the attachment: a bpf_link (BPF_LINK_CREATE and friends), or one
+ * of the older ways that live on the target instead.
+ */
+export type AttachMethod = "bpf_link" | "perf_ioctl" | "netlink" | "prog_attach" | "setsockopt";
+
+export interface LinkInit {
+  /** The bpf_link fd; the perf event fd for ioctl attachment; -1 when there is no fd. */
+  fd: number;
+  kind: AttachKind;
+  program: string;
+  /** "sched/sched_process_exec", "veth0 (ifindex 5)", "/sys/fs/cgroup/x", "cpu-clock" */
+  target: string;
+  isBpfLink: boolean;
+  method?: AttachMethod;
+  /** Other fds to close with the link (the perf event under a perf link). */
+  owned?: number[];
+  /** More bpf_link fds of the same attachment (one per CPU for perf_event). */
+  more?: number[];
+  /** Undoes a non-bpf_link attachment; runs before the fds are closed. */
+  detach?: () => void;
+  /** File names for the fds when pinned as a directory (default: cpu<N> by position). */
+  pinNames?: string[];
+}
 
 export class Link {
-  /** The bpf_link fd, or the perf event fd for ioctl-attached tracepoints (not pinnable). */
+  /** The bpf_link fd, or the perf event fd for ioctl-attached tracepoints (not pinnable); -1 when none. */
   readonly fd: number;
   readonly kind: AttachKind;
   readonly program: string;
-  /** "sched/sched_process_exec", "sys_enter", "do_exit" */
   readonly target: string;
   /** True when fd is a real bpf_link (BPF_LINK_CREATE / RAW_TRACEPOINT_OPEN). */
   readonly isBpfLink: boolean;
-  /** Other fds to close with the link (the perf event under a perf link). */
+  readonly method: AttachMethod;
+  /** Every bpf_link fd of this attachment: fd first, then one per extra CPU. */
+  readonly fds: readonly number[];
   private readonly owned: number[];
+  private readonly detachFn: (() => void) | undefined;
+  private readonly pinNames: string[] | undefined;
   private closed = false;
 
-  constructor(init: {
-    fd: number;
-    kind: AttachKind;
-    program: string;
-    target: string;
-    isBpfLink: boolean;
-    owned?: number[];
-  }) {
+  constructor(init: LinkInit) {
     this.fd = init.fd;
     this.kind = init.kind;
     this.program = init.program;
     this.target = init.target;
     this.isBpfLink = init.isBpfLink;
+    this.method = init.method ?? (init.isBpfLink ? "bpf_link" : "perf_ioctl");
+    this.fds = init.fd >= 0 ? [init.fd, ...(init.more ?? [])] : [];
     this.owned = init.owned ?? [];
+    this.detachFn = init.detach;
+    this.pinNames = init.pinNames;
   }
 
-  /** BPF_OBJ_PIN the link (it then outlives this process until the pin is removed). */
+  /**
+   * BPF_OBJ_PIN the link (it then outlives this process until the pin is removed). An
+   * attachment made of one link per CPU is pinned as a directory: path/cpu<N>.
+   */
   pin(path: string): void {
     if (this.closed) throw new AttachError(`link of program '${this.program}' is closed`);
     if (!this.isBpfLink) {
+      const why =
+        this.method === "perf_ioctl"
+          ? "a perf event attachment (no BPF_LINK_CREATE on this kernel)"
+          : `attached with ${this.method}, not a bpf_link`;
       throw new AttachError(
-        `link of program '${this.program}' to ${this.target} is a perf event attachment (no BPF_LINK_CREATE on this kernel) and cannot be pinned`,
+        `link of program '${this.program}' to ${this.target} is ${why} and cannot be pinned`,
       );
     }
-    objPin(this.fd, path);
+    if (this.fds.length === 1) {
+      objPin(this.fd, path);
+      return;
+    }
+    mkdirSync(path);
+    this.fds.forEach((fd, i) => {
+      objPin(fd, `${path}/${this.pinNames?.[i] ?? `cpu${i}`}`);
+    });
   }
 
   get isClosed(): boolean {
     return this.closed;
   }
 
-  /** Detach: close the link fd (and the perf event fd). Idempotent. */
+  /** Detach: undo the attachment, close the link fds (and the perf event fds). Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     let first: unknown;
-    for (const fd of [this.fd, ...this.owned]) {
+    try {
+      this.detachFn?.();
+    } catch (e) {
+      first = e;
+    }
+    for (const fd of [...this.fds, ...this.owned]) {
       try {
         closeFd(fd);
       } catch (e) {

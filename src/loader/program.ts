@@ -84,6 +84,10 @@ export function attachBtfIdFor(lp: LinkedProgram, objectPath: string): number | 
   } else if (p.attach === "lsm") {
     name = `bpf_lsm_${p.attachTo}`;
     kind = "func";
+  } else if (p.attach === "iter") {
+    // Iterator targets are the kernel's bpf_iter_<target> functions (DEFINE_BPF_ITER_FUNC).
+    name = `bpf_iter_${p.attachTo}`;
+    kind = "func";
   } else return undefined;
   if (!p.attachTo) {
     throw new LoadError(
@@ -93,7 +97,11 @@ export function attachBtfIdFor(lp: LinkedProgram, objectPath: string): number | 
   const ids = runningKernelBtf().findByNameKind(name, kind);
   if (ids.length === 0) {
     const what =
-      p.attach === "tp_btf" ? `tracepoint '${p.attachTo}' (no ${name} typedef)` : `function '${name}'`;
+      p.attach === "tp_btf"
+        ? `tracepoint '${p.attachTo}' (no ${name} typedef)`
+        : p.attach === "iter"
+          ? `iterator target '${p.attachTo}' (no ${name} function)`
+          : `function '${name}'`;
     throw new LoadError(
       `${objectPath}: program '${p.name}': ${what} not found in kernel BTF (/sys/kernel/btf/vmlinux)`,
     );
@@ -147,7 +155,7 @@ export function loadProgram(lp: LinkedProgram, o: ProgramLoadOptions): LoadedPro
     insns: lp.insns,
     license: o.license,
     kern_version: o.kernVersion,
-    prog_flags: p.sleepable ? BPF_F_SLEEPABLE : 0,
+    prog_flags: (p.sleepable ? BPF_F_SLEEPABLE : 0) | (p.progFlags ?? 0),
     prog_name: kernelObjectName(p.name),
     expected_attach_type: p.expectedAttachType,
     attach_btf_id: attachBtfId,

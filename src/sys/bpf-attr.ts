@@ -131,6 +131,39 @@ export const LINK_CREATE: Layout = [
   ["target_btf_id", 16, "u32"],
   ["bpf_cookie", 16, "u64"],
   ["tracing.cookie", 24, "u64"],
+  /** iterators: struct bpf_iter_link_info * and its size */
+  ["iter_info", 16, "ptr"],
+  ["iter_info_len", 24, "u32"],
+  /** tcx (6.6+): union { relative_fd; relative_id; } then expected_revision */
+  ["tcx.relative_fd", 16, "u32"],
+  ["tcx.expected_revision", 24, "u64"],
+];
+
+/** BPF_PROG_ATTACH / BPF_PROG_DETACH (relative_fd and expected_revision are 6.6+). */
+export const PROG_ATTACH: Layout = [
+  ["target_fd", 0, "u32"],
+  ["attach_bpf_fd", 4, "u32"],
+  ["attach_type", 8, "u32"],
+  ["attach_flags", 12, "u32"],
+  ["replace_bpf_fd", 16, "u32"],
+  ["relative_fd", 20, "u32"],
+  ["expected_revision", 24, "u64"],
+];
+
+/** BPF_PROG_QUERY */
+export const PROG_QUERY: Layout = [
+  ["target_fd", 0, "u32"],
+  ["attach_type", 4, "u32"],
+  ["query_flags", 8, "u32"],
+  ["attach_flags", 12, "u32"],
+  ["prog_ids", 16, "ptr"],
+  ["prog_cnt", 24, "u32"],
+];
+
+/** BPF_ITER_CREATE */
+export const ITER_CREATE: Layout = [
+  ["link_fd", 0, "u32"],
+  ["flags", 4, "u32"],
 ];
 
 /** link_create.kprobe_multi (5.18+): the union at 16 for attach_type BPF_TRACE_KPROBE_MULTI. */
@@ -198,6 +231,10 @@ export const LAYOUTS: Record<number, Layout> = {
   [U.BPF_MAP_DELETE_BATCH]: MAP_BATCH,
   [U.BPF_LINK_CREATE]: LINK_CREATE,
   [U.BPF_LINK_DETACH]: LINK_DETACH,
+  [U.BPF_PROG_ATTACH]: PROG_ATTACH,
+  [U.BPF_PROG_DETACH]: PROG_ATTACH,
+  [U.BPF_PROG_QUERY]: PROG_QUERY,
+  [U.BPF_ITER_CREATE]: ITER_CREATE,
 };
 
 export type AttrValue = number | bigint | string | Uint8Array | null | undefined;

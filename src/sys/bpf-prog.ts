@@ -141,6 +141,12 @@ export interface LinkCreateAttr {
   bpf_cookie?: bigint;
   /** tracing.cookie */
   tracing_cookie?: bigint;
+  /** Iterators: a struct bpf_iter_link_info (e.g. the map fd of iter/bpf_map). */
+  iter_info?: Uint8Array;
+  /** tcx: the program or link the new one goes before/after (with BPF_F_BEFORE/AFTER). */
+  relative_fd?: number;
+  /** tcx: fail with ESTALE unless the hook is still at this revision. */
+  expected_revision?: bigint;
 }
 
 /** BPF_LINK_CREATE → link fd. */
@@ -154,6 +160,10 @@ export function linkCreate(attrs: LinkCreateAttr, what?: string): number {
     target_btf_id: attrs.target_btf_id,
     bpf_cookie: attrs.target_btf_id ? undefined : attrs.bpf_cookie,
     "tracing.cookie": attrs.tracing_cookie,
+    iter_info: attrs.iter_info,
+    iter_info_len: attrs.iter_info?.byteLength,
+    "tcx.relative_fd": attrs.relative_fd,
+    "tcx.expected_revision": attrs.expected_revision,
   };
   const { attr } = encodeAttr(LINK_CREATE, values);
   return bpf(U.BPF_LINK_CREATE, attr, { what, fields: describeValues(values) });

@@ -2,6 +2,8 @@
 // command. Implementation is split by command group (bpf-core, bpf-attr, bpf-map,
 // bpf-prog, bpf-obj); import from here.
 
+export type { ProgAttachAttr } from "./bpf-attach.ts";
+export { iterCreate, progAttach, progDetach, progQuery } from "./bpf-attach.ts";
 export type { AttrValue, Field, Layout } from "./bpf-attr.ts";
 export { ATTR_SIZE, cString, decodeAttr, encodeAttr } from "./bpf-attr.ts";
 export type { BpfCallContext, BpfCallRecord, BpfRecorder } from "./bpf-core.ts";

@@ -29,7 +29,14 @@ export const ERRNO_NAMES: Record<number, string> = {
   36: "ENAMETOOLONG",
   38: "ENOSYS",
   40: "ELOOP",
+  88: "ENOTSOCK",
+  93: "EPROTONOSUPPORT",
   95: "EOPNOTSUPP",
+  97: "EAFNOSUPPORT",
+  98: "EADDRINUSE",
+  99: "EADDRNOTAVAIL",
+  105: "ENOBUFS",
+  111: "ECONNREFUSED",
   /** kernel-internal ENOTSUPP leaks out of some bpf paths */
   524: "ENOTSUPP",
 };
@@ -65,6 +72,13 @@ const ERRNO_TEXT: Record<string, string> = {
   ELOOP: "too many levels of symbolic links",
   EOPNOTSUPP: "operation not supported",
   ENOTSUPP: "operation not supported",
+  ENOTSOCK: "not a socket",
+  EPROTONOSUPPORT: "protocol not supported",
+  EAFNOSUPPORT: "address family not supported",
+  EADDRINUSE: "address already in use",
+  EADDRNOTAVAIL: "address not available",
+  ENOBUFS: "no buffer space available",
+  ECONNREFUSED: "connection refused",
 };
 
 /** Extra detail a caller gives so the message can name the object and its settings. */

@@ -212,6 +212,72 @@ export let gettid: () => number = lazy("int gettid(void)", (f) => {
   gettid = f;
 });
 
+// Sockets, interfaces and namespaces: for rtnetlink (XDP/tc attach over netlink),
+// SO_ATTACH_BPF and entering a network namespace.
+export let socketRaw: (domain: number, type: number, protocol: number) => number = lazy(
+  "int socket(int, int, int)",
+  (f) => {
+    socketRaw = f;
+  },
+);
+export let bindRaw: (fd: number, addr: Uint8Array, len: number) => number = lazy(
+  "int bind(int, void *, unsigned int)",
+  (f) => {
+    bindRaw = f;
+  },
+);
+export let connectRaw: (fd: number, addr: Uint8Array, len: number) => number = lazy(
+  "int connect(int, void *, unsigned int)",
+  (f) => {
+    connectRaw = f;
+  },
+);
+export let sendtoRaw: (
+  fd: number,
+  buf: Uint8Array,
+  len: number,
+  flags: number,
+  addr: Uint8Array | null,
+  addrLen: number,
+) => number = lazy("long sendto(int, void *, size_t, int, void *, unsigned int)", (f) => {
+  sendtoRaw = f;
+});
+export let recvfromRaw: (
+  fd: number,
+  buf: Uint8Array,
+  len: number,
+  flags: number,
+  addr: Uint8Array | null,
+  addrLen: Uint8Array | null,
+) => number = lazy("long recvfrom(int, void *, size_t, int, void *, void *)", (f) => {
+  recvfromRaw = f;
+});
+export let setsockoptRaw: (fd: number, level: number, name: number, val: Uint8Array, len: number) => number =
+  lazy("int setsockopt(int, int, int, void *, unsigned int)", (f) => {
+    setsockoptRaw = f;
+  });
+export let getsockoptRaw: (
+  fd: number,
+  level: number,
+  name: number,
+  val: Uint8Array,
+  len: Uint8Array,
+) => number = lazy("int getsockopt(int, int, int, void *, void *)", (f) => {
+  getsockoptRaw = f;
+});
+export let ifNametoindexRaw: (name: string) => number = lazy(
+  "unsigned int if_nametoindex(const char *)",
+  (f) => {
+    ifNametoindexRaw = f;
+  },
+);
+export let openRaw: (path: string, flags: number) => number = lazy("int open(const char *, int)", (f) => {
+  openRaw = f;
+});
+export let setnsRaw: (fd: number, nstype: number) => number = lazy("int setns(int, int)", (f) => {
+  setnsRaw = f;
+});
+
 /** errno of the last failed call on this thread. */
 export let errno: () => number = () => k().errno();
 

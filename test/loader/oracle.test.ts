@@ -27,6 +27,9 @@ test("xlated instructions of every non-CO-RE object match libbpf's (bpftool prog
   let compared = 0;
   for (const rel of list) {
     withBothLoaded(rel, "tsbpf-oracle", ["--json"], (r) => {
+      // This bpftool's libbpf predates some SEC() names (tc/ingress and tcx/*: libbpf 1.3):
+      // that is no verdict on the object, so there is nothing to compare.
+      if (r.bt.status !== 0 && /failed to guess program type from ELF section/.test(r.bt.stderr)) return;
       if (r.bt.status !== 0) {
         assert.is.not(r.ts.status, 0, `${rel}: libbpf refuses it but tsbpf loaded it`);
         assert.not.match(r.ts.stderr, "internal error");
