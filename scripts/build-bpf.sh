@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compiles BPF C sources into committed .bpf.o objects.
 #
-#   bash scripts/build-bpf.sh                 # every bpf/*.bpf.c and test/fixtures/*.bpf.c
+#   bash scripts/build-bpf.sh                 # every bpf/*.bpf.c, test/fixtures/*.bpf.c, examples/*/*.bpf.c
 #   bash scripts/build-bpf.sh a.bpf.c ...     # only these (paths relative to the repo root)
 #   TSBPF_BPF_OUT=/tmp/x bash scripts/build-bpf.sh   # write objects to /tmp/x/<same relative path>
 #
@@ -30,7 +30,7 @@ if [ "$#" -gt 0 ]; then
   sources=("$@")
 else
   shopt -s nullglob
-  sources=(bpf/*.bpf.c test/fixtures/*.bpf.c)
+  sources=(bpf/*.bpf.c test/fixtures/*.bpf.c examples/*/*.bpf.c)
   shopt -u nullglob
 fi
 

@@ -9,7 +9,14 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { haveTool, ROOT_DIR } from "../helpers/env.ts";
 
-const SOURCE_DIRS = ["bpf", "test/fixtures"];
+const SOURCE_DIRS = [
+  "bpf",
+  "test/fixtures",
+  ...readdirSync(join(ROOT_DIR, "examples"), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => `examples/${d.name}`)
+    .sort(),
+];
 const BUILD_TIMEOUT_MS = 10 * 60 * 1000; // clang on two shared, noisy cores
 
 function sources(): string[] {
