@@ -7,18 +7,16 @@ import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
 import { dirname } from "node:path";
-import { parseTraceArgs } from "../src/cli/trace-options.ts";
-import { TraceOutput } from "../src/cli/trace-output.ts";
-import { openTrace } from "../src/tracker/source.ts";
+import { EventWriter } from "../src/tracker/output.ts";
+import { openTrace } from "../src/tracker/trace.ts";
 import { argValue } from "./lib.ts";
 import { buildWorkloads } from "./workloads/build.ts";
 
 const forks = Number(argValue("--forks", "20000"));
 const outFile = argValue("--out", "/tmp/h-s2/trace.cpuprofile");
 const bins = buildWorkloads();
-const cfg = parseTraceArgs(["--json", "-o", "/dev/null"]);
-const session = await openTrace(cfg.trace);
-const out = new TraceOutput(cfg, [], session.table, session.startedAt);
+const session = await openTrace({ rules: [] });
+const out = new EventWriter({ path: "/dev/null" }, { format: "json", startedAt: session.startedAt });
 const insp = new Session();
 insp.connect();
 const post = (m: string, p?: object) =>
@@ -30,7 +28,7 @@ const cpu0 = process.cpuUsage();
 let n = 0;
 const loop = (async () => {
   for await (const ev of session.events()) {
-    out.event(ev);
+    out.write(ev);
     n++;
   }
 })();
@@ -41,7 +39,7 @@ session.stop();
 await loop;
 const cpu = process.cpuUsage(cpu0);
 const { profile } = (await post("Profiler.stop")) as { profile: Profile };
-out.finish(session.table);
+out.end();
 session.close();
 mkdirSync(dirname(outFile), { recursive: true });
 writeFileSync(outFile, JSON.stringify(profile));

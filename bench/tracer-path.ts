@@ -2,7 +2,7 @@
 // path without the kernel: synthetic fork+exit records (a fork storm's, built with the
 // object's own BTF) go through the same steps as `tsbpf trace --json -o /dev/null`:
 // decode (bpf-decode.ts) → process table (apply, prune once per simulated second) →
-// TraceOutput (summary, JSON line, batched write), in batches of 16 records with an
+// EventWriter and Summary (JSON line, batched write; counts), in batches of 16 records with an
 // event-loop turn between batches (as a ring-buffer drain hands them out). Prints CPU
 // µs per event (process CPU, all threads: includes GC helpers) and the heap after.
 // Run under the bench lock: flock /tmp/tsbpf-bench.lock npx tsx bench/tracer-path.ts
@@ -14,11 +14,11 @@ import { Session } from "node:inspector";
 import { PerformanceObserver } from "node:perf_hooks";
 import type { Btf } from "../src/btf/btf.ts";
 import { makeCodec } from "../src/btf/codec.ts";
-import { parseTraceArgs } from "../src/cli/trace-options.ts";
-import { TraceOutput } from "../src/cli/trace-output.ts";
 import { readCollectionSpec } from "../src/elf/collection.ts";
 import { EV, makeRecordDecoder } from "../src/tracker/bpf-decode.ts";
+import { EventWriter } from "../src/tracker/output.ts";
 import { ProcessTable } from "../src/tracker/process-table.ts";
+import { Summary } from "../src/tracker/summary.ts";
 import { argValue, median } from "./lib.ts";
 
 const args = process.argv.slice(2);
@@ -98,8 +98,8 @@ async function once(): Promise<{ usPerEvent: number; heapMb: number; tableSize: 
   const table = new ProcessTable();
   table.upsert({ pid: storm, ppid: 1, exec_id: "4242-500", comm: "fork" });
   const dec = makeRecordDecoder(btf, { bootToRealtimeNs: offset, parentOf: (p) => table.get(p) });
-  const cfg = parseTraceArgs(["--json", "-o", "/dev/null"]);
-  const out = new TraceOutput(cfg, [], table, Date.now());
+  const out = new EventWriter({ path: "/dev/null" }, { format: "json", startedAt: Date.now() });
+  const summary = new Summary(table);
   let nextPrune = 1;
   const c0 = process.cpuUsage();
   for (let i = 0; i < ROUNDS; i += BATCH / 2) {
@@ -108,12 +108,15 @@ async function once(): Promise<{ usPerEvent: number; heapMb: number; tableSize: 
       const ev1 = dec.decode(dv, r * per, fork.size);
       if (ev1) {
         table.apply(ev1);
-        out.event(ev1);
+        out.write(ev1);
+        summary.write(ev1);
       }
       const ev2 = dec.decode(dv, r * per + fork.size, exit.size);
       if (ev2) {
         table.apply(ev2);
-        out.event(ev2);
+        if (ev2.event === "exit") table.describeExit(ev2);
+        out.write(ev2);
+        summary.write(ev2);
       }
     }
     if (end / RATE >= nextPrune) {
@@ -122,7 +125,7 @@ async function once(): Promise<{ usPerEvent: number; heapMb: number; tableSize: 
     }
     await new Promise((r) => setImmediate(r));
   }
-  out.finish(table);
+  out.end();
   const c = process.cpuUsage(c0);
   return {
     usPerEvent: (c.user + c.system) / (2 * ROUNDS),

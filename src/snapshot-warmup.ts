@@ -23,8 +23,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Btf } from "./btf/btf.ts";
 import { makeCodec } from "./btf/codec.ts";
-import { parseTraceArgs } from "./cli/trace-options.ts";
-import { loadUserRules, TraceOutput } from "./cli/trace-output.ts";
 import { explainObject } from "./core/explain.ts";
 import { readCollectionSpec } from "./elf/collection.ts";
 import { forgetFeatureProbes } from "./loader/features.ts";
@@ -33,11 +31,15 @@ import { releaseRunningKernelBtf } from "./loader/program.ts";
 import { forgetPossibleCpus } from "./sys/cpus.ts";
 import { type FakeLibc, installFakeLibc } from "./sys/libc.ts";
 import { forgetTimingSetting } from "./timing.ts";
+import { loadRuleSet, RuleEvaluator } from "./tracker/alerts.ts";
 import { EV, makeRecordDecoder } from "./tracker/bpf-decode.ts";
 import type { TraceEvent } from "./tracker/events.ts";
+import { EventFilter } from "./tracker/filter.ts";
 import { writeEventJson } from "./tracker/json-bytes.ts";
+import { EventWriter } from "./tracker/output.ts";
 import { ProcessTable } from "./tracker/process-table.ts";
-import { openTrace } from "./tracker/source.ts";
+import { openSession } from "./tracker/source.ts";
+import { Summary } from "./tracker/summary.ts";
 import { BPF_BTF_LOAD, BPF_LINK_CREATE, BPF_MAP_CREATE, BPF_OBJ_GET, BPF_PROG_LOAD } from "./uapi.ts";
 
 /** The running kernel's BTF on the build machine; the objects' own BTF when it has none. */
@@ -134,7 +136,7 @@ export async function warmUpTraceLoad(objectPath: string): Promise<number> {
   process.env.XDG_CACHE_HOME = cacheHome;
   try {
     for (let pass = 0; pass < 2; pass++) {
-      const session = await openTrace({ object: objectPath, seedProc: true, coreCache: true });
+      const session = await openSession({ object: objectPath, seedProc: true, coreCache: true });
       seeded = session.table.size;
       session.close();
     }
@@ -278,22 +280,30 @@ export function warmUpEventPath(objectPath: string): number {
     if (!spec.btf) return 0;
     const { bytes, records } = syntheticRecords(spec.btf);
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (const mode of [["--json"], []]) {
+    for (const mode of ["json", "text"] as const) {
       const table = new ProcessTable();
       table.upsert({ pid: 4000, ppid: 1, exec_id: "4000-80", comm: "warm-up" });
       const decoder = makeRecordDecoder(spec.btf, { bootToRealtimeNs: 0n, parentOf: (p) => table.get(p) });
       decoder.warm(0); // its own synthetic records (events dropped), for warm()'s bytecode
-      const cfg = parseTraceArgs([...mode, "-o", "/dev/null"]);
-      const out = new TraceOutput(cfg, loadUserRules(cfg), table, Date.now());
+      const out = new EventWriter({ path: "/dev/null" }, { format: mode, startedAt: Date.now() });
+      const rules = new RuleEvaluator(loadRuleSet(), table);
+      const summary = new Summary(table);
+      const filter = new EventFilter();
       for (const [off, len] of records) {
         const ev = decoder.decode(dv, off, len);
         if (!ev) continue;
         table.apply(ev);
-        out.event(ev);
+        const alerts = rules.check(ev);
+        for (const e of alerts ? [ev, ...alerts] : [ev]) {
+          if (!filter.pass(e)) continue;
+          out.write(e);
+          summary.write(e);
+        }
         written++;
       }
       out.flush();
-      out.finish(table);
+      if (mode === "text") out.line(summary.render(table));
+      out.end();
     }
     // The JSON writer keeps its last output buffer (256 KiB) as module state; hand it
     // an empty one (a write that does not fit is given up) so that the buffer does not

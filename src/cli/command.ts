@@ -1,4 +1,5 @@
 // The shape every sub-command module exports. src/cli.ts dispatches on `name`.
+import type { OptionTable } from "./options.ts";
 
 export interface Command {
   name: string;
@@ -6,6 +7,8 @@ export interface Command {
   summary: string;
   /** Full help text for `tsbpf <name> --help`. */
   help: string;
+  /** The option table the parser uses (drives the man page and completions). */
+  options?: OptionTable;
   /** Runs the command with the arguments after its name; resolves to the exit status. */
   run(args: string[]): Promise<number>;
 }

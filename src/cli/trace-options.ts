@@ -1,55 +1,184 @@
-// Parsing and validation of `tsbpf trace` options. Every bad value is a UsageError
-// (exit 2) naming the flag and what it expects.
+// Parsing and validation of `tsbpf trace` options into an openTrace() config plus what
+// only the CLI needs (where and how to print). Every bad value is a UsageError (exit 2)
+// naming the flag and what it expects. The option table (TRACE_OPTIONS) also drives
+// the help text, the man page and the shell completions (src/cli/options.ts).
 import { existsSync } from "node:fs";
 import { UsageError } from "../errors.ts";
 import { globToRegExp } from "../tracker/glob.ts";
-import type { TraceOptions } from "../tracker/source.ts";
+import type { TraceConfig } from "../tracker/trace.ts";
 import { parseCommandArgs } from "./args.ts";
-import { cgroupIdOfContainer, cgroupIdOfPath } from "./trace-cgroup.ts";
+import { parseDuration } from "./duration.ts";
+import { type OptionTable, parserSpec } from "./options.ts";
 
 /** process.bpf.c clamps to TSBPF_ARGS_MAX (bpf/process.h). */
 export const MAX_ARGS_BYTES = 32768;
+/** The most arguments an exec can have is bounded by the byte budget anyway: one NUL each. */
+export const MAX_ARGS_COUNT = MAX_ARGS_BYTES;
 
 export interface TraceCliConfig {
-  trace: TraceOptions;
-  json: boolean;
-  output?: string;
-  comm?: RegExp;
+  /** What openTrace() gets. */
+  trace: TraceConfig;
+  /** User rules and allowlist files, read before anything is loaded. */
   rulesFile?: string;
   allowlistFile?: string;
-  alertsOnly: boolean;
-  durationMs?: number;
+  json: boolean;
+  /** A file for the events; undefined with outputFd for an fd, or neither for stdout. */
+  output?: string;
+  outputFd?: number;
   time: "abs" | "rel";
+  /** No summary and tree at the end (text mode). */
+  noSummary: boolean;
+  /** No header, no summary, no notes on stderr. */
+  quiet: boolean;
   /** `-- CMD ARGS...` */
   command?: string[];
   /** --html FILE: an HTML timeline of the trace, written when it ends (src/report). */
   html?: string;
+  /** Things the user should know about how a flag was read (printed unless --quiet). */
+  notes: string[];
 }
 
-const SPEC = {
-  json: { type: "boolean" },
-  output: { type: "string", short: "o" },
-  pid: { type: "string", short: "p" },
-  uid: { type: "string", short: "u" },
-  comm: { type: "string", short: "c" },
-  cgroup: { type: "string" },
-  container: { type: "string" },
-  pidns: { type: "string" },
-  failed: { type: "boolean", short: "x" },
-  threads: { type: "boolean", short: "T" },
-  env: { type: "boolean", short: "e" },
-  "max-args": { type: "string" },
-  rules: { type: "string" },
-  allowlist: { type: "string" },
-  "alerts-only": { type: "boolean" },
-  "rate-limit": { type: "string" },
-  duration: { type: "string", short: "d" },
-  time: { type: "string", short: "t" },
-  btf: { type: "string" },
-  "no-cache": { type: "boolean" },
-  "ring-size": { type: "string" },
-  html: { type: "string" },
-} as const;
+export const TRACE_OPTIONS: OptionTable = [
+  { group: "Output" },
+  { name: "json", type: "boolean", help: "one JSON object per line (schema: docs/events.md)" },
+  {
+    name: "output",
+    short: "o",
+    type: "string",
+    arg: "FILE",
+    complete: "file",
+    help: "write events to FILE instead of stdout ('-' is stdout)",
+  },
+  {
+    name: "output-fd",
+    type: "string",
+    arg: "FD",
+    help: "write events to this open fd (2: stderr), to keep them apart from CMD's stdout",
+  },
+  {
+    name: "time",
+    short: "t",
+    type: "string",
+    arg: "abs|rel",
+    values: ["abs", "rel"],
+    help: "wall-clock times (default), or seconds since the start (JSON: adds elapsed_s)",
+  },
+  {
+    name: "html",
+    type: "string",
+    arg: "FILE",
+    complete: "file",
+    help: "also draw the trace as an HTML timeline when it ends (what 'tsbpf report' writes)",
+  },
+  { name: "no-summary", type: "boolean", help: "no summary and process tree at the end" },
+  { name: "quiet", short: "q", type: "boolean", help: "no header, summary or notes: events only" },
+  { group: "Filters" },
+  {
+    name: "pid",
+    short: "p",
+    type: "string",
+    arg: "PID",
+    help: "only PID and its descendants (in the kernel)",
+  },
+  {
+    name: "uid",
+    short: "u",
+    type: "string",
+    arg: "UID",
+    help: "only processes with this real uid (in the kernel)",
+  },
+  {
+    name: "comm",
+    short: "c",
+    type: "string",
+    arg: "NAME",
+    help: "only events whose comm matches NAME (glob: 'py*'); -c with a '/' is --cgroup, as in execsnoop",
+  },
+  {
+    name: "cgroup",
+    type: "string",
+    arg: "PATH",
+    complete: "dir",
+    help: "only this cgroup v2 (path under /sys/fs/cgroup)",
+  },
+  { name: "container", type: "string", arg: "ID", help: "only the cgroup of this container (id prefix)" },
+  {
+    name: "pidns",
+    type: "string",
+    arg: "INODE",
+    help: "only this pid namespace (inode, as in /proc/PID/ns/pid)",
+  },
+  {
+    name: "exit-failed",
+    type: "boolean",
+    help: "only failed exits (non-zero code or a signal; exitsnoop -x), failed execs and alerts",
+  },
+  { group: "Events" },
+  {
+    name: "failed",
+    short: "x",
+    type: "boolean",
+    help: "also report failed execs (exec_failed, with errno), as execsnoop -x",
+  },
+  { name: "threads", short: "T", type: "boolean", help: "also report thread creation and thread exits" },
+  { name: "env", short: "e", type: "boolean", help: "capture each exec's environment" },
+  {
+    name: "max-args",
+    type: "string",
+    arg: "N",
+    help: "show at most N arguments per exec, as execsnoop (argv_truncated set when cut)",
+  },
+  {
+    name: "arg-bytes",
+    type: "string",
+    arg: "N",
+    help: `argv bytes captured per exec in the kernel (1..${MAX_ARGS_BYTES}, default 4096)`,
+  },
+  { group: "Rules" },
+  {
+    name: "rules",
+    type: "string",
+    arg: "FILE",
+    complete: "file",
+    help: "user rules (JSON) on top of the built-in ones",
+  },
+  {
+    name: "allowlist",
+    type: "string",
+    arg: "FILE",
+    complete: "file",
+    help: "alert on any executable not listed (paths, globs)",
+  },
+  { name: "alerts-only", type: "boolean", help: "print only alerts (and lost-event reports)" },
+  {
+    name: "rate-limit",
+    type: "string",
+    arg: "N/s",
+    help: "at most N fork/exec events per second per cgroup, in the kernel (exits never dropped)",
+  },
+  { group: "Other" },
+  {
+    name: "duration",
+    short: "d",
+    type: "string",
+    arg: "TIME",
+    help: "stop after TIME (seconds, or 500ms, 1s, 2m, 1h)",
+  },
+  {
+    name: "btf",
+    type: "string",
+    arg: "FILE",
+    complete: "file",
+    help: "kernel BTF for CO-RE instead of /sys/kernel/btf/vmlinux",
+  },
+  { name: "no-cache", type: "boolean", help: "redo CO-RE instead of reusing results stored for this kernel" },
+  {
+    name: "ring-size",
+    type: "string",
+    arg: "SIZE",
+    help: "events ring buffer size; default 2M (power of two >= 4K, K/M suffixes; perf fallback: per CPU, 1M)",
+  },
+];
 
 function int(flag: string, v: string, min: number, max: number, what = "an integer"): number {
   if (!/^\d+$/.test(v)) throw new UsageError(`trace: ${flag} expects ${what} (${min}..${max}), got '${v}'`);
@@ -91,68 +220,105 @@ export function parseTraceArgs(args: string[]): TraceCliConfig {
   const command = dd === -1 ? undefined : args.slice(dd + 1);
   if (command !== undefined && command.length === 0)
     throw new UsageError("trace: nothing after '--' (expected CMD [ARGS...])");
-  const { values: v, positionals } = parseCommandArgs("trace", own, SPEC, true);
+  const { values: v, positionals } = parseCommandArgs("trace", own, parserSpec(TRACE_OPTIONS), true);
   if (positionals.length > 0)
     throw new UsageError(
       `trace: unexpected argument '${positionals[0]}' (to trace a command, put it after '--')`,
     );
+  const str = (k: string) => v[k] as string | undefined;
+  const flag = (k: string) => v[k] === true;
+  const notes: string[] = [];
 
-  const trace: TraceOptions = {
-    threads: v.threads ?? false,
-    env: v.env ?? false,
-    failed: v.failed ?? false,
+  const trace: TraceConfig = {
+    threads: flag("threads"),
+    env: flag("env"),
+    failed: flag("failed"),
+    alertsOnly: flag("alerts-only"),
+    exitFailed: flag("exit-failed"),
   };
-  if (v["max-args"] !== undefined)
-    trace.maxArgsBytes = int("--max-args", v["max-args"], 1, MAX_ARGS_BYTES, "a byte count");
-  if (v.uid !== undefined) trace.uid = int("--uid", v.uid, 0, 0xfffffffe, "a numeric uid");
-  if (v.pidns !== undefined)
-    trace.pidns = int("--pidns", v.pidns, 1, 0xffffffff, "a pid namespace inode number");
-  if (v.cgroup !== undefined && v.container !== undefined)
-    throw new UsageError("trace: --cgroup and --container cannot be combined");
-  if (v.cgroup !== undefined) trace.cgroupId = cgroupIdOfPath(v.cgroup);
-  if (v.container !== undefined) trace.cgroupId = cgroupIdOfContainer(v.container).id;
-  if (v.pid !== undefined) {
-    if (command) throw new UsageError("trace: --pid and '-- CMD' cannot be combined");
-    const pid = int("--pid", v.pid, 1, 0x3fffffff, "a process id");
-    if (!existsSync(`/proc/${pid}`)) throw new UsageError(`trace: --pid ${pid}: no such process`);
-    trace.rootPids = [pid];
-  }
-  if (command) trace.rootPids = [];
-  if (v["rate-limit"] !== undefined) trace.rateLimitPerSec = parseRate(v["rate-limit"]);
-  if (v.btf !== undefined) trace.btfPath = v.btf;
-  if (v["no-cache"]) trace.coreCache = false;
-  if (v["ring-size"] !== undefined) trace.ringSize = parseRingSize(v["ring-size"]);
+  const argBytes = str("arg-bytes");
+  if (argBytes !== undefined)
+    trace.maxArgsBytes = int("--arg-bytes", argBytes, 1, MAX_ARGS_BYTES, "a byte count");
+  const maxArgs = str("max-args");
+  if (maxArgs !== undefined)
+    trace.maxArgs = int("--max-args", maxArgs, 1, MAX_ARGS_COUNT, "an argument count");
+  const uid = str("uid");
+  if (uid !== undefined) trace.uid = int("--uid", uid, 0, 0xfffffffe, "a numeric uid");
+  const pidns = str("pidns");
+  if (pidns !== undefined) trace.pidns = int("--pidns", pidns, 1, 0xffffffff, "a pid namespace inode number");
 
-  let comm: RegExp | undefined;
-  if (v.comm !== undefined) {
+  // execsnoop and exitsnoop spell a cgroup path -c: a comm never contains '/', so -c
+  // with one can only mean that habit.
+  let comm = str("comm");
+  let cgroup = str("cgroup");
+  if (comm?.includes("/")) {
+    const shortForm = own.some((a) => a === "-c" || (a.startsWith("-c") && !a.startsWith("--")));
+    if (!shortForm)
+      throw new UsageError(
+        `trace: --comm ${comm}: a comm never contains '/' (for a cgroup use --cgroup PATH)`,
+      );
+    if (cgroup !== undefined) throw new UsageError(`trace: -c ${comm} and --cgroup: give one cgroup`);
+    notes.push(`-c ${comm} is read as --cgroup (a comm never contains '/'; execsnoop's -c is a cgroup)`);
+    cgroup = comm;
+    comm = undefined;
+  }
+  const container = str("container");
+  if (cgroup !== undefined && container !== undefined)
+    throw new UsageError("trace: --cgroup and --container cannot be combined");
+  if (cgroup !== undefined) trace.cgroup = cgroup;
+  if (container !== undefined) trace.container = container;
+  const pid = str("pid");
+  if (pid !== undefined) {
+    if (command) throw new UsageError("trace: --pid and '-- CMD' cannot be combined");
+    const n = int("--pid", pid, 1, 0x3fffffff, "a process id");
+    if (!existsSync(`/proc/${n}`)) throw new UsageError(`trace: --pid ${n}: no such process`);
+    trace.pid = n;
+  }
+  if (command) trace.command = command;
+  const rate = str("rate-limit");
+  if (rate !== undefined) trace.rateLimitPerSec = parseRate(rate);
+  const btf = str("btf");
+  if (btf !== undefined) trace.btfPath = btf;
+  if (flag("no-cache")) trace.coreCache = false;
+  const ring = str("ring-size");
+  if (ring !== undefined) trace.ringSize = parseRingSize(ring);
+  if (comm !== undefined) {
     try {
-      comm = globToRegExp(v.comm, false);
+      trace.comm = globToRegExp(comm, false);
     } catch (e) {
-      throw new UsageError(`trace: --comm ${v.comm}: ${(e as Error).message}`);
+      throw new UsageError(`trace: --comm ${comm}: ${(e as Error).message}`);
     }
   }
-  let durationMs: number | undefined;
-  if (v.duration !== undefined) {
-    const s = Number(v.duration);
-    if (!/^\d+(\.\d+)?$/.test(v.duration) || !(s > 0))
-      throw new UsageError(`trace: --duration expects seconds (> 0), got '${v.duration}'`);
-    durationMs = s * 1000;
-  }
-  const t = v.time ?? "abs";
+  const duration = str("duration");
+  if (duration !== undefined) trace.durationMs = parseDuration("trace", "--duration", duration);
+  const t = str("time") ?? "abs";
   const time = t === "abs" || t === "absolute" ? "abs" : t === "rel" || t === "relative" ? "rel" : undefined;
   if (!time) throw new UsageError(`trace: --time expects abs or rel, got '${t}'`);
 
+  let output = str("output");
+  let outputFd: number | undefined;
+  const fd = str("output-fd");
+  if (fd !== undefined) {
+    if (output !== undefined) throw new UsageError("trace: --output and --output-fd cannot be combined");
+    outputFd = int("--output-fd", fd, 1, 1 << 20, "an open file descriptor");
+  }
+  if (output === "-") {
+    output = undefined;
+    outputFd = 1;
+  }
+
   return {
     trace,
-    json: v.json ?? false,
-    output: v.output,
-    comm,
-    rulesFile: v.rules,
-    allowlistFile: v.allowlist,
-    alertsOnly: v["alerts-only"] ?? false,
-    durationMs,
+    rulesFile: str("rules"),
+    allowlistFile: str("allowlist"),
+    json: flag("json"),
+    output,
+    outputFd,
     time,
+    noSummary: flag("no-summary") || flag("quiet"),
+    quiet: flag("quiet"),
     command,
-    html: v.html,
+    html: str("html"),
+    notes,
   };
 }

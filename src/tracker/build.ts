@@ -152,8 +152,15 @@ export function exitEvent(
   ev.lifetime_ns = Number(x.lifetimeNs);
   ev.status = x.status;
   if (x.thread) ev.thread = true;
+  // Filled from the process table once the exit is applied (source.ts).
+  ev.filename = "";
+  ev.argv = NO_EXIT_ARGV;
+  ev.argv_truncated = false;
   return ev;
 }
+
+/** argv of an exit whose process is unknown (shared, never mutated). */
+const NO_EXIT_ARGV: string[] = Object.freeze([]) as unknown as string[];
 
 /** A lost-events record; task fields are zero/empty because no task is involved. */
 export function lostEvent(time: string, count: number, kind: string): LostEvent {

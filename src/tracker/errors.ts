@@ -42,3 +42,29 @@ export function parseConfigJson(text: string, file: string): JsonNode {
     throw e;
   }
 }
+
+/**
+ * A trace setting names something that does not exist or cannot be used: a cgroup
+ * path, a container id, a command. `setting` is the TraceConfig field it came from, so
+ * a front end can name its own flag; the message names the setting and the value.
+ */
+export class TraceConfigError extends TsbpfError {
+  override readonly exitCode: number;
+  constructor(
+    readonly setting: string,
+    readonly value: string,
+    readonly reason: string,
+    /** True when the value is malformed (a usage error), false when it names nothing that exists. */
+    malformed = true,
+  ) {
+    super(`${setting} ${value}: ${reason}`);
+    this.exitCode = malformed ? 2 : 1;
+  }
+}
+
+/** Tracing needs privileges this process does not have. */
+export class TracePrivilegeError extends TsbpfError {
+  constructor() {
+    super("trace needs root, or CAP_BPF + CAP_PERFMON");
+  }
+}

@@ -88,6 +88,14 @@ export interface ExitEvent extends BaseEvent {
   status: number;
   /** True when only one thread of a still-running process exited. */
   thread?: boolean;
+  /**
+   * The process's executable and argv as the tracer knew them at the exit: from its
+   * last exec, or from /proc for a process that existed before the trace; a child that
+   * never exec'd has its parent's. "" and [] when unknown (schema 2).
+   */
+  filename: string;
+  argv: string[];
+  argv_truncated: boolean;
 }
 
 export interface AlertEvent extends BaseEvent {

@@ -124,7 +124,12 @@ export class TextFormatter {
         const st = formatExitStatus(ev);
         const painted =
           ev.signal !== null ? this.paint("red", st) : ev.exit_code !== 0 ? this.paint("yellow", st) : st;
-        return `${ev.thread ? `thread ${ev.tid} ` : ""}${painted} (${formatDuration(ev.lifetime_ns)})`;
+        const s = `${ev.thread ? `thread ${ev.tid} ` : ""}${painted} (${formatDuration(ev.lifetime_ns)})`;
+        // What ran, so a failed exit answers "which command" on its own line.
+        if (ev.thread || !ev.argv) return s;
+        if (ev.argv.length > 0)
+          return `${s} ${formatArgv(ev.argv)}${ev.argv_truncated ? " [truncated]" : ""}`;
+        return ev.filename ? `${s} ${escapeTerminal(ev.filename)}` : s;
       }
       case "alert":
         return `${this.paint(SEVERITY_COLOR[ev.severity] ?? "red", ev.severity.toUpperCase())} ${ev.rule}: ${escapeTerminal(ev.reason)}`;

@@ -274,6 +274,12 @@ function exit(ev: ExitEvent): void {
     raw(K.thread);
     bool(ev.thread);
   }
+  raw(K.filename);
+  str(ev.filename);
+  raw(K.argv);
+  strArray(ev.argv);
+  raw(K.argvTruncated);
+  bool(ev.argv_truncated);
 }
 
 function exec(ev: ExecEvent): void {

@@ -2,7 +2,7 @@
 // seeded from /proc for processes that existed before tracing started). Keyed by pid
 // (= tgid). Memory is bounded: exited processes are pruned after a grace period and a
 // hard cap evicts the oldest exited entries first, so a fork storm cannot grow it.
-import type { ForkEvent, TraceEvent } from "./events.ts";
+import type { ExitEvent, ForkEvent, TraceEvent } from "./events.ts";
 import { eventTimeMs, execIdTicks } from "./events.ts";
 import { NO_ARGV, NO_CHILDREN, newEntry, newExitInfo, type ProcessEntry } from "./process-entry.ts";
 
@@ -116,6 +116,18 @@ export class ProcessTable {
       parent.children.add(pid);
     }
     this.enforceCap();
+  }
+
+  /**
+   * Gives an exit what its process ran (filename, argv) from its entry, once the exit
+   * is applied: "which child failed" is then answered by the exit alone.
+   */
+  describeExit(ev: ExitEvent): void {
+    const e = this.procs.get(ev.pid);
+    if (e === undefined) return;
+    ev.filename = e.filename || e.exe || "";
+    ev.argv = e.argv;
+    ev.argv_truncated = e.argv_truncated;
   }
 
   /** Updates the table from one event. Never throws on unknown or inconsistent pids. */

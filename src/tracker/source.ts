@@ -14,10 +14,10 @@ import { type BpfLoadedTracer, loadTracer } from "./bpf-load.ts";
 import { LossPoller } from "./bpf-loss.ts";
 import type { LostEvent, TraceEvent } from "./events.ts";
 import { WARM_ROUNDS, warmEventRound } from "./jit-warm.ts";
-import { ProcessTable } from "./process-table.ts";
+import { ProcessTable, type ProcessTableOptions } from "./process-table.ts";
 import { ProcSeeder } from "./procfs.ts";
 
-export interface TraceOptions {
+export interface SessionOptions {
   /** Emit thread create/exit events (.rodata trace_threads). */
   threads?: boolean;
   /** Capture the environment of each exec (.rodata capture_env). */
@@ -37,7 +37,7 @@ export interface TraceOptions {
   /**
    * Trace only these processes and their descendants (the kernel's `tracked` map).
    * `[]` turns descendant filtering on with nothing tracked yet: add pids with
-   * session.track() (how `trace -- CMD` follows its command from the first event).
+   * session.track() (how openTrace's `command` is followed from its first event).
    */
   rootPids?: number[];
   /** Token bucket for fork/exec/exec_failed events per second (0 = off). */
@@ -70,6 +70,8 @@ export interface TraceOptions {
    * enter the kernel filter at once).
    */
   seedProc?: boolean | "background";
+  /** Bounds of the process table (exited processes stay graceMs, default 5 s). */
+  table?: ProcessTableOptions;
   /** Called at each start-up phase with its name (`tsbpf trace` under TSBPF_TIMING=1). */
   onPhase?: (name: string) => void;
 }
@@ -138,7 +140,7 @@ function fitPerfSample(rodata: Record<string, number | bigint | boolean>): void 
 }
 
 /** Kernel-side options (.rodata of process.bpf.c; names as in docs/events-wire.md). */
-export function rodataFor(o: TraceOptions): Record<string, number | bigint | boolean> {
+export function rodataFor(o: SessionOptions): Record<string, number | bigint | boolean> {
   return {
     trace_threads: o.threads ?? false,
     capture_env: o.env ?? false,
@@ -156,7 +158,7 @@ export function rodataFor(o: TraceOptions): Record<string, number | bigint | boo
 }
 
 /** The programs to load: the syscall pair only for failed execs (they cost a hook on every execve). */
-export function programsFor(spec: CollectionSpec, o: TraceOptions): CollectionSpec {
+export function programsFor(spec: CollectionSpec, o: SessionOptions): CollectionSpec {
   const wanted = (name: string) => o.failed === true || !/^handle_(enter|exit)_execve/.test(name);
   return { ...spec, programs: spec.programs.filter((p) => wanted(p.name)) };
 }
@@ -166,7 +168,12 @@ function readOwnObject(objName: string): CollectionSpec {
   return readCollectionSpec(obj.bytes, obj.path);
 }
 
-export async function openTrace(opts: TraceOptions = {}): Promise<TraceSession> {
+/**
+ * The kernel side of a trace and its raw event stream: loads and attaches the programs
+ * and decodes the ring. openTrace() (trace.ts) adds what `tsbpf trace` does on top:
+ * a command run from its first instruction, cgroup/container names, rules, filters.
+ */
+export async function openSession(opts: SessionOptions = {}): Promise<TraceSession> {
   const phase = opts.onPhase;
   const objName = opts.object ?? tracerObject();
   phase?.(`object chosen: ${objName}`);
@@ -175,7 +182,7 @@ export async function openTrace(opts: TraceOptions = {}): Promise<TraceSession> 
   const parsed = pre ?? readOwnObject(objName);
   const spec = programsFor(parsed, opts);
   phase?.(pre ? "ELF parsed (pre-parsed in the binary)" : "ELF parsed");
-  const table = new ProcessTable();
+  const table = new ProcessTable(opts.table);
   let seeder: ProcSeeder | undefined;
   const decoder = makeRecordDecoder(requireBtf(spec), {
     bootToRealtimeNs: bootToRealtimeOffsetNs(),
@@ -344,6 +351,7 @@ class Session implements TraceSession {
           this.seeder.ensure(ev.ppid);
         }
         table.apply(ev);
+        if (ev.event === "exit") table.describeExit(ev);
         queue.push(ev);
       }
     };

@@ -144,7 +144,7 @@ const ROWS: Row[] = [
     "trace: --duration abc",
     ["trace", "--duration", "abc"],
     2,
-    /^tsbpf: trace: --duration expects seconds \(> 0\), got 'abc'$/,
+    /^tsbpf: trace: --duration expects a duration > 0: seconds, or a number with ms, s, m or h \(e.g. 500ms, 1s, 2m\), got 'abc'$/,
   ],
   [
     "trace: --duration -5",
@@ -156,7 +156,7 @@ const ROWS: Row[] = [
     "trace: --duration=-5",
     ["trace", "--duration=-5"],
     2,
-    /^tsbpf: trace: --duration expects seconds \(> 0\), got '-5'$/,
+    /^tsbpf: trace: --duration expects a duration > 0: .*, got '-5'$/,
   ],
   [
     "trace: --ring-size 3",

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { ExitEvent, ForkEvent, TraceEvent } from "../../src/tracker/events.ts";
-import { openTrace } from "../../src/tracker/source.ts";
+import { openSession } from "../../src/tracker/source.ts";
 import { haveTool, privileged } from "../helpers/env.ts";
 import { type Built, buildWorkloads, startTrace } from "../workload/oracle.ts";
 
@@ -74,10 +74,10 @@ test("CLI: tsbpf trace --json --pid <pre-existing>: its fork, and its exit by SI
   }
 });
 
-test("library: openTrace marks the pre-existing process and reports its exit by SIGKILL", async () => {
+test("library: openSession marks the pre-existing process and reports its exit by SIGKILL", async () => {
   if (!enabled) return;
   const s = await startSleeper();
-  const session = await openTrace({ rootPids: [s.pid] });
+  const session = await openSession({ rootPids: [s.pid] });
   try {
     const entry = session.table.get(s.pid);
     assert.ok(entry, "seeded from /proc");

@@ -107,9 +107,9 @@ const idx = (r: Run, ev: TraceEvent) => r.events.indexOf(ev);
 
 let all: Run;
 
-test("workload all: runs under tsbpf trace --json --env --max-args 32768", async () => {
+test("workload all: runs under tsbpf trace --json --env --arg-bytes 32768", async () => {
   if (!enabled) return;
-  all = await traced(["--env", "--max-args", "32768"], ["all"]);
+  all = await traced(["--env", "--arg-bytes", "32768"], ["all"]);
   assert.ok(all.events.length > 0, "no events");
 });
 
@@ -233,7 +233,7 @@ test("execveat: dirfd + relative path, and AT_EMPTY_PATH on an fd", () => {
   }
 });
 
-test("argv: 100 arguments and ~20 KB arrive whole with --max-args 32768", () => {
+test("argv: 100 arguments and ~20 KB arrive whole with --arg-bytes 32768", () => {
   if (!enabled) return;
   for (const step of ["args100", "args20k"]) {
     const t = one(all, step);
@@ -352,7 +352,7 @@ test("orphan: the grandchild's exit shows the subreaper as its new parent", () =
     assert.is(eb.parent_exec_id, exitsOf(all, self)[0]?.exec_id, "parent_exec_id follows");
 });
 
-// ---- run 2: default --max-args (4096) ------------------------------------------
+// ---- run 2: default --arg-bytes (4096) ------------------------------------------
 
 test("argv over the default 4096-byte limit: truncated, flagged, real argc, prefix exact", async () => {
   if (!enabled) return;

@@ -56,7 +56,8 @@ test("text mode: aligned columns, and an escape sequence in argv is printed esca
   assert.ok(!text.includes("\x07"), "no raw BEL byte reaches the output");
   assert.ok(exec?.includes("\\x1b[31mRED"), exec);
   // Columns: the PID field ends at the same offset on every event line.
-  const ev = lines.filter((l) => / (exec|exit|fork) /.test(l));
+  const ev = lines.filter((l) => /^\d\d:\d\d:\d\d\.\d{3} +(exec|exit|fork) /.test(l));
+  assert.ok(ev.length >= 2, text);
   const header = lines[0] ?? "";
   const pidEnd = header.indexOf("PID") + 3;
   for (const l of ev) assert.match(l.slice(0, pidEnd), /\d$/, `misaligned: ${l}`);
@@ -86,26 +87,27 @@ test("--env captures the environment; without it, no env field", () => {
   assert.is(p[0]?.env, undefined);
 });
 
-test("--max-args cuts argv and flags it", () => {
+test("--max-args N shows N arguments (execsnoop); --arg-bytes N is the kernel's byte budget", () => {
   if (!ok) return;
-  const r = tsbpf([
-    "trace",
-    "--json",
-    "--max-args",
-    "16",
-    "--",
-    "/bin/echo",
-    "aaaaaaaaaa",
-    "bbbbbbbbbb",
-    "cc",
-  ]);
+  const argv = ["/bin/echo", "aaaaaaaaaa", "bbbbbbbbbb", "cc"];
+  const r = tsbpf(["trace", "--json", "--max-args", "2", "--", ...argv]);
   assert.is(r.status, 0, show(r));
   const e = byPid(ndjson(r.stdout), "exec", (x) => x.filename === "/bin/echo");
   assert.is(e.length, 1, show(r));
+  assert.equal(e[0]?.argv, ["/bin/echo", "aaaaaaaaaa"]);
   assert.is(e[0]?.argv_truncated, true);
   assert.is(e[0]?.argc, 4);
-  assert.is(e[0]?.argv[0], "/bin/echo");
-  assert.ok(((e[0]?.argv ?? []) as string[]).join("\0").length <= 16, JSON.stringify(e[0]?.argv));
+  const x = byPid(ndjson(r.stdout), "exit", (x) => x.pid === e[0]?.pid);
+  assert.equal(x[0]?.argv, ["/bin/echo", "aaaaaaaaaa"], "the exit's argv is cut the same way");
+
+  const b = tsbpf(["trace", "--json", "--arg-bytes", "16", "--", ...argv]);
+  assert.is(b.status, 0, show(b));
+  const eb = byPid(ndjson(b.stdout), "exec", (x) => x.filename === "/bin/echo");
+  assert.is(eb.length, 1, show(b));
+  assert.is(eb[0]?.argv_truncated, true);
+  assert.is(eb[0]?.argc, 4);
+  assert.is(eb[0]?.argv[0], "/bin/echo");
+  assert.ok(((eb[0]?.argv ?? []) as string[]).join("\0").length <= 16, JSON.stringify(eb[0]?.argv));
 });
 
 test("--comm filters on the user side (glob)", () => {

@@ -99,7 +99,7 @@ test("forced perf: a maximal exec record (32 KiB argv + env) fits a perf sample,
   if (!ok) return;
   const big = "a".repeat(40_000);
   const r = tsbpf(
-    ["trace", "--json", "--env", "--max-args", "32768", "--", "env", `BIG=${big}`, "/bin/echo", big],
+    ["trace", "--json", "--env", "--arg-bytes", "32768", "--", "env", `BIG=${big}`, "/bin/echo", big],
     { env: PERF },
   );
   assert.is(r.status, 0, show({ ...r, stdout: r.stdout.slice(0, 2000) }));

@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { cgroup2Root } from "../../src/cli/trace-cgroup.ts";
+import { cgroup2Root } from "../../src/tracker/cgroup.ts";
 import { haveTool, privileged } from "../helpers/env.ts";
 import { type Ev, ndjson, RunningTrace, run, show, tsbpf } from "./helpers.ts";
 

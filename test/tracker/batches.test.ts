@@ -6,12 +6,12 @@ import { spawn } from "node:child_process";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { TraceEvent } from "../../src/tracker/events.ts";
-import { openTrace } from "../../src/tracker/source.ts";
+import { openSession } from "../../src/tracker/source.ts";
 import { privileged } from "../helpers/env.ts";
 
 test("batches(): every event of a traced shell's 40 forks, in order, a drain per array", async () => {
   if (!privileged("batches() on a live trace")) return;
-  const session = await openTrace({ rootPids: [], seedProc: false, lossPollMs: 100 });
+  const session = await openSession({ rootPids: [], seedProc: false, lossPollMs: 100 });
   const sh = spawn(
     "/bin/sh",
     ["-c", "read x; i=0; while [ $i -lt 40 ]; do /bin/true & wait; i=$((i+1)); done"],

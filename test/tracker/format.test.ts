@@ -29,6 +29,12 @@ test("text lines: every event kind", () => {
   assert.ok(
     f.format(exit(10, 1, 11 | 0x80, { signal_name: "SIGSEGV" })).endsWith("SIGSEGV (core dumped) (1.50s)"),
   );
+  // An exit says what ran (issue 17: "which child failed?"), escaped like exec's argv.
+  const gx = exit(10, 1, 2 << 8, { filename: "/bin/grep", argv: ["grep", "-q", "x\x1by"] });
+  assert.ok(f.format(gx).endsWith("exit 2 (1.50s) grep -q 'x\\x1by'"), f.format(gx));
+  assert.ok(f.format(exit(10, 1, 0, { filename: "/bin/true" })).endsWith("exit 0 (1.50s) /bin/true"));
+  const cut = exit(10, 1, 0, { argv: ["a", "b"], argv_truncated: true });
+  assert.ok(f.format(cut).endsWith("a b [truncated]"), f.format(cut));
   const failed = {
     ...exec(10, 1, ["x"]),
     event: "exec_failed" as const,

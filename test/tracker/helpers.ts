@@ -67,6 +67,9 @@ export function exit(pid: number, ppid: number, status = 0, extra: Partial<ExitE
     core_dumped: (status & 0x80) !== 0,
     lifetime_ns: 1_500_000_000,
     status,
+    filename: "",
+    argv: [],
+    argv_truncated: false,
     ...extra,
   };
 }

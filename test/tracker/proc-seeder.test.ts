@@ -11,7 +11,7 @@ import * as assert from "uvu/assert";
 import type { ForkEvent } from "../../src/tracker/events.ts";
 import { ProcessTable } from "../../src/tracker/process-table.ts";
 import { ProcSeeder } from "../../src/tracker/procfs.ts";
-import { openTrace } from "../../src/tracker/source.ts";
+import { openSession } from "../../src/tracker/source.ts";
 import { privileged } from "../helpers/env.ts";
 
 function fakeProc(procs: [pid: number, comm: string, ppid: number, start: number][]): string {
@@ -114,7 +114,7 @@ test("trace with background seeding: a pre-existing process's fork carries its p
     stdio: ["pipe", "ignore", "ignore"],
   });
   const pid = sh.pid as number;
-  const session = await openTrace({ seedProc: "background", lossPollMs: 200 });
+  const session = await openSession({ seedProc: "background", lossPollMs: 200 });
   try {
     const poke = setInterval(() => sh.stdin?.write("x\n"), 50);
     const stop = setTimeout(() => session.stop(), 60_000);

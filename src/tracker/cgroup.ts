@@ -1,4 +1,4 @@
-// Resolves `--cgroup PATH` and `--container ID` to a cgroup v2 id. The id the kernel
+// Resolves a cgroup path or a container id to a cgroup v2 id. The id the kernel
 // reports (bpf_get_current_cgroup_id, kernfs_node id) is the inode number of the
 // cgroup's directory in the unified hierarchy (kernel/cgroup/cgroup.c
 // cgroup_id() == kernfs_ino), so a stat(2) of the directory gives it.
@@ -9,7 +9,7 @@
 // filesystem: the inode of a v1 directory never equals a v2 cgroup id.
 import { readdirSync, readFileSync, statfsSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { TsbpfError, UsageError } from "../errors.ts";
+import { TraceConfigError } from "./errors.ts";
 
 export const CGROUP_ROOT = "/sys/fs/cgroup";
 /** statfs(2) f_type of cgroup2 (include/uapi/linux/magic.h CGROUP2_SUPER_MAGIC). */
@@ -50,7 +50,7 @@ function isCgroup2(dir: string): boolean {
 }
 
 /**
- * `--cgroup` accepts a directory in the cgroup v2 hierarchy (/sys/fs/cgroup/a/b, or
+ * A cgroup is given as a directory in the cgroup v2 hierarchy (/sys/fs/cgroup/a/b, or
  * /sys/fs/cgroup/unified/a/b on a hybrid system), or a/b and /a/b relative to its root.
  */
 export function cgroupIdOfPath(path: string, root = cgroup2Root()): bigint {
@@ -62,12 +62,14 @@ export function cgroupIdOfPath(path: string, root = cgroup2Root()): bigint {
     st = statSync(full, { bigint: true });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? "error";
-    throw new UsageError(`trace: --cgroup ${path}: no such cgroup (${full}: ${code})`);
+    throw new TraceConfigError("cgroup", path, `no such cgroup (${full}: ${code})`);
   }
-  if (!st.isDirectory()) throw new UsageError(`trace: --cgroup ${path}: ${full} is not a cgroup directory`);
+  if (!st.isDirectory()) throw new TraceConfigError("cgroup", path, `${full} is not a cgroup directory`);
   if (!isCgroup2(full))
-    throw new UsageError(
-      `trace: --cgroup ${path}: ${full} is not in the cgroup v2 hierarchy (mounted at ${root})`,
+    throw new TraceConfigError(
+      "cgroup",
+      path,
+      `${full} is not in the cgroup v2 hierarchy (mounted at ${root})`,
     );
   return st.ino;
 }
@@ -79,7 +81,7 @@ export function cgroupIdOfPath(path: string, root = cgroup2Root()): bigint {
  */
 export function cgroupIdOfContainer(id: string, root = cgroup2Root()): { id: bigint; path: string } {
   if (!/^[0-9a-f]{4,64}$/i.test(id))
-    throw new UsageError(`trace: --container ${id}: expected a container id (4 to 64 hex digits)`);
+    throw new TraceConfigError("container", id, "expected a container id (4 to 64 hex digits)");
   const want = id.toLowerCase();
   const found: string[] = [];
   const walk = (dir: string, depth: number) => {
@@ -100,12 +102,17 @@ export function cgroupIdOfContainer(id: string, root = cgroup2Root()): { id: big
   };
   walk(root, 0);
   if (found.length === 0)
-    throw new TsbpfError(
-      `trace: --container ${id}: no cgroup under ${root} belongs to a container with this id`,
+    throw new TraceConfigError(
+      "container",
+      id,
+      `no cgroup under ${root} belongs to a container with this id`,
+      false,
     );
   if (found.length > 1)
-    throw new UsageError(
-      `trace: --container ${id}: ambiguous, matches ${found.join(" and ")}; give more of the id`,
+    throw new TraceConfigError(
+      "container",
+      id,
+      `ambiguous, matches ${found.join(" and ")}; give more of the id`,
     );
   const path = found[0] as string;
   return { id: statSync(path, { bigint: true }).ino, path };
