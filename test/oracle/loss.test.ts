@@ -1,6 +1,6 @@
 // Loss accounting under real loss: `tsbpf trace --json --ring-size 4096 -- driver N`
 // with a deliberately slow reader of the tracer's stdout. The tracer writes its NDJSON
-// with blocking writes (trace-output.ts), so while this test does not read, the pipe
+// with blocking writes (src/tracker/output.ts), so while this test does not read, the pipe
 // fills, the tracer stops draining, the 4 KiB ring fills, and bpf_ringbuf_reserve /
 // bpf_ringbuf_output fail in the kernel: process.bpf.c counts each failure in `lost`.
 // No test-only hook in the tracer: this is the backpressure a real slow consumer
