@@ -54,10 +54,10 @@ export function renderOptionsHelp(table: OptionTable, withHelp = true): string {
       continue;
     }
     const label = `  ${optionLabel(o)}`;
+    const indent = " ".repeat(width + 2);
+    const text = wrap(o.help, 80 - indent.length).join(`\n${indent}`);
     rows.push(
-      label.length + 1 < width + 2
-        ? `${label.padEnd(width + 2)}${o.help}`
-        : `${label}\n${" ".repeat(width + 2)}${o.help}`,
+      label.length < indent.length ? `${label.padEnd(indent.length)}${text}` : `${label}\n${indent}${text}`,
     );
   }
   return rows.join("\n");
@@ -72,4 +72,18 @@ export function flagNames(table: OptionTable): string[] {
     if (o.short) out.push(`-${o.short}`);
   }
   return out;
+}
+
+/** Words of `text` in lines of at most `cols` characters (a longer word gets a line of its own). */
+export function wrap(text: string, cols: number): string[] {
+  const lines: string[] = [];
+  let cur = "";
+  for (const w of text.split(" ")) {
+    if (cur && cur.length + 1 + w.length > cols) {
+      lines.push(cur);
+      cur = w;
+    } else cur = cur ? `${cur} ${w}` : w;
+  }
+  if (cur) lines.push(cur);
+  return lines;
 }
