@@ -9,9 +9,19 @@ import { targetGone } from "./target.ts";
 /** A socket: its fd, or a Node socket (net.Socket, dgram.Socket) whose handle has one. */
 export type SocketLike = number | { _handle?: { fd?: number } | null };
 
+/**
+ * The handle of a Node socket: net.Socket exposes `_handle`; dgram.Socket keeps it in
+ * its state object (reading dgram's `_handle` getter prints a deprecation warning).
+ */
+function handleOf(sock: object): { fd?: number } | null | undefined {
+  const stateKey = Object.getOwnPropertySymbols(sock).find((s) => s.description === "state symbol");
+  if (stateKey) return (sock as Record<symbol, { handle?: { fd?: number } }>)[stateKey]?.handle;
+  return (sock as { _handle?: { fd?: number } | null })._handle;
+}
+
 /** The fd of a socket given as a number or a Node socket object. */
 export function socketFd(sock: SocketLike): number {
-  const fd = typeof sock === "number" ? sock : sock?._handle?.fd;
+  const fd = typeof sock === "number" ? sock : handleOf(sock)?.fd;
   if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0)
     throw new AttachError(
       "socket filter: expected a socket fd or a bound/connected Node socket (an unbound dgram socket has no fd yet)",
