@@ -86,9 +86,10 @@ test("perf_event: cpu-clock samples are counted on every online CPU, and stop on
     const per = coll.maps.samples?.lookup(0) as bigint[];
     for (const cpu of cpus) assert.ok((per[cpu] ?? 0n) > 10n, `CPU ${cpu}: ${per[cpu]} samples`);
     link?.close();
-    const at = (coll.maps.samples?.lookup(0) as bigint[]).reduce((a, b) => a + b, 0n);
+    const total = () => (coll.maps.samples?.lookup(0) as bigint[] | undefined)?.reduce((a, b) => a + b, 0n);
+    const at = total();
     await new Promise((r) => setTimeout(r, 200));
-    const later = (coll.maps.samples?.lookup(0) as bigint[]).reduce((a, b) => a + b, 0n);
+    const later = total();
     assert.is(later, at, "no samples after close");
   } finally {
     coll.close();
