@@ -131,15 +131,22 @@ for (const s of series) {
   log(`booting ${kernel.pkg} (${checks.length} checks)`);
   const outDir = join(outRoot, kernel.release);
   mkdirSync(outRoot, { recursive: true });
-  const g = await runGuest(kernel, checks, {
-    repo,
-    outDir,
-    timeoutSec: Number(values.timeout ?? 2400),
-    smp: 2,
-    mem: "3G",
-    env,
-    verbose: values.verbose,
-  });
+  // Multi-threaded TCG now and then faults while the guest patches its own code early in
+  // boot (an int3 oops before init runs): boot again, up to twice, when init never ran.
+  let g;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    g = await runGuest(kernel, checks, {
+      repo,
+      outDir,
+      timeoutSec: Number(values.timeout ?? 2400),
+      smp: 2,
+      mem: "3G",
+      env,
+      verbose: values.verbose,
+    });
+    if (g.bootSeconds !== undefined || attempt === 3 || /killed after/.test(g.error ?? "")) break;
+    log(`${s}: ${g.error}; booting again (attempt ${attempt + 1} of 3)`);
+  }
   if (g.error) log(`${s}: ${g.error}`);
   log(
     `${s}: booted in ${g.bootSeconds?.toFixed(1) ?? "?"} s, ${Math.round(g.totalSeconds)} s in all; logs in ${outDir}`,

@@ -3,17 +3,18 @@
 // and links (DIR/links/<program>) stay pinned after exit, like
 // `bpftool prog loadall OBJ DIR`; without it the programs stay attached until
 // Ctrl+C / SIGTERM and are detached cleanly.
-import { existsSync, mkdirSync, realpathSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync, rmSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { UsageError } from "../errors.ts";
 import { isAttachable } from "../link/attach.ts";
-import type { Link } from "../link/link.ts";
+import { AttachError, type Link } from "../link/link.ts";
 import { type Collection, loadCollection } from "../loader/collection.ts";
 import type { LoadStep } from "../loader/steps.ts";
 import { linkInfo, mapInfo, objGetInfoRaw, progInfo } from "../sys/bpf.ts";
 import { mountIfAbsent, mountPointsOf } from "../sys/fs.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
+import { attachHint, attachOptionsFor, LOAD_ATTACH_HELP, LOAD_ATTACH_OPTIONS } from "./load-attach.ts";
 
 const help = `Usage: tsbpf load OBJ [options]
 
@@ -28,13 +29,15 @@ Options:
                     in the kernel (like 'bpftool prog loadall OBJ DIR'); DIR must be
                     on a bpf filesystem, e.g. /sys/fs/bpf/myobj
       --no-attach   load only; do not attach
+${LOAD_ATTACH_HELP}
       --btf FILE    target BTF for CO-RE instead of /sys/kernel/btf/vmlinux
       --no-cache    redo CO-RE instead of reusing results stored for this kernel
                     (also TSBPF_NO_CACHE=1)
       --json        print the report as one JSON document
   -h, --help        show this help
 
-Remove pins with: rm -r DIR`;
+The report prints every pin path. Removing DIR (rm -r DIR) unpins everything; the
+programs detach once no pinned link or other holder remains.`;
 
 interface Report {
   object: string;
@@ -46,6 +49,7 @@ interface Report {
     key_size: number;
     value_size: number;
     max_entries: number;
+    pinned?: string;
   }[];
   programs: {
     name: string;
@@ -117,7 +121,7 @@ function printText(r: Report, pinDir: string | undefined): void {
   out.push(r.btf.id !== undefined ? `  btf       id ${r.btf.id}` : `  btf       ${r.btf.rejected ?? "none"}`);
   for (const m of r.maps)
     out.push(
-      `  map       ${m.name} (${m.type}) id ${m.id}: key ${m.key_size}B value ${m.value_size}B max_entries ${m.max_entries}`,
+      `  map       ${m.name} (${m.type}) id ${m.id}: key ${m.key_size}B value ${m.value_size}B max_entries ${m.max_entries}${m.pinned ? `, pinned ${m.pinned}` : ""}`,
     );
   for (const p of r.programs)
     out.push(
@@ -155,6 +159,39 @@ function checkPinDir(dir: string): void {
   throw new UsageError(`load: --pin ${dir}: not inside a bpf file system; ${where}`);
 }
 
+/**
+ * Pins programs (DIR/<name>), maps (DIR/maps/<name>) and links (DIR/links/<program>) and
+ * records each path in the report. On failure the pins made so far are removed, so a
+ * failed command leaves nothing in the kernel.
+ */
+function pinAll(coll: Collection, links: Link[], report: Report, pinDir: string): void {
+  const made: string[] = [];
+  const pin = (path: string, fn: (p: string) => void) => {
+    fn(path);
+    made.push(path);
+    return path;
+  };
+  try {
+    mkdirSync(join(pinDir, "maps"), { recursive: true });
+    for (const p of report.programs)
+      p.pinned = pin(join(pinDir, p.name), (x) => coll.programs[p.name]?.pin(x));
+    for (const m of report.maps) {
+      // bpffs refuses names with '.' (bpf_mkobj_ops): "attach.rodata" is pinned as
+      // "attach_rodata", as libbpf does; the report prints the path next to the name.
+      const path = join(pinDir, "maps", m.name.replace(/\./g, "_"));
+      m.pinned = existsSync(path) ? path : pin(path, (x) => coll.maps[m.name]?.pin(x));
+    }
+    if (links.length) mkdirSync(join(pinDir, "links"), { recursive: true });
+    for (const [i, l] of links.entries())
+      (report.links[i] as Report["links"][number]).pinned = pin(join(pinDir, "links", l.program), (x) =>
+        l.pin(x),
+      );
+  } catch (e) {
+    for (const p of made.reverse()) rmSync(p, { force: true });
+    throw e;
+  }
+}
+
 const load: Command = {
   name: "load",
   summary: "load (and attach) every program of a BPF object",
@@ -166,12 +203,15 @@ const load: Command = {
       btf: { type: "string" },
       "no-cache": { type: "boolean" },
       json: { type: "boolean" },
+      ...LOAD_ATTACH_OPTIONS,
     });
     if (positionals.length !== 1)
       throw new UsageError("load: expected exactly one OBJ argument (see 'tsbpf load --help')");
     const obj = positionals[0] as string;
     const pinDir = values.pin;
     if (pinDir !== undefined && pinDir === "") throw new UsageError("load: --pin needs a directory");
+    if (values.pid !== undefined && !/^[1-9]\d*$/.test(values.pid))
+      throw new UsageError(`load: --pid ${values.pid}: expected a process id`);
     if (pinDir !== undefined) checkPinDir(pinDir);
     const notes: string[] = [];
     const onStep = (s: LoadStep) => {
@@ -189,29 +229,17 @@ const load: Command = {
             );
             continue;
           }
-          links.push(p.attach());
+          try {
+            links.push(p.attach(attachOptionsFor(p.spec, values)));
+          } catch (e) {
+            if (e instanceof AttachError)
+              throw new AttachError(`${e.message}; ${attachHint(p.spec)}`, { cause: e });
+            throw e;
+          }
         }
       }
       const report = buildReport(coll, links, notes);
-      if (pinDir !== undefined) {
-        mkdirSync(join(pinDir, "maps"), { recursive: true });
-        for (const p of report.programs) {
-          const path = join(pinDir, p.name);
-          coll.programs[p.name]?.pin(path);
-          p.pinned = path;
-        }
-        for (const m of report.maps) {
-          // bpffs refuses names with '.' (bpf_mkobj_ops): "attach.rodata" → "attach_rodata", as libbpf does.
-          const path = join(pinDir, "maps", m.name.replace(/\./g, "_"));
-          if (!existsSync(path)) coll.maps[m.name]?.pin(path);
-        }
-        if (links.length) mkdirSync(join(pinDir, "links"), { recursive: true });
-        links.forEach((l, i) => {
-          const path = join(pinDir, "links", l.program);
-          l.pin(path);
-          (report.links[i] as Report["links"][number]).pinned = path;
-        });
-      }
+      if (pinDir !== undefined) pinAll(coll, links, report, pinDir);
       if (values.json) console.log(JSON.stringify(report));
       else printText(report, pinDir);
       if (pinDir === undefined && links.length > 0) {
