@@ -12,6 +12,7 @@ import type { CollectionSpec, ExternSpec } from "../spec.ts";
 import { typesAreCompat } from "./compat.ts";
 import { ExternError } from "./errors.ts";
 import { kernelVersionCode, parseKernelConfig, readKernelConfig, setKconfigValue } from "./kconfig.ts";
+import { targetLabel } from "./names.ts";
 
 export interface KsymResolution {
   /** BTF id of the kernel VAR/FUNC; 0 for a typeless ksym (see addr). */
@@ -197,14 +198,14 @@ export function resolveExterns(
         explain.push({
           name: e.name,
           kind: "ksym",
-          value: `unresolved (weak): no kernel BTF ${kind.toUpperCase()}`,
+          value: `unresolved (weak): no ${kind.toUpperCase()} in ${targetLabel(kernel)}`,
         });
         continue;
       }
       throw new ExternError(
         kind === "func"
-          ? `ksym function '${e.name}': no kfunc of that name in kernel BTF`
-          : `ksym variable '${e.name}': no BTF VAR of that name in kernel BTF (per-CPU variables only; declare it typeless \`extern const void ${e.name} __ksym\` to use its address)`,
+          ? `ksym function '${e.name}': no kfunc of that name in ${targetLabel(kernel)}`
+          : `ksym variable '${e.name}': no BTF VAR of that name in ${targetLabel(kernel)} (per-CPU variables only; declare it typeless \`extern const void ${e.name} __ksym\` to use its address)`,
       );
     }
     // Compare the declared type (var's type, or the func's prototype) with the kernel's.

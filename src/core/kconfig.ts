@@ -126,7 +126,10 @@ export function setKconfigValue(
     buf.fill(0, ext.offset + n, ext.offset + ext.size);
     return;
   }
-  if (type !== "int" && type !== "char") bad(`numeric value ${raw} needs an integer extern, not ${type}`);
+  // A _Bool extern takes a number too, when it is 0 or 1 (libbpf set_kcfg_value_num):
+  // `extern const _Bool LINUX_HAS_BPF_COOKIE __kconfig;` in libbpf's usdt.bpf.h.
+  if (type !== "int" && type !== "char" && type !== "bool")
+    bad(`numeric value ${raw} needs an integer or bool extern, not ${type}`);
   // libbpf parses with strtoull(base 0): decimal, 0x hex, 0 octal; a leading '-' wraps.
   const m = /^(-?)(0x[0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(raw);
   if (!m) bad(`value "${raw}" is not a number`);
@@ -138,6 +141,11 @@ export function setKconfigValue(
       : BigInt(digits);
   const negative = (m as RegExpExecArray)[1] === "-";
   const v = negative ? -mag : mag;
+  if (type === "bool") {
+    if (v !== 0n && v !== 1n) bad(`value ${raw} does not fit a bool extern (0 or 1)`);
+    buf[ext.offset] = Number(v);
+    return;
+  }
   if (type === "int" && !inRange(v, ext.size, signed, negative))
     bad(`value ${raw} does not fit in ${ext.size} bytes`);
   writeInt(buf, ext.offset, ext.size, v);

@@ -30,10 +30,13 @@ export function typesMatch(
   let l = localId;
   let t = targId;
   for (let depth = MAX_DEPTH; depth > 0; depth--) {
-    // Names are compared before typedefs are skipped: a root typedef must match by name.
-    if (!namesMatch(lb.nameOf(l), tb.nameOf(t))) return false;
+    // Typedefs and modifiers are skipped at every level before the names are compared
+    // (libbpf __bpf_core_types_match): a member `int pid` matches the kernel's `pid_t
+    // pid`. A root typedef is still matched by name, by the candidate lookup that chose
+    // targId from the local type's essential name.
     l = lb.resolve(l);
     t = tb.resolve(t);
+    if (!namesMatch(lb.nameOf(l), tb.nameOf(t))) return false;
     const lt = lb.type(l);
     const tt = tb.type(t);
     switch (lt.kind) {

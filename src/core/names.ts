@@ -30,3 +30,12 @@ export function namesMatch(local: string, target: string): boolean {
   if (local === "" || target === "") return true;
   return target.startsWith(local.slice(0, essentialNameLen(local)));
 }
+
+/**
+ * How messages name the BTF a lookup searched: "kernel BTF" for the running kernel's,
+ * else "target BTF <file>" (an override such as --btf), so an error never blames the
+ * kernel for what a file lacks.
+ */
+export function targetLabel(target: { name: string }): string {
+  return target.name === "/sys/kernel/btf/vmlinux" ? "kernel BTF" : `target BTF ${target.name}`;
+}

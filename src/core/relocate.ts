@@ -13,7 +13,7 @@ import { cachedKernelBtf, kernelBtf, kernelModuleBtfs } from "../loader/kernel-b
 import type { LineInfoSpec } from "../spec.ts";
 import type { TargetBtfs } from "./candidates.ts";
 import { CoreRelocationError } from "./errors.ts";
-import { essentialName } from "./names.ts";
+import { essentialName, targetLabel } from "./names.ts";
 import { patchInsn } from "./patch.ts";
 import { type CoreResolution, resolveCoreRelo } from "./resolve.ts";
 import { type CoreSpec, isEnumKind, isFieldKind } from "./spec.ts";
@@ -171,11 +171,12 @@ function targetsFor(targetBtf: Btf | undefined): TargetBtfs {
 }
 
 /** Why a relocation was poisoned: the shape CoreRelocationError messages carry. */
-function poisonReason(r: CoreResolution): string {
+function poisonReason(r: CoreResolution, target: Btf): string {
   const what = specPath(r.localSpec);
-  if (r.candidates.length > 0) return `${what} not found in kernel BTF`;
+  const where = targetLabel(target);
+  if (r.candidates.length > 0) return `${what} not found in ${where}`;
   const t = essentialName(r.localSpec.btf.nameOf(r.localSpec.rootTypeId));
-  return `${what} not found in kernel BTF (it has no type named ${t})`;
+  return `${what} not found in ${where} (it has no type named ${t})`;
 }
 
 /** C text of the local type and the access path, memoised per object BTF (many records repeat). */
@@ -294,7 +295,9 @@ export function applyCoreRelocations(args: ApplyCoreArgs): CoreReloResult[] {
       poisoned,
     };
     if (poisoned)
-      out.error = r.res.poison ? poisonReason(r) : `${specPath(r.localSpec)}: ${patch.slice(10, -1)}`;
+      out.error = r.res.poison
+        ? poisonReason(r, targets.vmlinux)
+        : `${specPath(r.localSpec)}: ${patch.slice(10, -1)}`;
     results.push(out);
   }
   return results;

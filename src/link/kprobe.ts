@@ -50,6 +50,11 @@ export function attachKprobe(progFd: number, program: string, t: KprobeTarget): 
       `${kind} ${target}`,
     );
   } catch (e) {
+    if (e instanceof SyscallError && e.code === "EILSEQ")
+      throw new AttachError(
+        `program '${program}': cannot ${kind} ${target}: offset ${offset} is not at an instruction boundary of ${t.func}`,
+        { cause: e },
+      );
     if (
       e instanceof SyscallError &&
       (e.code === "ENOENT" || e.code === "EINVAL" || e.code === "EADDRNOTAVAIL")

@@ -13,10 +13,10 @@ import { BpfMap } from "../maps/map.ts";
 import { createOrReusePinned, DEFAULT_PIN_DIR, pinPath } from "../maps/pin.ts";
 import type { CollectionSpec, MapSpec } from "../spec.ts";
 import { closeFd } from "../sys/bpf.ts";
-import { BPF_MAP_TYPE } from "../uapi.ts";
+import { BPF_MAP_TYPE, BPF_PROG_TYPE } from "../uapi.ts";
 import { loadPreparedBtf, prepareBtf } from "./btf.ts";
 import { type CoreCacheEntry, openCoreCache } from "./core-cache.ts";
-import { LoadError } from "./errors.ts";
+import { LoadError, UnsupportedProgramError } from "./errors.ts";
 import { Program } from "./handle.ts";
 import { checkTargetBtfPath, kernelBtf, setTargetBtfPath } from "./kernel-btf.ts";
 import { linkProgram } from "./link.ts";
@@ -149,6 +149,7 @@ export function loadCollectionSync(src: Source, opts: LoadOptions = {}): Collect
     ...orig,
     maps: orig.maps.map((m) => ({ ...m, globalData: m.globalData && { ...m.globalData } })),
   };
+  refuseUntypedPrograms(spec);
   const coll = new Collection(spec);
   try {
     build(coll, spec, opts);
@@ -161,6 +162,22 @@ export function loadCollectionSync(src: Source, opts: LoadOptions = {}): Collect
     }
     throw e;
   }
+}
+
+/**
+ * A program whose SEC() name matches no known section has no program type, and
+ * BPF_PROG_LOAD would fail with a bare EINVAL after the maps were made. Refuse it first,
+ * naming the section, as libbpf does ("missing BPF prog type, check ELF section name");
+ * like libbpf, a prefix with an unexpected suffix (SEC("socket/name")) is not accepted.
+ * A caller that knows the type sets progType in the ProgramSpec before loading.
+ */
+function refuseUntypedPrograms(spec: CollectionSpec): void {
+  const bad = spec.programs.filter((p) => p.progType === BPF_PROG_TYPE.UNSPEC);
+  if (bad.length === 0) return;
+  const list = bad.map((p) => `'${p.name}' in SEC("${p.section}")`).join(", ");
+  throw new UnsupportedProgramError(
+    `${spec.path}: program ${list}: the section name gives no program type (no SEC() name of libbpf's matches it, e.g. SEC("socket"), SEC("kprobe/<function>"), SEC("tracepoint/<category>/<name>")); rename the section, or set the program's type in its spec before loading`,
+  );
 }
 
 function applyOverrides(spec: CollectionSpec, over: Record<string, MapOverride>): void {

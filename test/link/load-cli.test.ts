@@ -12,6 +12,8 @@ import { haveTool, privileged } from "../helpers/env.ts";
 
 const OBJ = "test/fixtures/uprobe.bpf.o";
 const DIR = `/sys/fs/bpf/tsbpf-kernels-load-${process.pid}`;
+// tsx start-up plus a load: seconds on the host, minutes in a TCG guest of the kernel matrix.
+const cli = (args: string[]) => runCli(args, { timeoutMs: 900_000 });
 
 function counts(dir: string): bigint[] {
   const r = spawnSync("bpftool", ["--json", "map", "dump", "pinned", `${dir}/maps/counts`], {
@@ -34,13 +36,13 @@ function linkExists(id: number): boolean {
 test("a program SEC() cannot place: the error says what is missing and suggests --no-attach", () => {
   if (!privileged("load attach errors")) return;
   try {
-    const r = runCli(["load", OBJ, "--pin", DIR]);
+    const r = cli(["load", OBJ, "--pin", DIR]);
     assertOneLineError(r, 1, /up_bare.*--binary PATH --symbol FUNC.*--no-attach/, "bare uprobe");
     assert.ok(!existsSync(DIR) || readdirSync(DIR).every((d) => readdirSync(`${DIR}/${d}`).length === 0));
     // The report of issue 17: a raw_tp with no name.
-    const rb = runCli(["load", "test/fixtures/ringbuf.bpf.o"]);
+    const rb = cli(["load", "test/fixtures/ringbuf.bpf.o"]);
     assertOneLineError(rb, 1, /raw tracepoint name is empty.*--no-attach/, "ringbuf.bpf.o");
-    assertOneLineError(runCli(["load", OBJ, "--pid", "x"]), 2, /--pid x: expected a process id/, "--pid x");
+    assertOneLineError(cli(["load", OBJ, "--pid", "x"]), 2, /--pid x: expected a process id/, "--pid x");
   } finally {
     rmSync(DIR, { recursive: true, force: true });
   }
@@ -50,7 +52,7 @@ test("load --pin attaches with --binary/--symbol, pins links that outlive the co
   if (!privileged("load --pin links")) return;
   if (!haveTool("bpftool")) return;
   try {
-    const r = runCli(["load", OBJ, "--pin", DIR, "--binary", "libc.so.6", "--symbol", "getppid", "--json"]);
+    const r = cli(["load", OBJ, "--pin", DIR, "--binary", "libc.so.6", "--symbol", "getppid", "--json"]);
     assert.is(r.status, 0, r.stderr);
     const rep = JSON.parse(r.stdout) as {
       programs: { name: string; pinned: string }[];
@@ -84,7 +86,7 @@ test("load --pin attaches with --binary/--symbol, pins links that outlive the co
     // The text report names the same paths.
     rmSync(DIR, { recursive: true, force: true });
     for (const l of rep.links) assert.not.ok(linkExists(l.id), `link ${l.id} gone with its pin`);
-    const t = runCli(["load", OBJ, "--pin", DIR, "--binary", "libc.so.6", "--symbol", "getppid"]);
+    const t = cli(["load", OBJ, "--pin", DIR, "--binary", "libc.so.6", "--symbol", "getppid"]);
     assert.is(t.status, 0, t.stderr);
     assert.match(t.stdout, `map       counts (array) id`);
     assert.match(t.stdout, `pinned ${DIR}/maps/counts`);
@@ -99,7 +101,7 @@ test("load --pid: the uprobe fires only in that process", () => {
   if (!privileged("load --pid")) return;
   if (!haveTool("bpftool")) return;
   try {
-    const r = runCli([
+    const r = cli([
       "load",
       OBJ,
       "--pin",

@@ -118,10 +118,11 @@ test("kprobe with an offset, and errors naming the function", async () => {
   await withProbes((coll) => {
     if (!haveKprobes) return;
     // A non-zero offset lands inside the function: on an instruction boundary it fires,
-    // elsewhere the kernel refuses. The function's entry is 4-byte endbr64 on CET builds,
-    // else a 5-byte call to __fentry__: try both boundaries.
+    // elsewhere the kernel refuses (EILSEQ). The entry is a 4-byte endbr64 on IBT builds,
+    // then a 5-byte call to __fentry__ where ftrace is built in: try the boundaries after
+    // those.
     let fired = false;
-    for (const offset of [4, 5]) {
+    for (const offset of [9, 5, 4]) {
       try {
         const r = countWhileAttached(coll, "kp_getppid", 0, { offset });
         assert.is(r.link.target, `__x64_sys_getppid+0x${offset.toString(16)}`);

@@ -46,7 +46,9 @@ function errCode(fn: () => void): string | undefined {
     fn();
     return undefined;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code ?? String(e);
+    // os.setPriority throws ERR_SYSTEM_ERROR with the errno name in info.code.
+    const err = e as NodeJS.ErrnoException & { info?: { code?: string } };
+    return err.info?.code ?? err.code ?? String(e);
   }
 }
 
