@@ -28,6 +28,12 @@ export const CHECKS = [
     cmd: `d=/sys/fs/bpf/tsbpf-matrix-$$; ${TSBPF} load test/fixtures/fentry.bpf.o --pin $d; rc=$?; ls -R $d; test -e $d/links/fentry_getpgid && test -e $d/links/fexit_getpgid; ok=$?; rm -rf $d; test $rc -eq 0 && test $ok -eq 0`,
   },
   {
+    id: "tests-probes",
+    title: "kprobe/uprobe/fentry/fmod_ret/lsm/tracepoint events",
+    kind: "tests",
+    cmd: "node scripts/run-tests.mjs test/link/probes test/link/trampoline test/link/attach.test",
+  },
+  {
     id: "tests-link",
     title: "test/link (every attach kind)",
     kind: "tests",
@@ -54,4 +60,11 @@ export const CHECKS = [
 ];
 
 /** What .ci/run runs in each guest (its time adds to CI's 90-minute budget). */
-export const CI_CHECKS = ["features", "trace-exit", "explain", "load-pin", "tests-link", "tests-tracer-bpf"];
+export const CI_CHECKS = [
+  "features",
+  "trace-exit",
+  "explain",
+  "load-pin",
+  "tests-probes",
+  "tests-tracer-bpf",
+];
