@@ -15,6 +15,7 @@ import { mountIfAbsent, mountPointsOf } from "../sys/fs.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 import { attachHint, attachOptionsFor, LOAD_ATTACH_HELP, LOAD_ATTACH_OPTIONS } from "./load-attach.ts";
+import { NET_ATTACH_HELP, NET_ATTACH_OPTIONS, planNetAttach } from "./load-net.ts";
 
 const help = `Usage: tsbpf load OBJ [options]
 
@@ -30,6 +31,7 @@ Options:
                     on a bpf filesystem, e.g. /sys/fs/bpf/myobj
       --no-attach   load only; do not attach
 ${LOAD_ATTACH_HELP}
+${NET_ATTACH_HELP}
       --btf FILE    target BTF for CO-RE instead of /sys/kernel/btf/vmlinux
       --no-cache    redo CO-RE instead of reusing results stored for this kernel
                     (also TSBPF_NO_CACHE=1)
@@ -61,7 +63,7 @@ interface Report {
     verified_insns: number;
     pinned?: string;
   }[];
-  links: { program: string; kind: string; target: string; id?: number; pinned?: string }[];
+  links: { program: string; kind: string; target: string; method: string; id?: number; pinned?: string }[];
   notes: string[];
 }
 
@@ -110,6 +112,7 @@ function buildReport(coll: Collection, links: Link[], notes: string[]): Report {
       program: l.program,
       kind: l.kind,
       target: l.target,
+      method: l.method,
       id: l.isBpfLink ? linkInfo(l.fd).id : undefined,
     });
   }
@@ -182,10 +185,17 @@ function pinAll(coll: Collection, links: Link[], report: Report, pinDir: string)
       m.pinned = existsSync(path) ? path : pin(path, (x) => coll.maps[m.name]?.pin(x));
     }
     if (links.length) mkdirSync(join(pinDir, "links"), { recursive: true });
-    for (const [i, l] of links.entries())
+    for (const [i, l] of links.entries()) {
+      if (!l.isBpfLink) {
+        report.notes.push(
+          `${l.program}: attached with ${l.method}, not a bpf_link: not pinned, detached at exit`,
+        );
+        continue;
+      }
       (report.links[i] as Report["links"][number]).pinned = pin(join(pinDir, "links", l.program), (x) =>
         l.pin(x),
       );
+    }
   } catch (e) {
     for (const p of made.reverse()) rmSync(p, { force: true });
     throw e;
@@ -204,6 +214,7 @@ const load: Command = {
       "no-cache": { type: "boolean" },
       json: { type: "boolean" },
       ...LOAD_ATTACH_OPTIONS,
+      ...NET_ATTACH_OPTIONS,
     });
     if (positionals.length !== 1)
       throw new UsageError("load: expected exactly one OBJ argument (see 'tsbpf load --help')");
@@ -222,7 +233,13 @@ const load: Command = {
     const links: Link[] = [];
     try {
       if (!values["no-attach"]) {
+        const net = planNetAttach(coll, values);
         for (const p of Object.values(coll.programs)) {
+          const skip = net.skip(p);
+          if (skip) {
+            notes.push(skip);
+            continue;
+          }
           if (!isAttachable(p.spec)) {
             notes.push(
               `${p.name}: SEC("${p.spec.section}") programs are not attached (${p.spec.typeName}); run them with BPF_PROG_TEST_RUN`,
@@ -230,7 +247,9 @@ const load: Command = {
             continue;
           }
           try {
-            links.push(p.attach(attachOptionsFor(p.spec, values)));
+            links.push(p.attach({ ...attachOptionsFor(p.spec, values), ...net.optionsFor(p) }));
+            const after = net.after(p);
+            if (after) notes.push(after);
           } catch (e) {
             if (e instanceof AttachError)
               throw new AttachError(`${e.message}; ${attachHint(p.spec)}`, { cause: e });

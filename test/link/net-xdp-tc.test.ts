@@ -128,11 +128,14 @@ test("a second XDP program on the same interface is a clear AttachError", async 
   const t = await setup();
   try {
     const first = t.coll.programs.xdp_udp?.attach({ iface: t.bed.ifB, netns: t.bed.nsB, mode: "generic" });
+    const frags = await loadCollection(join(ROOT_DIR, "test/fixtures/frags.bpf.o"));
     const err = (() => {
       try {
-        t.coll.programs.xdp_frags_pass?.attach({ iface: t.bed.ifB, netns: t.bed.nsB, mode: "generic" });
+        frags.programs.xdp_frags_pass?.attach({ iface: t.bed.ifB, netns: t.bed.nsB, mode: "generic" });
       } catch (e) {
         return e as Error;
+      } finally {
+        frags.close();
       }
     })();
     assert.instance(err, AttachError);
