@@ -1,7 +1,7 @@
 // Trace → one self-contained HTML page: the style, the script (bundled at build time into
 // client-bundle.ts) and the data are all inline; opening it needs no network.
 import { CLIENT_JS } from "./client-bundle.ts";
-import type { Trace } from "./model.ts";
+import { argvOf, type ProcessRec, type Trace } from "./model.ts";
 import type { ReportPayload } from "./payload.ts";
 import { summarize } from "./summary.ts";
 
@@ -62,6 +62,14 @@ const LEGEND: [string, string][] = [
   ["#8fa3b8", "running"],
 ];
 
+/**
+ * A process's argv is its last exec's (or its exit record's): the page derives it from
+ * the events instead of carrying every argv twice (client/state.ts argvOf).
+ */
+function withoutDerivedArgv(p: ProcessRec): ProcessRec {
+  return argvOf(p.events) === p.argv ? { ...p, argv: [] } : p;
+}
+
 export interface HtmlOptions {
   /** The input's name, shown in the title. */
   source: string;
@@ -72,7 +80,7 @@ export function renderHtml(trace: Trace, opts: HtmlOptions): string {
   const payload: ReportPayload = {
     source: opts.source,
     generator: opts.generator,
-    trace,
+    trace: { ...trace, processes: trace.processes.map(withoutDerivedArgv) },
     summary: summarize(trace),
   };
   const legend = LEGEND.map(

@@ -324,6 +324,17 @@ function sameValue(a: unknown, b: unknown): boolean {
   return a === b || (typeof a === "object" && JSON.stringify(a) === JSON.stringify(b));
 }
 
+/** The argv a process shows: its last exec's, else the one on its exit record. */
+export function argvOf(events: readonly Record<string, unknown>[]): string[] | undefined {
+  let exitArgv: string[] | undefined;
+  for (let k = events.length - 1; k >= 0; k--) {
+    const e = events[k] as Record<string, unknown>;
+    if (e.event === "exec" && Array.isArray(e.argv)) return e.argv as string[];
+    if (e.event === "exit" && Array.isArray(e.argv)) exitArgv ??= e.argv as string[];
+  }
+  return exitArgv;
+}
+
 /** End of a process for drawing and durations: its exit, or the end of the trace. */
 export function endOf(p: ProcessRec, trace: Trace): number {
   return p.end ?? trace.duration;

@@ -35,11 +35,9 @@ export function summarize(trace: Trace, tree: Tree = buildTree(trace.processes))
     execs += p.execs.length;
     execFailed += p.failedExecs.length;
   });
-  const dur = (i: number) => endOf(ps[i]!, trace) - ps[i]!.start;
-  const slowest = ps
-    .map((_, i) => i)
-    .sort((a, b) => dur(b) - dur(a) || a - b)
-    .slice(0, 10);
+  const durs = Float64Array.from(ps, (p) => endOf(p, trace) - p.start);
+  const dur = (i: number) => durs[i] as number;
+  const slowest = topIndices(durs, 10);
   const alertsBySeverity: Record<string, number> = {};
   for (const a of trace.alerts) alertsBySeverity[a.severity] = (alertsBySeverity[a.severity] ?? 0) + 1;
   const lostByKind: Record<string, number> = {};
@@ -60,6 +58,20 @@ export function summarize(trace: Trace, tree: Tree = buildTree(trace.processes))
     critical,
     criticalSpan: head === undefined ? 0 : dur(head),
   };
+}
+
+/** Indices of the `k` largest values, largest first (ties: lower index first), in O(n·k). */
+function topIndices(values: Float64Array, k: number): number[] {
+  const top: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (top.length === k && v <= (values[top[k - 1] as number] as number)) continue;
+    let at = top.length;
+    while (at > 0 && (values[top[at - 1] as number] as number) < v) at--;
+    top.splice(at, 0, i);
+    if (top.length > k) top.pop();
+  }
+  return top;
 }
 
 /**

@@ -84,7 +84,7 @@ test("report of a real make -j4: bars, argv on click, no injection, Perfetto exp
       const page = await chrome.newPage({ width: 1400, height: 240 + procs.size * 18 });
       const problems = watch(page);
       await page.goto(`file://${file}`);
-      await until(page, "window.tsbpfReport && window.tsbpfReport.frames > 0");
+      await until(page, "window.tsbpfReport && window.tsbpfReport.firstPaintMs > 0");
       await page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))");
       const count = await page.evaluate("window.tsbpfReport.processCount");
       const bars = (await page.evaluate("window.tsbpfReport.drawnBars()")) as {
@@ -98,7 +98,7 @@ test("report of a real make -j4: bars, argv on click, no injection, Perfetto exp
       assert.is(bars.length, procs.size, `${label}: one bar drawn per process`);
       assert.is(new Set(bars.map((b) => b.proc)).size, procs.size, `${label}: distinct bars`);
       const argvs = (await page.evaluate(
-        "JSON.parse(document.getElementById('tsbpf-data').textContent).trace.processes.map(p => p.argv)",
+        "Array.from({ length: window.tsbpfReport.processCount }, (_, i) => window.tsbpfReport.argv(i))",
       )) as string[][];
       const box = await page.locator("#rows").boundingBox();
       assert.ok(box);

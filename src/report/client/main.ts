@@ -35,7 +35,11 @@ export interface ReportHandle {
   /** Bars drawn in the last frame. */
   drawnBars(): DrawnBar[];
   select(i: number): void;
-  /** ms from navigation start to the first frame drawn. */
+  /** The argv the page shows for process i. */
+  argv(i: number): string[];
+  /** ms from navigation start to the end of the first canvas draw. */
+  firstDrawMs: number;
+  /** ms from navigation start until that frame was on screen (two animation frames later). */
   firstPaintMs: number;
   /** ms the last frame took to draw. */
   lastDrawMs: number;
@@ -51,7 +55,7 @@ function start(): void {
   const data = JSON.parse(json) as ReportPayload;
   const s = createState(data);
   // Big trees open two levels deep; a build-sized one opens fully.
-  if (s.procs.length > 2000) collapseBelow(s, 2);
+  if (s.procs.length > 2000) collapseBelow(s, 1);
 
   const scroller = byId<HTMLDivElement>("scroller");
   const spacer = byId<HTMLDivElement>("spacer");
@@ -79,6 +83,8 @@ function start(): void {
     rowCount: () => s.rows.length,
     drawnBars: () => bars.slice(),
     select: (i) => select(i, true),
+    argv: (i) => s.procs[i]?.argv ?? [],
+    firstDrawMs: 0,
     firstPaintMs: 0,
     lastDrawMs: 0,
     frames: 0,
@@ -109,9 +115,15 @@ function start(): void {
     markers = drawAxis(s, actx, width);
     handle.lastDrawMs = performance.now() - t;
     handle.frames++;
-    if (!handle.firstPaintMs) {
-      handle.firstPaintMs = performance.now();
-      performance.mark("tsbpf:first-paint");
+    if (!handle.firstDrawMs) {
+      handle.firstDrawMs = performance.now();
+      // A rAF callback runs before its frame is painted; the second one runs after the
+      // frame holding this draw was painted.
+      requestAnimationFrame(() =>
+        requestAnimationFrame(() => {
+          handle.firstPaintMs = performance.now();
+        }),
+      );
     }
   }
 
@@ -283,7 +295,7 @@ function start(): void {
     ["zoom-out", () => zoom(s, 2, (s.from + s.to) / 2)],
     ["zoom-fit", () => fit(s)],
     ["expand-all", () => expandAll(s)],
-    ["collapse-all", () => collapseBelow(s, 1)],
+    ["collapse-all", () => collapseBelow(s, 0)],
   ];
   for (const [id, f] of buttons)
     byId(id).addEventListener("click", () => {

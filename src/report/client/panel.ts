@@ -66,11 +66,13 @@ export function renderSummary(s: ViewState, root: HTMLElement, onPick: (i: numbe
 
   const crit = el("ol", { class: "procs", id: "critical-path" });
   const base = sum.critical.length ? (s.depth[sum.critical[0] as number] as number) : 0;
-  for (const i of sum.critical) {
+  for (const i of sum.critical.slice(0, LIST_MAX)) {
     const li = procLink(s, i, fmtDur(dur(i)), onPick);
-    li.style.paddingLeft = `${((s.depth[i] as number) - base) * 10}px`;
+    li.style.paddingLeft = `${Math.min((s.depth[i] as number) - base, 12) * 10}px`;
     crit.append(li);
   }
+  if (sum.critical.length > LIST_MAX)
+    crit.append(el("li", { class: "muted" }, `… ${sum.critical.length - LIST_MAX} more`));
   root.append(
     section(
       "Critical path",

@@ -1,6 +1,6 @@
 // The page's view state: which rows are visible (collapse), what matches the search,
 // the time window, the selection. Plain data and functions; no DOM.
-import type { ProcessRec } from "../model.ts";
+import { argvOf, type ProcessRec } from "../model.ts";
 import type { ReportPayload } from "../payload.ts";
 
 export interface ViewState {
@@ -33,6 +33,8 @@ export interface ViewState {
 export function createState(data: ReportPayload): ViewState {
   const procs = data.trace.processes;
   const n = procs.length;
+  // html.ts leaves out an argv the events give back (argvOf).
+  for (const p of procs) if (p.argv.length === 0) p.argv = argvOf(p.events) ?? [];
   const children: number[][] = procs.map(() => []);
   const roots: number[] = [];
   procs.forEach((p, i) => {
@@ -63,7 +65,7 @@ export function createState(data: ReportPayload): ViewState {
     selected: -1,
     hover: -1,
     from: 0,
-    to: Math.max(data.trace.duration, 1),
+    to: 1,
     end,
     hay: new Array(n),
   };
@@ -77,6 +79,7 @@ export function createState(data: ReportPayload): ViewState {
     }
   }
   rebuildRows(s);
+  fit(s);
   return s;
 }
 
@@ -197,9 +200,11 @@ export function pan(s: ViewState, dt: number): void {
   s.to += dt;
 }
 
+/** The whole trace, with a little room at both ends so the first and last bars show whole. */
 export function fit(s: ViewState): void {
-  s.from = 0;
-  s.to = fullSpan(s);
+  const span = fullSpan(s);
+  s.from = -span * 0.005;
+  s.to = span * 1.015;
 }
 
 function fullSpan(s: ViewState): number {
