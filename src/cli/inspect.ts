@@ -1,12 +1,12 @@
 // `tsbpf inspect FILE`: describe a BPF object (ELF) or a raw BTF file such as
 // /sys/kernel/btf/vmlinux, told apart by their magic numbers. No kernel access.
-import { readFileSync } from "node:fs";
 import { readObjectFile } from "../assets.ts";
 import { Btf } from "../btf/btf.ts";
 import { readCollectionSpec } from "../elf/collection.ts";
 import { describeBtf, describeCollection } from "../elf/describe.ts";
 import { renderBtfText, renderDisasm, renderObjectText, safe } from "../elf/describe-text.ts";
 import { TsbpfError, UsageError } from "../errors.ts";
+import { BINARY_MAX_BYTES, InputFileError, readInputFile } from "../input-file.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 
@@ -38,9 +38,11 @@ function kindOf(bytes: Uint8Array): "elf" | "btf" | undefined {
 
 function readInput(path: string): Uint8Array {
   try {
-    return new Uint8Array(readFileSync(path));
+    return new Uint8Array(readInputFile(path, { what: "file", maxBytes: BINARY_MAX_BYTES }));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    if (e instanceof InputFileError && e.code === undefined)
+      throw new TsbpfError(`inspect: cannot read ${safe(path)}: ${e.reason}`);
+    const code = e instanceof InputFileError ? e.code : (e as NodeJS.ErrnoException).code;
     // A bare name that is not a file (or embedded:NAME): the object inside the binary.
     if (code === "ENOENT" && !path.includes("/")) return new Uint8Array(readObjectFile(path).bytes);
     const why: Record<string, string> = {

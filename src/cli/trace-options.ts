@@ -4,7 +4,7 @@
 // the help text, the man page and the shell completions (src/cli/options.ts).
 import { existsSync } from "node:fs";
 import { UsageError } from "../errors.ts";
-import { globToRegExp } from "../tracker/glob.ts";
+import { compileGlob } from "../tracker/glob.ts";
 import type { TraceConfig } from "../tracker/trace.ts";
 import { parseCommandArgs } from "./args.ts";
 import { parseDuration } from "./duration.ts";
@@ -284,7 +284,7 @@ export function parseTraceArgs(args: string[]): TraceCliConfig {
   if (ring !== undefined) trace.ringSize = parseRingSize(ring);
   if (comm !== undefined) {
     try {
-      trace.comm = globToRegExp(comm, false);
+      trace.comm = compileGlob(comm, false);
     } catch (e) {
       throw new UsageError(`trace: --comm ${comm}: ${(e as Error).message}`);
     }

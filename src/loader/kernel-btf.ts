@@ -2,10 +2,12 @@
 // (plus module BTF in /sys/kernel/btf/<module>, split on top of vmlinux), or a file
 // given with --btf: raw BTF (BTFHub style) or an ELF object whose .BTF section is the
 // target. Parsed once per process and cached; Btf materialises types lazily.
+
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { Btf } from "../btf/btf.ts";
 import { KernelBtfError } from "../core/errors.ts";
 import { findSection, parseElf } from "../elf/elf.ts";
+import { BINARY_MAX_BYTES, InputFileError, readInputFile } from "../input-file.ts";
 import { MAP_PRIVATE, mmap, PROT_READ, view } from "../sys/mm.ts";
 
 const VMLINUX = "/sys/kernel/btf/vmlinux";
@@ -32,9 +34,17 @@ export function targetBtfPath(): string | undefined {
 function readOrFail(path: string, what: string): Uint8Array {
   try {
     // A Buffer is a Uint8Array already: `new Uint8Array(buf)` would copy 5.5 MB (~3 ms).
-    const buf = readFileSync(path);
+    // A user's --btf FILE is checked first (a regular file, size cap): not /dev/zero.
+    const buf =
+      what === "kernel"
+        ? readFileSync(path)
+        : readInputFile(path, { what: "BTF file", maxBytes: BINARY_MAX_BYTES });
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
+    if (e instanceof InputFileError)
+      throw new KernelBtfError(
+        `cannot read BTF file ${path}: ${e.reason.replace(/^cannot read the file: /, "")}`,
+      );
     const code = (e as NodeJS.ErrnoException).code;
     if (what === "kernel" && code === "ENOENT") {
       throw new KernelBtfError(

@@ -4,17 +4,17 @@
 // non-blank character `{` selects JSON.
 import { parseConfigJson, RulesError, readConfigText } from "./errors.ts";
 import type { ExecEvent } from "./events.ts";
-import { globToRegExp, isGlob } from "./glob.ts";
+import { compileGlob, isGlob, type Matcher } from "./glob.ts";
 import type { Pos } from "./json-pos.ts";
-import type { Rule } from "./rules.ts";
+import { normalizePath, type Rule } from "./rules.ts";
 import { parseRules } from "./rules-file.ts";
 
 export class Allowlist {
   private readonly exact = new Set<string>();
-  private readonly globs: RegExp[] = [];
+  private readonly globs: Matcher[] = [];
   constructor(readonly patterns: readonly string[]) {
     for (const p of patterns) {
-      if (isGlob(p)) this.globs.push(globToRegExp(p, true));
+      if (isGlob(p)) this.globs.push(compileGlob(p, true));
       else this.exact.add(p);
     }
   }
@@ -24,13 +24,19 @@ export class Allowlist {
   }
 
   /**
-   * An exec is allowed when its resolved executable (exe) or its absolute execve
-   * filename is listed: /bin/ls listed still allows exe /usr/bin/ls on a merged-/usr
-   * system. A relative filename alone never matches.
+   * An exec is allowed when the kernel's exe (the file it executed) is listed. The
+   * execve filename string counts only when there are no kernel facts (a process
+   * seeded from /proc), normalized: /usr/bin/../../tmp/x is /tmp/x. For a #! script
+   * (interp set) the script, by its normalized absolute path, must be listed too; a
+   * relative script path cannot be checked and is not allowed.
    */
   allowsExec(ev: ExecEvent): boolean {
+    if (ev.interp !== undefined) {
+      if (!ev.filename.startsWith("/") || !this.allows(normalizePath(ev.filename))) return false;
+    }
+    if (ev.exe_flags !== undefined && ev.exe !== undefined) return this.allows(ev.exe);
     if (ev.exe && this.allows(ev.exe)) return true;
-    return ev.filename.startsWith("/") && this.allows(ev.filename);
+    return ev.filename.startsWith("/") && this.allows(normalizePath(ev.filename));
   }
 
   /** The allowlist as a rule for evaluate(). */
@@ -39,7 +45,10 @@ export class Allowlist {
       id: "allowlist",
       severity: "high",
       description: "executable not in the allowlist",
-      check: (ev) => (this.allowsExec(ev) ? null : `${ev.exe ?? ev.filename} is not in the allowlist`),
+      check: (ev) =>
+        this.allowsExec(ev)
+          ? null
+          : `${ev.interp !== undefined ? `script ${ev.filename} run by ` : ""}${ev.exe ?? ev.filename} is not in the allowlist`,
     };
   }
 }
@@ -53,7 +62,7 @@ function checkPattern(p: string, file: string, at: Pos): string {
       `allowlist entry "${p}" must be an absolute path or a glob starting with / or *`,
     );
   try {
-    globToRegExp(p, true);
+    compileGlob(p, true);
   } catch (e) {
     throw new RulesError(file, at.line, at.column, (e as Error).message);
   }
@@ -103,7 +112,7 @@ export function parseAllowlist(text: string, file: string): Allowlist {
 }
 
 export function loadAllowlist(file: string): Allowlist {
-  return parseAllowlist(readConfigText(file), file);
+  return parseAllowlist(readConfigText(file, "allowlist"), file);
 }
 
 export function loadRules(file: string): Rule[] {

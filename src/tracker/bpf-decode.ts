@@ -438,6 +438,7 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
           const u8 = new Uint8Array(dv.buffer, dv.byteOffset + b, len);
           return execEvent(knownIds(task(dv, b)), {
             filename: u8.subarray(p0, p0 + fnLen),
+            ...(interpLen > 0 ? { interp: u8.subarray(p0 + fnLen, pe) } : {}),
             ...(exeLen > 0
               ? {
                   exe: u8.subarray(pe, p1),

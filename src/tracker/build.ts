@@ -91,6 +91,8 @@ export interface RawExec {
   envTruncated?: boolean;
   /** Previous tid when a non-leader thread exec'd (omit or pass the tgid otherwise). */
   oldPid?: number;
+  /** bprm->interp when it differs from the filename (#! scripts, binfmt_misc). */
+  interp?: Uint8Array | string;
   /** Path of the executed file (NUL-terminated bytes from the kernel, or a string). */
   exe?: Uint8Array | string;
   /** The kernel's facts about that file (absent for events not from the kernel). */
@@ -110,6 +112,7 @@ export function execEvent(r: RawTask, x: RawExec): ExecEvent {
     ev.env_truncated = (x.envTruncated ?? false) || (x.envc !== undefined && env.length < x.envc);
   }
   if (x.oldPid !== undefined && x.oldPid !== r.tgid) ev.old_pid = x.oldPid;
+  if (x.interp !== undefined) ev.interp = str(x.interp);
   if (x.exe !== undefined) ev.exe = typeof x.exe === "string" ? x.exe : cString(x.exe);
   const f = x.file;
   if (f !== undefined) {

@@ -1,6 +1,6 @@
 // Errors of the tracer's user-side configuration (rules and allowlist files).
-import { readFileSync } from "node:fs";
 import { TsbpfError } from "../errors.ts";
+import { InputFileError, POLICY_MAX_BYTES, readInputFile } from "../input-file.ts";
 import { type JsonNode, JsonSyntaxError, parseJsonWithPositions } from "./json-pos.ts";
 
 /** A rules or allowlist file is unreadable, malformed or invalid; message is "file:line:col: why". */
@@ -15,20 +15,16 @@ export class RulesError extends TsbpfError {
   }
 }
 
-const READ_ERRORS: Record<string, string> = {
-  ENOENT: "no such file",
-  EISDIR: "it is a directory, expected a file",
-  EACCES: "permission denied",
-};
-
-/** Reads a rules/allowlist file; failures are a RulesError saying why in words. */
-export function readConfigText(file: string): string {
+/**
+ * Reads a rules/allowlist file: a regular file of at most 16 MiB that only root or the
+ * caller can write (input-file.ts); failures are a RulesError saying why in words.
+ */
+export function readConfigText(file: string, what = "rules file"): string {
   try {
-    return readFileSync(file, "utf8");
+    return readInputFile(file, { what, maxBytes: POLICY_MAX_BYTES, policy: true }).toString("utf8");
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code ? `${READ_ERRORS[code] ?? "error"} (${code})` : (e as Error).message;
-    throw new RulesError(file, 0, 0, `cannot read the file: ${why}`);
+    if (e instanceof InputFileError) throw new RulesError(file, 0, 0, e.reason);
+    throw e;
   }
 }
 

@@ -52,6 +52,8 @@ export interface ExecEvent extends BaseEvent {
   env_truncated?: boolean;
   /** Former thread id when a non-leader thread called execve (it takes over the tgid). */
   old_pid?: number;
+  /** The interpreter named by a #! line (or binfmt_misc): present only for such execs. */
+  interp?: string;
   /**
    * Path of the file the kernel executed, from its dentry chain (for a #! script: the
    * interpreter; for a memfd: "/memfd:NAME"); from /proc/<pid>/exe for seeded processes.

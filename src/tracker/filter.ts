@@ -4,11 +4,11 @@
 // kind, alerts, failed exits) or, for a recording, apply again (pid tree, time window).
 
 import type { TraceEvent } from "./events.ts";
-import { globToRegExp } from "./glob.ts";
+import { compileGlob, type Matcher } from "./glob.ts";
 
 export interface EventFilterOptions {
   /** Only events whose comm matches (a RegExp, or a glob such as "py*"). Lost reports always pass. */
-  comm?: RegExp | string;
+  comm?: Matcher | string;
   /** Only alerts and lost-event reports. */
   alertsOnly?: boolean;
   /**
@@ -30,13 +30,13 @@ export function isFailedExit(ev: TraceEvent): boolean {
 }
 
 export class EventFilter {
-  private readonly comm: RegExp | undefined;
+  private readonly comm: Matcher | undefined;
   private readonly scope: Set<number> | undefined;
   /** True when the filter can drop anything (a summary then counts only what passed). */
   readonly active: boolean;
 
   constructor(private readonly o: EventFilterOptions = {}) {
-    this.comm = typeof o.comm === "string" ? globToRegExp(o.comm, false) : o.comm;
+    this.comm = typeof o.comm === "string" ? compileGlob(o.comm, false) : o.comm;
     this.scope = o.pids ? new Set(o.pids) : undefined;
     this.active =
       this.comm !== undefined ||

@@ -196,6 +196,7 @@ const K = {
   env: k(',"env":'),
   envTruncated: k(',"env_truncated":'),
   oldPid: k(',"old_pid":'),
+  interp: k(',"interp":'),
   exe: k(',"exe":'),
   exeMode: k(',"exe_mode":'),
   exeUid: k(',"exe_uid":'),
@@ -302,6 +303,10 @@ function exec(ev: ExecEvent): void {
     bool(ev.env_truncated);
   }
   optNum(K.oldPid, ev.old_pid);
+  if (ev.interp !== undefined) {
+    raw(K.interp);
+    str(ev.interp);
+  }
   if (ev.exe !== undefined) {
     raw(K.exe);
     str(ev.exe);

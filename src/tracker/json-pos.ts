@@ -45,8 +45,12 @@ const ESCAPES: Record<string, string> = {
   t: "\t",
 };
 
+/** Nesting the parser accepts: it recurses per level, and no rules file needs more. */
+const MAX_NESTING = 256;
+
 class Parser {
   private i = 0;
+  private depth = 0;
   private line = 1;
   private lineStart = 0;
   constructor(private readonly s: string) {}
@@ -98,13 +102,19 @@ class Parser {
     return this.fail(`expected a value, found ${this.describe()}`);
   }
 
+  nest(): void {
+    if (++this.depth > MAX_NESTING) this.fail(`nested deeper than ${MAX_NESTING} levels`);
+  }
+
   object(at: Pos): JsonNode {
+    this.nest();
     this.i++;
     const entries: JsonEntry[] = [];
     const seen = new Set<string>();
     this.ws();
     if (this.s[this.i] === "}") {
       this.i++;
+      this.depth--;
       return { kind: "object", entries, ...at };
     }
     for (;;) {
@@ -121,7 +131,10 @@ class Parser {
       this.ws();
       const c = this.s[this.i];
       this.i++;
-      if (c === "}") return { kind: "object", entries, ...at };
+      if (c === "}") {
+        this.depth--;
+        return { kind: "object", entries, ...at };
+      }
       if (c !== ",") {
         this.i--;
         this.fail(`expected ',' or '}' in object, found ${this.describe()}`);
@@ -130,11 +143,13 @@ class Parser {
   }
 
   array(at: Pos): JsonNode {
+    this.nest();
     this.i++;
     const items: JsonNode[] = [];
     this.ws();
     if (this.s[this.i] === "]") {
       this.i++;
+      this.depth--;
       return { kind: "array", items, ...at };
     }
     for (;;) {
@@ -142,7 +157,10 @@ class Parser {
       this.ws();
       const c = this.s[this.i];
       this.i++;
-      if (c === "]") return { kind: "array", items, ...at };
+      if (c === "]") {
+        this.depth--;
+        return { kind: "array", items, ...at };
+      }
       if (c !== ",") {
         this.i--;
         this.fail(`expected ',' or ']' in array, found ${this.describe()}`);

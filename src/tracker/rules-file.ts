@@ -4,24 +4,27 @@
 
 import { parseConfigJson, RulesError } from "./errors.ts";
 import type { ExecEvent, Severity } from "./events.ts";
-import { globToRegExp } from "./glob.ts";
+import { compileGlob, type Matcher } from "./glob.ts";
 import type { JsonEntry, JsonNode, Pos } from "./json-pos.ts";
+import { compileRegex, PatternSyntaxError } from "./match/regex.ts";
 import type { ProcessEntry } from "./process-table.ts";
-import { basename, type Rule, type RuleContext } from "./rules.ts";
+import { basename, normalizePath, type Rule, type RuleContext } from "./rules.ts";
 
+/** Ancestors a `parent`/`ancestor` condition looks at (docs/rules.md). */
+export const MAX_ANCESTORS = 32;
 const SEVERITIES: readonly Severity[] = ["low", "medium", "high", "critical"];
 const MATCH_KEYS = ["path", "path_regex", "args", "args_regex", "parent", "ancestor", "uid", "comm"] as const;
 
 /** The conditions of one user rule, compiled. All present conditions must match. */
 export interface RuleMatch {
-  path?: RegExp;
-  path_regex?: RegExp;
-  args?: RegExp;
-  args_regex?: RegExp;
-  parent?: RegExp;
-  ancestor?: RegExp;
+  path?: Matcher;
+  path_regex?: Matcher;
+  args?: Matcher;
+  args_regex?: Matcher;
+  parent?: Matcher;
+  ancestor?: Matcher;
   uid?: number[];
-  comm?: RegExp;
+  comm?: Matcher;
 }
 
 class Validator {
@@ -50,32 +53,37 @@ class Validator {
     if (n.value === "") this.fail(n, `${what} must not be empty`);
     return n.value;
   }
-  regex(n: JsonNode, what: string): RegExp {
-    const s = this.string(n, what);
+  /** A user regex, through the linear-time engine; errors point at the offending character. */
+  private compile(n: JsonNode, what: string, source: string, flags: string, at: number): Matcher {
     try {
-      return new RegExp(s, "u");
+      return compileRegex(source, flags);
     } catch (e) {
-      return this.fail(n, `${what} is not a valid regular expression: ${(e as Error).message}`);
+      if (!(e instanceof PatternSyntaxError)) throw e;
+      // The pattern starts after the opening quote (and the "/" of a /regex/ form).
+      const col = n.column + 1 + at + e.offset;
+      return this.fail(
+        { line: n.line, column: col },
+        `${what}: ${e.reason}. Rule regexes are matched in linear time (RE2 syntax; see docs/rules.md)`,
+      );
     }
   }
-  glob(n: JsonNode, what: string, pathMode: boolean): RegExp {
+  regex(n: JsonNode, what: string): Matcher {
+    return this.compile(n, what, this.string(n, what), "", 0);
+  }
+  glob(n: JsonNode, what: string, pathMode: boolean): Matcher {
     const s = this.string(n, what);
     try {
-      return globToRegExp(s, pathMode);
+      return compileGlob(s, pathMode);
     } catch (e) {
       return this.fail(n, `${what}: ${(e as Error).message}`);
     }
   }
   /** "/regex/flags" is a regex, anything else a glob (args accept both). */
-  globOrRegex(n: JsonNode, what: string): RegExp {
+  globOrRegex(n: JsonNode, what: string): Matcher {
     const s = this.string(n, what);
     const m = /^\/(.*)\/([imsu]*)$/s.exec(s);
     if (!m) return this.glob(n, what, false);
-    try {
-      return new RegExp(m[1], m[2].includes("u") ? m[2] : `${m[2]}u`);
-    } catch (e) {
-      return this.fail(n, `${what} is not a valid regular expression: ${(e as Error).message}`);
-    }
+    return this.compile(n, what, m[1], m[2], 1);
   }
   uid(n: JsonNode, what: string): number[] {
     const one = (x: JsonNode) => {
@@ -95,7 +103,7 @@ class Validator {
 }
 
 /** Matches a parent/ancestor pattern against a process's comm and its executable path. */
-function procMatches(re: RegExp, p: ProcessEntry, pathPattern: boolean): boolean {
+function procMatches(re: Matcher, p: ProcessEntry, pathPattern: boolean): boolean {
   if (pathPattern) return [p.exe, p.filename].some((x) => x && re.test(x));
   return [p.comm, basename(p.exe ?? ""), basename(p.filename)].some((x) => x && re.test(x));
 }
@@ -106,7 +114,14 @@ export function matchRule(
   ctx: RuleContext,
   slashIn: { parent: boolean; ancestor: boolean },
 ): boolean {
-  const targets = ev.exe && ev.exe !== ev.filename ? [ev.filename, ev.exe] : [ev.filename];
+  // The kernel's exe, the execve string and, for an absolute one, its normalized form:
+  // a rule that alerts cannot be dodged by spelling the path differently.
+  const targets = [ev.filename];
+  if (ev.exe && ev.exe !== ev.filename) targets.push(ev.exe);
+  if (ev.filename.startsWith("/")) {
+    const n = normalizePath(ev.filename);
+    if (n !== ev.filename) targets.push(n);
+  }
   if (m.path && !targets.some((t) => m.path!.test(t))) return false;
   if (m.path_regex && !targets.some((t) => m.path_regex!.test(t))) return false;
   const args = ev.argv.slice(1).join(" ");
@@ -115,7 +130,8 @@ export function matchRule(
   if (m.uid && !m.uid.includes(ev.uid)) return false;
   if (m.comm && !m.comm.test(ev.comm)) return false;
   if (m.parent || m.ancestor) {
-    const anc = ctx.table.ancestry(ev.pid);
+    // Bounded: a chain of thousands of processes must not multiply the work per event.
+    const anc = ctx.table.ancestry(ev.pid).slice(0, MAX_ANCESTORS);
     if (m.parent && !(anc[0] && procMatches(m.parent, anc[0], slashIn.parent))) return false;
     if (m.ancestor && !anc.some((a) => procMatches(m.ancestor!, a, slashIn.ancestor))) return false;
   }
@@ -126,6 +142,11 @@ export function matchRule(
 export function parseRules(text: string, file: string): Rule[] {
   const root = parseConfigJson(text, file);
   const v = new Validator(file);
+  if (root.kind === "array")
+    v.fail(
+      root,
+      'the rules file must be an object with a "rules" array, found an array; wrap it: {"rules": [{"id": "curl-in-tmp", "severity": "high", "match": {"path": "/tmp/**"}}]}',
+    );
   const top = v.object(root, "the rules file", ["rules"], ["rules"]);
   const list = top.get("rules")!.value;
   if (list.kind !== "array") return v.fail(list, `"rules" must be an array, found ${list.kind}`);

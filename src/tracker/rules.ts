@@ -3,6 +3,7 @@
 // there is no "ROOT_SPAWN" (uid 0 with ppid != 1 is nearly every root process); a
 // shell is suspicious when a network-facing service spawned it, whatever the uid.
 import type { AlertEvent, ExecEvent, Severity } from "./events.ts";
+import { compileRegex } from "./match/regex.ts";
 import type { ProcessEntry, ProcessTable } from "./process-table.ts";
 
 export interface RuleContext {
@@ -103,52 +104,65 @@ const fileless: Rule = {
   },
 };
 
-const NC = /^(nc|ncat|netcat|nc\.traditional|nc\.openbsd)$/;
-const INTERP = /^(python[\d.]*|perl[\d.]*|ruby[\d.]*|php[\d.]*|node|nodejs|lua[\d.]*)$/;
+// The reverse-shell heuristics run on a string a traced process controls (up to 32 KiB
+// of argv), so every pattern goes through the linear-time engine: no input makes a
+// test cost more than O(length × pattern). Compiled once, at load (each keeps a DFA
+// cache: memory of work done, not state that changes an answer).
+const rx = (source: string, flags = "") => compileRegex(source, flags);
+const NC_NAMES = "(nc|ncat|netcat|nc\\.traditional|nc\\.openbsd)";
+const INTERP_NAMES = "(python[\\d.]*|perl[\\d.]*|ruby[\\d.]*|php[\\d.]*|node|nodejs|lua[\\d.]*)";
+/** An interpreter, then (any words) a code flag: -c, -e, -r, -E, or combined (-Ic). */
+const INTERP_CODE = `(^|[\\s/;&|(])${INTERP_NAMES}\\s+(\\S+\\s+)*-[A-Za-z]*[ceErR]\\s`;
+function buildPatterns() {
+  return {
+    devNet: rx("/dev/(tcp|udp)/[^\\s/]+/\\d+"),
+    devNetAny: rx("/dev/(tcp|udp)/"),
+    shellWord: rx("(^|\\s|/)(ba|z|k)?sh\\b"),
+    ncExec: rx(
+      `(^|[\\s;&|/(])${NC_NAMES}\\s+(\\S+\\s+)*(-[a-zA-Z]*[ec]\\b|--exec\\b|--sh-exec\\b|--lua-exec\\b|-[a-zA-Z]*e\\S)`,
+    ),
+    ncName: rx(`^${NC_NAMES}$`),
+    ncFlag: rx("^(-[a-zA-Z]*[ec]|--(sh-|lua-)?exec)$"),
+    socat: rx("\\bsocat\\b"),
+    socatExec: rx("\\b(exec|system):", "i"),
+    socatNet: rx("\\b(tcp|udp|openssl|ssl)[46]?(-connect|-listen)?:", "i"),
+    fifo: rx("\\bmkfifo\\b|\\bmknod\\b\\s+\\S+\\s+p\\b"),
+    netClient: rx("(^|[\\s;&|/])(nc|ncat|netcat|telnet|openssl\\s+s_client)\\b"),
+    interpSocket: rx(`${INTERP_CODE}.*(socket|TCPSocket|fsockopen|net\\.(connect|Socket))`, "is"),
+    interpRun: rx(`${INTERP_CODE}.*(connect|dup2|exec|spawn|popen|pty|system|proc_open|\\bsh\\b)`, "is"),
+    interpName: rx(`(^|[\\s/;&|(])${INTERP_NAMES}\\s`),
+    shell: rx("^(ba|da|z|k|mk)?sh$"),
+  };
+}
 
-/** Returns a reason if a command line (argv, and the payload of `sh -c`) looks like a reverse shell. */
-export function reverseShellReason(argv: readonly string[]): string | null {
+const P = buildPatterns();
+
+/**
+ * Returns a reason if a command line (argv, and the payload of `sh -c`) looks like a
+ * reverse shell. A string heuristic: what it can and cannot see is in docs/rules.md.
+ */
+export function reverseShellReason(argv: readonly string[], depth = 0): string | null {
   const line = argv.join(" ");
-  const m = /\/dev\/(tcp|udp)\/[^\s/]+\/\d+/.exec(line);
-  if (m) return `bash network redirection ${m[0]}`;
-  if (/\/dev\/(tcp|udp)\//.test(line) && /(^|\s|\/)(ba|z|k)?sh\b/.test(line))
-    return "shell redirected to /dev/tcp";
+  if (P.devNet.test(line)) return "bash network redirection /dev/tcp|udp/HOST/PORT";
+  if (P.devNetAny.test(line) && P.shellWord.test(line)) return "shell redirected to /dev/tcp";
   // nc -e /bin/sh host port | ncat --exec | nc -c sh (also inside `sh -c "..."` payloads)
-  const ncRe =
-    /(^|[\s;&|/(])(nc|ncat|netcat|nc\.traditional|nc\.openbsd)\s+(?:\S+\s+)*?(-[a-zA-Z]*[ec]\b|--exec\b|--sh-exec\b|--lua-exec\b|-[a-zA-Z]*e\S)/;
-  if (
-    ncRe.test(line) ||
-    (NC.test(basename(argv[0] ?? "")) && argv.some((a) => /^(-[a-zA-Z]*[ec]|--(sh-|lua-)?exec)$/.test(a)))
-  )
+  if (P.ncExec.test(line) || (P.ncName.test(basename(argv[0] ?? "")) && argv.some((a) => P.ncFlag.test(a))))
     return "netcat executing a program (-e/-c)";
-  if (
-    /\bsocat\b/.test(line) &&
-    /\b(exec|system):/i.test(line) &&
-    /\b(tcp|udp|openssl|ssl)[46]?(-connect|-listen)?:/i.test(line)
-  )
+  if (P.socat.test(line) && P.socatExec.test(line) && P.socatNet.test(line))
     return "socat connecting a socket to a program";
-  if (
-    /\bmkfifo\b|\bmknod\b\s+\S+\s+p\b/.test(line) &&
-    /(^|[\s;&|/])(nc|ncat|netcat|telnet|openssl\s+s_client)\b/.test(line)
-  )
-    return "named pipe wired to a network client";
+  if (P.fifo.test(line) && P.netClient.test(line)) return "named pipe wired to a network client";
   // python -c 'import socket,...;s.connect(...);os.dup2(...)' and perl/ruby/php equivalents.
-  for (let i = 0; i < argv.length - 1; i++) {
-    if (!INTERP.test(basename(argv[i]))) continue;
-    const flagAt = argv.findIndex((a, j) => j > i && /^-(c|e|r|E)$/.test(a));
-    if (flagAt < 0) continue;
-    const code = argv.slice(flagAt + 1).join(" ");
-    if (
-      /socket|TCPSocket|fsockopen|net\.(connect|Socket)/i.test(code) &&
-      /connect|dup2|exec|spawn|popen|pty|system|proc_open|\bsh\b/i.test(code)
-    )
-      return `${basename(argv[i])} one-liner opening a socket and running a program`;
+  if (P.interpSocket.test(line) && P.interpRun.test(line)) {
+    const name = argv.map(basename).find((a) => P.interpName.test(`${a} `)) ?? "interpreter";
+    return `${name} one-liner opening a socket and running a program`;
   }
-  // Shells spawning interpreters via -c: scan the payload too.
-  if (argv.length >= 3 && /^(ba|da|z|k|mk)?sh$/.test(basename(argv[0])) && argv.includes("-c")) {
-    const payload = argv[argv.indexOf("-c") + 1] ?? "";
+  // Shells running a payload via -c: scan the payload's words as a command line too
+  // (one level: a payload is one argument, so this cannot recurse further).
+  if (depth === 0 && argv.length >= 3 && P.shell.test(basename(argv[0]))) {
+    const at = argv.indexOf("-c");
+    const payload = at >= 0 ? (argv[at + 1] ?? "") : "";
     const inner = payload.split(/\s+/).filter(Boolean);
-    if (inner.length > 1 && inner.join(" ") !== line) return reverseShellReason(inner);
+    if (inner.length > 1) return reverseShellReason(inner, 1);
   }
   return null;
 }

@@ -5,7 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { loadAllowlist, loadRules, parseAllowlist } from "../../src/tracker/allowlist.ts";
 import { RulesError } from "../../src/tracker/errors.ts";
-import { globToRegExp } from "../../src/tracker/glob.ts";
+import { compileGlob as globToRegExp } from "../../src/tracker/glob.ts";
 import { parseJsonWithPositions, toPlain } from "../../src/tracker/json-pos.ts";
 import { ProcessTable } from "../../src/tracker/process-table.ts";
 import { evaluate } from "../../src/tracker/rules.ts";
@@ -36,6 +36,42 @@ test("globs: *, **, ?, classes", () => {
   assert.ok(globToRegExp("/bin/[a-c]at").test("/bin/cat"));
   assert.not.ok(globToRegExp("/bin/[!c]at").test("/bin/cat"));
   assert.ok(globToRegExp("*-i*", false).test("-c x/y -i"));
+});
+
+test("globs without a leading '/' match at any depth (docs/rules.md)", () => {
+  assert.ok(globToRegExp("*/curl").test("/usr/bin/curl"));
+  assert.ok(globToRegExp("curl").test("/usr/bin/curl"));
+  assert.ok(globToRegExp("bin/cur?").test("/usr/bin/curl"));
+  assert.not.ok(globToRegExp("curl").test("/usr/bin/xcurl"));
+  assert.not.ok(globToRegExp("/curl").test("/usr/bin/curl"));
+  assert.not.ok(globToRegExp("/usr/bin/[!x]").test("/usr/bin//"));
+  assert.not.ok(globToRegExp("/usr/bin/[/a]x").test("/usr/bin//x"));
+});
+
+test("a top-level array gets an example of the right shape", () => {
+  const e = rulesError(() => parseRules('[{"id": "x"}]', "r.json"));
+  assert.match(e.message, /r\.json:1:1: .*found an array; wrap it: \{"rules": \[/);
+});
+
+test("regexes: linear engine; backreferences and lookaround refused with the column", () => {
+  const slow = parseRules(
+    '{"rules": [{"id": "bt", "severity": "low", "match": {"args_regex": "(a+)+$"}}]}',
+    "r.json",
+  );
+  const t = new ProcessTable();
+  const ev = exec(10, 1, ["x", `${"a".repeat(34)}!`]);
+  t.apply(ev);
+  const t0 = performance.now();
+  assert.equal(evaluate(ev, { table: t }, slow), []);
+  assert.ok(performance.now() - t0 < 1000);
+  const e = rulesError(() =>
+    parseRules('{"rules": [{"id": "x", "severity": "low", "match": {"args_regex": "(a)\\\\1"}}]}', "r.json"),
+  );
+  assert.match(e.message, /r\.json:1:\d+: .*backreferences/);
+  const l = rulesError(() =>
+    parseRules('{"rules": [{"id": "x", "severity": "low", "match": {"args": "/x(?=y)/"}}]}', "r.json"),
+  );
+  assert.match(l.message, /lookahead/);
 });
 
 const RULES = `{
@@ -96,7 +132,7 @@ test("user rules: schema errors report line:column", () => {
     ],
     [
       '{"rules": [{"id": "a", "severity": "low", "match": {"args_regex": "(unclosed"}}]}',
-      'r.json:1:67: rule "a" match "args_regex" is not a valid regular expression: Invalid regular expression: /(unclosed/u: Unterminated group',
+      'r.json:1:68: rule "a" match "args_regex": unterminated group. Rule regexes are matched in linear time (RE2 syntax; see docs/rules.md)',
     ],
     [
       '{"rules": [{"id": "a", "severity": "low", "match": {"uid": "0"}}]}',
@@ -134,6 +170,23 @@ test("allowlist: JSON and text formats", () => {
   const [alert] = evaluate(bad, { table: t }, [txt.rule()]);
   assert.is(alert.rule, "allowlist");
   assert.is(alert.reason, "/home/u/miner is not in the allowlist");
+});
+
+test("allowlist: the kernel's exe decides; /usr/.. spellings and scripts do not slip through", () => {
+  const a = parseAllowlist("/usr/bin/*\n/usr/lib/**\n/opt/ok.sh\n", "allow.txt");
+  const k = { exe_flags: [] as string[] };
+  assert.not.ok(a.allowsExec(exec(1, 1, ["/usr/bin/../../tmp/x/evil"], { exe: "/tmp/x/evil", ...k })));
+  assert.not.ok(a.allowsExec(exec(1, 1, ["/usr/lib/../../tmp/x"], { exe: "/tmp/x", ...k })));
+  assert.ok(a.allowsExec(exec(1, 1, ["/tmp/link-to-ls"], { exe: "/usr/bin/ls", ...k })));
+  // No kernel facts: the filename, normalized.
+  assert.not.ok(a.allowsExec(exec(1, 1, ["/usr/bin/../../tmp/x/evil"])));
+  assert.ok(a.allowsExec(exec(1, 1, ["/usr/bin/./ls"])));
+  // A #! script: the interpreter and the script must both be listed.
+  const script = (f: string) =>
+    exec(1, 1, ["/bin/sh", f], { filename: f, interp: "/bin/sh", exe: "/usr/bin/dash", ...k });
+  assert.ok(a.allowsExec(script("/opt/ok.sh")));
+  assert.not.ok(a.allowsExec(script("/tmp/evil.sh")));
+  assert.not.ok(a.allowsExec(script("./ok.sh")));
 });
 
 test("allowlist: the seed tutorial's {exact_paths, patterns} format", () => {
