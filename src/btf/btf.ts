@@ -161,7 +161,14 @@ export class Btf {
   }
 
   private checkId(id: number): void {
-    if (!Number.isInteger(id) || id < 0 || id >= this.length) {
+    if (!Number.isInteger(id)) {
+      // Usually the result of a lookup by name that found nothing (ids[0] of []).
+      throw new BtfError(
+        this.name,
+        `type id ${id} is not a number (a type looked up by name and not found?)`,
+      );
+    }
+    if (id < 0 || id >= this.length) {
       throw new BtfError(this.name, `type id ${id} out of range (expected 0..${this.length - 1})`);
     }
   }
