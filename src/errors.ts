@@ -1,6 +1,7 @@
 // Every error that tsbpf raises for a user derives from TsbpfError. The CLI prints
 // `message` alone (no stack trace) and exits with `exitCode`.
 
+/** The base of every error tsbpf raises: catch it to handle them all. */
 export class TsbpfError extends Error {
   /** Process exit status the CLI uses: 1 for runtime errors, 2 for usage errors. */
   readonly exitCode: number = 1;

@@ -18,12 +18,14 @@ export type RelocationSpec =
   /** ld_imm64 or call of an extern: `.kconfig` variable or `__ksym`. */
   | { kind: "extern"; insn: number; symbol: string; name: string };
 
+/** One bpf_func_info record of a function (.BTF.ext). */
 export interface FuncInfoSpec {
   /** Instruction index (8-byte slots) relative to the function start. */
   insn: number;
   typeId: number;
 }
 
+/** One bpf_line_info record of a function (.BTF.ext): source line of an instruction. */
 export interface LineInfoSpec {
   /** Instruction index (8-byte slots) relative to the function start. */
   insn: number;
@@ -107,6 +109,7 @@ export interface ProgramSpec extends FunctionSpec, ProgramTypeInfo {}
 /** LIBBPF_PIN_BY_NAME = 1 */
 export type PinningType = "none" | "by_name";
 
+/** A map as the object defines it: what BPF_MAP_CREATE will be given. */
 export interface MapSpec {
   name: string;
   /** BPF_MAP_TYPE_* */
@@ -131,6 +134,7 @@ export interface MapSpec {
   globalData?: { section: string; contents: Uint8Array; datasecId: number; readonly: boolean };
 }
 
+/** An extern the object uses: a .kconfig variable or a __ksym. */
 export interface ExternSpec {
   name: string;
   kind: "kconfig" | "ksym";
@@ -142,6 +146,7 @@ export interface ExternSpec {
   weak: boolean;
 }
 
+/** An object file read into plain data: programs, maps, externs and BTF, before any kernel object exists. */
 export interface CollectionSpec {
   /** Path the object was read from, for messages. */
   path: string;
@@ -162,6 +167,7 @@ export interface CollectionSpec {
   elfLayout?: ElfLayout;
 }
 
+/** Section sizes and symbol places from the ELF, for BTF fix-ups. */
 export interface ElfLayout {
   /** Section name → size in bytes. */
   sectionSizes: Map<string, number>;

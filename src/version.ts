@@ -1,1 +1,2 @@
+/** The version of this tsbpf package. */
 export const VERSION = "0.1.0";

@@ -18,6 +18,7 @@ const EMPTY: readonly number[] = Object.freeze([]);
 const SCANS_BEFORE_INDEX = 16;
 const utf8Encoder = new TextEncoder();
 
+/** Options of Btf.parse(). */
 export interface BtfParseOptions {
   /** Base BTF for split (module) BTF. */
   base?: Btf;
@@ -25,6 +26,7 @@ export interface BtfParseOptions {
   name?: string;
 }
 
+/** Parsed BTF: the type graph of a kernel (vmlinux, modules) or of a BPF object. Pure: no syscalls. */
 export class Btf {
   readonly raw: Uint8Array;
   readonly name: string;
@@ -135,6 +137,7 @@ export class Btf {
     this.length = this.firstId + n;
   }
 
+  /** Parses raw BTF (a `.BTF` section, or a file such as /sys/kernel/btf/vmlinux). Throws BtfError naming the offset of anything malformed. */
   static parse(bytes: Uint8Array, opts: BtfParseOptions = {}): Btf {
     return new Btf(bytes, opts);
   }
@@ -180,6 +183,7 @@ export class Btf {
     return this.offsets[id - this.firstId];
   }
 
+  /** The type with this id (0 is void), decoded on first use. */
   type(id: number): BtfType {
     if (id === 0) return VOID;
     if (id < this.firstId && this.base && id > 0) return this.base.type(id);
@@ -193,6 +197,7 @@ export class Btf {
     return t;
   }
 
+  /** The kind of a type, without decoding it. */
   kind(id: number): BtfKindName {
     if (id === 0) return "void";
     if (id < this.firstId && this.base && id > 0) return this.base.kind(id);
@@ -216,6 +221,7 @@ export class Btf {
     return this.strings.get(nameOff);
   }
 
+  /** The string at offset `off` of the string section. */
   str(off: number): string {
     return this.strings.get(off);
   }
@@ -248,6 +254,7 @@ export class Btf {
     return inBase.length ? inBase.concat(own) : own;
   }
 
+  /** Ids of the types of this kind with exactly this name (empty when there is none). */
   findByNameKind(name: string, kind: BtfKindName): number[] {
     // A few lookups (a tp_btf attach target, an extern) do not pay for the name index:
     // decoding ~150k vmlinux names into a Map took 250-800 ms in a cold process and

@@ -4,6 +4,7 @@
 import { TsbpfError } from "../errors.ts";
 import type { BtfEnum, BtfEnum64, BtfInt, BtfType } from "./types.ts";
 
+/** A value does not fit its BTF type, or bytes are too short for it; `path` names the field. */
 export class CodecError extends TsbpfError {
   /** Field path such as "value.samples[2]". */
   readonly path: string;

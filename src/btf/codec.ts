@@ -26,6 +26,7 @@ import type { BtfType } from "./types.ts";
 
 export { CodecError };
 
+/** Options of makeCodec(). */
 export interface CodecOptions {
   /** Decode char arrays as a Uint8Array copy instead of a string up to the first NUL. */
   rawChars?: boolean;
@@ -33,9 +34,11 @@ export interface CodecOptions {
   root?: string;
 }
 
+/** Turns the bytes of one BTF type into a JS value and back: integers up to 32 bits as numbers, 64-bit ones as bigints, char arrays as strings, structs as objects. */
 export interface Codec {
   /** Size of the value in bytes. */
   size: number;
+  /** The JS value of the bytes at `offset` of `view`. */
   decode(view: DataView, offset?: number): unknown;
   /** Encode into `out` (zero-filled first) or a new buffer of `size` bytes. */
   encode(value: unknown, out?: Uint8Array): Uint8Array;
@@ -45,6 +48,7 @@ export interface Codec {
 
 const MAX_DEPTH = 64;
 
+/** A codec for BTF type `typeId`: decodes its bytes into a JS value and encodes one back (see Codec). */
 export function makeCodec(btf: Btf, typeId: number, opts: CodecOptions = {}): Codec {
   const part = build(btf, typeId, opts, 0);
   const root = opts.root ?? "value";

@@ -11,6 +11,7 @@ export interface BtfErrorWhere {
   what?: string;
 }
 
+/** Malformed BTF: the message names the file and the offset. */
 export class BtfError extends TsbpfError {
   readonly file: string;
   readonly offset: number | undefined;

@@ -8,4 +8,4 @@ export { Btf, type BtfParseOptions } from "./btf.ts";
 export { type Codec, CodecError, type CodecOptions, enumName, makeCodec } from "./codec.ts";
 export { BtfError } from "./errors.ts";
 export { formatType, formatTypeDecl } from "./format.ts";
-export type * from "./types.ts";
+export type { BtfKindName, BtfMember, BtfType } from "./types.ts";

@@ -25,6 +25,7 @@ export const BTF_KIND = {
   ENUM64: 19,
 } as const;
 
+/** The kind of a BTF type, as bpftool names it (lower-case). */
 export type BtfKindName =
   | "void"
   | "int"
@@ -102,6 +103,7 @@ export interface BtfArray {
   indexType: number;
   nelems: number;
 }
+/** A member of a struct or union. */
 export interface BtfMember {
   name: string;
   type: number;
@@ -210,6 +212,7 @@ export interface BtfDeclTag {
   componentIdx: number;
 }
 
+/** One decoded BTF type, told apart by `kind`. */
 export type BtfType =
   | BtfVoid
   | BtfInt

@@ -3,6 +3,7 @@
 // poisoned, so the user sees which field of which type the kernel lacks.
 import { TsbpfError } from "../errors.ts";
 
+/** A CO-RE relocation could not be resolved against the target BTF and the program used it. */
 export class CoreRelocationError extends TsbpfError {
   readonly program: string;
   readonly index: number;

@@ -3,6 +3,7 @@
 // can look at the bytes with `xxd` or `llvm-readelf` and act.
 import { TsbpfError } from "../errors.ts";
 
+/** A malformed or unsupported ELF object: the message names the file, section and offset. */
 export class ElfError extends TsbpfError {
   /** File name as given to the parser. */
   readonly file: string;

@@ -6,6 +6,7 @@ import { mkdirSync } from "node:fs";
 import { TsbpfError } from "../errors.ts";
 import { closeFd, objPin } from "../sys/bpf.ts";
 
+/** A program could not be attached: no such tracepoint or function, a kind the kernel lacks, ... */
 export class AttachError extends TsbpfError {}
 
 /**
@@ -20,6 +21,7 @@ export class NotSupportedError extends AttachError {
   }
 }
 
+/** How a Link is attached (the program's SEC() kind). */
 export type AttachKind =
   | "tracepoint"
   | "raw_tracepoint"
@@ -70,6 +72,7 @@ export interface LinkInit {
   pinNames?: string[];
 }
 
+/** An attached program. Closing it detaches the program (pin() keeps it attached beyond the process). */
 export class Link {
   /** The bpf_link fd, or the perf event fd for ioctl-attached tracepoints (not pinnable); -1 when none. */
   readonly fd: number;
@@ -148,6 +151,7 @@ export class Link {
     if (first) throw first;
   }
 
+  /** Same as close(): `using link = prog.attach()` detaches at the end of the scope. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -20,6 +20,7 @@ import { btfLoad, closeFd, SyscallError } from "../sys/bpf.ts";
 import { type BtfFeature, haveBtfFeature } from "./features.ts";
 import type { OnStep } from "./steps.ts";
 
+/** The kernel refused an object's BTF (BPF_BTF_LOAD). */
 export class BtfLoadError extends TsbpfError {}
 
 const HDR = 24;

@@ -24,11 +24,13 @@ import { type CorePoison, loadProgram } from "./program.ts";
 import { applyRelocations, type ResolvedKsym } from "./relocate.ts";
 import type { OnStep } from "./steps.ts";
 
+/** Changes to one map before it is created (LoadOptions.maps). */
 export interface MapOverride {
   maxEntries?: number;
   flags?: number;
 }
 
+/** Options of loadCollection(): how to prepare and load an object. */
 export interface LoadOptions {
   /** Values for `.rodata` (const volatile) variables, set before load. */
   rodata?: Record<string, GlobalValue>;
@@ -50,6 +52,7 @@ export interface LoadOptions {
   coreCache?: boolean;
 }
 
+/** What loadCollection() loads: an object's path, its bytes, or a CollectionSpec read (and perhaps edited) before. */
 export type Source = string | Uint8Array | CollectionSpec;
 
 function toSpec(src: Source): CollectionSpec {
@@ -128,6 +131,7 @@ export class Collection<S extends CollectionShape = CollectionShape> {
     if (first) throw first;
   }
 
+  /** Same as close(): `using coll = await loadCollection(...)` closes it at the end of the scope. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -138,6 +142,7 @@ export async function loadCollection(src: Source, opts: LoadOptions = {}): Promi
   return loadCollectionSync(src, opts);
 }
 
+/** loadCollection(), synchronously (loading makes only blocking syscalls). */
 export function loadCollectionSync(src: Source, opts: LoadOptions = {}): Collection {
   if (opts.btf !== undefined) {
     checkTargetBtfPath(opts.btf);

@@ -8,6 +8,7 @@ import { LoadError } from "./errors.ts";
 import type { LinkedProgram } from "./link.ts";
 import type { OnStep, VerifierStats } from "./steps.ts";
 
+/** Input of Program.testRun() (BPF_PROG_TEST_RUN). */
 export interface TestRunOptions {
   /** Packet data for BPF_PROG_TEST_RUN (data_in); data_out gets the same size plus headroom. */
   data?: Uint8Array;
@@ -16,6 +17,7 @@ export interface TestRunOptions {
   repeat?: number;
 }
 
+/** Output of Program.testRun(). */
 export interface TestRunResult {
   retval: number;
   /** Average run time in ns. */
@@ -87,11 +89,13 @@ export class Program<K extends ProgramSpec["attach"] = ProgramSpec["attach"]> {
     };
   }
 
+  /** BPF_OBJ_PIN the program at `path` on a bpffs: it then outlives this process until the pin is removed. */
   pin(path: string): void {
     this.check();
     objPin(this.fd, path);
   }
 
+  /** The kernel's view of the program (BPF_OBJ_GET_INFO_BY_FD): id, type, tag, name, ... */
   info(): ProgInfo {
     this.check();
     return progInfo(this.fd);
@@ -106,6 +110,7 @@ export class Program<K extends ProgramSpec["attach"] = ProgramSpec["attach"]> {
     closeFd(this.fd);
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

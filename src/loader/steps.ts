@@ -12,6 +12,7 @@ export interface CoreReloStep {
   [key: string]: unknown;
 }
 
+/** What the verifier reported for a loaded program. */
 export interface VerifierStats {
   /** "processed N insns (limit ...)" */
   insnsProcessed?: number;
@@ -25,6 +26,7 @@ export interface VerifierStats {
   stackDepth?: number[];
 }
 
+/** One step of a load, reported to LoadOptions.onStep (what `tsbpf explain` prints). */
 export type LoadStep =
   | { step: "btf_sanitised"; changes: string[] }
   | { step: "btf_loaded"; fd: number; size: number }
@@ -54,4 +56,5 @@ export type LoadStep =
   | { step: "prog_rejected"; program: string; errno: string; logTail: string[] }
   | { step: "attached"; program: string; kind: string; target: string; linkFd: number };
 
+/** Receives each LoadStep of a load. */
 export type OnStep = (step: LoadStep) => void;

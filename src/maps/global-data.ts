@@ -12,11 +12,13 @@ import { MAP_SHARED, mmap, munmap, PAGE_SIZE, PROT_READ, PROT_WRITE, view } from
 import { BPF_F_MMAPABLE, BPF_F_RDONLY_PROG } from "../uapi.ts";
 import { BpfMap, type MapCreateOptions } from "./map.ts";
 
+/** A global variable that does not exist, does not fit, or is read-only. */
 export class GlobalDataError extends TsbpfError {}
 
 /** Node's util.inspect.custom, by its registered name (no node:util import needed). */
 const INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
+/** A value for a global variable (LoadOptions.rodata): scalars, strings for char arrays, raw bytes. */
 export type GlobalValue = number | bigint | boolean | string | Uint8Array;
 
 interface VarLayout {
@@ -211,6 +213,7 @@ export class GlobalData {
     return this.view;
   }
 
+  /** Unmaps the section and closes the map's fd. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -218,6 +221,7 @@ export class GlobalData {
     this.map.close();
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

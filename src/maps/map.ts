@@ -34,6 +34,7 @@ import {
 
 export { MapError, writeBytes } from "./values.ts";
 
+/** Options of BpfMap.create(). */
 export interface MapCreateOptions {
   /** BTF of the object: enables JS-value keys/values through the codec. */
   btf?: Btf;
@@ -45,7 +46,9 @@ export interface MapCreateOptions {
   name?: string;
 }
 
+/** A map key: raw bytes, an integer for 1/2/4/8-byte keys, or a JS value encoded through the map's BTF. */
 export type MapKey = Uint8Array | number | bigint | object;
+/** A map value (see MapKey). */
 export type MapValue = unknown;
 
 const PER_CPU = new Set<number>([
@@ -350,12 +353,14 @@ export class BpfMap<K = MapKey, V = unknown> {
     return mapInfo(this.fd);
   }
 
+  /** Closes the map's fd (the kernel frees the map when nothing else holds it). Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     closeFd(this.fd);
   }
 
+  /** Same as close(). */
   [Symbol.dispose](): void {
     this.close();
   }

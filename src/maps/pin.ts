@@ -12,6 +12,7 @@ import { mountIfAbsent } from "../sys/fs.ts";
 import { BPF_MAP_TYPE, BPF_MAP_TYPE_NAMES } from "../uapi.ts";
 import { BpfMap, kernelObjectName, type MapCreateOptions } from "./map.ts";
 
+/** A pinned map exists but differs from the object's definition (type, sizes, flags). */
 export class PinMismatchError extends TsbpfError {}
 
 export const DEFAULT_PIN_DIR = "/sys/fs/bpf";

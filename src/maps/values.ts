@@ -5,6 +5,7 @@
 import type { Codec } from "../btf/codec.ts";
 import { TsbpfError } from "../errors.ts";
 
+/** A key or value that does not fit the map, or a map that is closed. */
 export class MapError extends TsbpfError {}
 
 /** How one value buffer is laid out: one slot, or `nValues` per-CPU slots `stride` apart. */

@@ -37,6 +37,7 @@ const DATA_TAIL = 1032;
 const DATA_OFFSET = 1040;
 const DATA_SIZE = 1048;
 
+/** Options of new PerfReader(). */
 export interface PerfReaderOptions {
   /** Data pages per CPU ring: a power of two (default 16 = 64 KiB). */
   pages?: number;
@@ -61,6 +62,7 @@ interface CpuRing {
   tail: number;
 }
 
+/** Reads a BPF_MAP_TYPE_PERF_EVENT_ARRAY map: one perf ring per CPU (the fallback for kernels without ring buffers). */
 export class PerfReader extends EventReaderBase {
   readonly map: BpfMap;
   protected readonly waiter: Waiter;

@@ -5,6 +5,7 @@ import type { Codec } from "../btf/codec.ts";
 import { TsbpfError } from "../errors.ts";
 import type { Waiter, WaiterMode } from "./waiter.ts";
 
+/** A reader used wrongly (a map of the wrong type, a closed reader) or a record shorter than its decoder. */
 export class RingBufError extends TsbpfError {}
 
 /**
@@ -22,12 +23,14 @@ export type RawCallback = (view: DataView, offset: number, length: number) => vo
 /** A record decoder: a BTF codec (src/btf/codec.ts) or a function over the raw record. */
 export type Decoder<T> = Codec | ((view: DataView, offset: number, length: number) => T);
 
+/** Options of records(). */
 export interface RecordsOptions<T> {
   signal?: AbortSignal;
   /** Decode each record; default: a Uint8Array copy of its bytes. */
   decode?: Decoder<T>;
 }
 
+/** Options of onBatch(). */
 export interface BatchOptions {
   signal?: AbortSignal;
 }
@@ -52,6 +55,7 @@ export function decoderFn<T>(d: Decoder<T> | undefined): (v: DataView, off: numb
   };
 }
 
+/** What RingBufReader and PerfReader share: async iteration, batches, polling, loss counts, close(). */
 export abstract class EventReaderBase {
   protected abstract readonly waiter: Waiter;
   protected closed = false;
@@ -175,6 +179,7 @@ export abstract class EventReaderBase {
     this.dispose();
   }
 
+  /** Same as close(): `using reader = new RingBufReader(map)`. */
   [Symbol.dispose](): void {
     this.close();
   }

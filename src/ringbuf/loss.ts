@@ -6,6 +6,7 @@ import type { BpfMap } from "../maps/map.ts";
 import { BPF_MAP_TYPE } from "../uapi.ts";
 import { RingBufError } from "./base.ts";
 
+/** Sums a per-CPU counter of records a BPF program could not send (a full ring buffer). */
 export class LossCounter {
   private readonly map: BpfMap;
   private readonly key: number;

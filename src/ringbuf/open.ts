@@ -8,6 +8,7 @@ import { type EventReaderBase, RingBufError } from "./base.ts";
 import type { LossCounter } from "./loss.ts";
 import { RingBufReader } from "./reader.ts";
 
+/** Options of openEventReader(). */
 export interface OpenEventReaderOptions {
   /** The object's BPF_MAP_TYPE_RINGBUF map (used when the kernel supports it). */
   ringbuf?: BpfMap;
@@ -20,6 +21,7 @@ export interface OpenEventReaderOptions {
   prefer?: "ringbuf" | "perf";
 }
 
+/** A RingBufReader when the kernel has ring buffers (5.8+), else a PerfReader over the fallback map. */
 export function openEventReader(opts: OpenEventReaderOptions): EventReaderBase {
   const useRing = opts.prefer ? opts.prefer === "ringbuf" : probe("ringbuf");
   if (useRing && opts.ringbuf) return new RingBufReader(opts.ringbuf, { loss: opts.loss });

@@ -87,11 +87,13 @@ export type BatchCallback = (
   words: Uint32Array,
 ) => void;
 
+/** A ring buffer given by fd and size instead of a BpfMap. */
 export interface RingBufSource {
   fd: number;
   maxEntries: number;
 }
 
+/** Options of new RingBufReader(). */
 export interface RingBufReaderOptions {
   /** Producer-side loss counter (see loss.ts); reader.lost() reports its total. */
   loss?: LossCounter;
@@ -109,6 +111,7 @@ function sourceOf(map: BpfMap | RingBufSource): RingBufSource {
   return map;
 }
 
+/** Reads a BPF_MAP_TYPE_RINGBUF map from shared memory: records(), onBatch(), consume(). */
 export class RingBufReader extends EventReaderBase {
   readonly fd: number;
   /** Size of the data area (max_entries): a power of two, a multiple of the page size. */

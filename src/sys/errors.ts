@@ -91,6 +91,7 @@ export interface SyscallContext {
   fields?: Record<string, unknown>;
 }
 
+/** A syscall failed: `errno`/`code` say why, the message names the object and the attributes given. */
 export class SyscallError extends TsbpfError {
   readonly errno: number;
   /** "EPERM" */

@@ -6,7 +6,9 @@ import { constants } from "node:os";
 
 export { argvToBytes, bytesToArgv, cString, decodeSurrogateEscape, encodeSurrogateEscape } from "./utf8.ts";
 
+/** The `event` field of a TraceEvent. */
 export type EventKind = "fork" | "exec" | "exec_failed" | "exit" | "alert" | "lost";
+/** How serious an alert is. */
 export type Severity = "low" | "medium" | "high" | "critical";
 
 /** Fields every event carries. `pid` is the thread-group id (what ps calls PID). */
@@ -117,6 +119,7 @@ export interface LostEvent extends BaseEvent {
   kind: string;
 }
 
+/** One event of a trace (docs/events.md). */
 export type TraceEvent = ForkEvent | ExecEvent | ExecFailedEvent | ExitEvent | AlertEvent | LostEvent;
 
 /** Kernel USER_HZ on every architecture Linux exports to user space (include/asm-generic/param.h). */

@@ -17,6 +17,7 @@ import { WARM_ROUNDS, warmEventRound } from "./jit-warm.ts";
 import { ProcessTable, type ProcessTableOptions } from "./process-table.ts";
 import { ProcSeeder } from "./procfs.ts";
 
+/** Options of openSession(): what the kernel side of a trace loads and filters. */
 export interface SessionOptions {
   /** Emit thread create/exit events (.rodata trace_threads). */
   threads?: boolean;
@@ -76,6 +77,7 @@ export interface SessionOptions {
   onPhase?: (name: string) => void;
 }
 
+/** A running trace: its events, and close() to detach everything. */
 export interface TraceSession {
   /**
    * Processes seen (seeded from /proc, then updated by every event). With
@@ -104,6 +106,7 @@ export interface TraceSession {
   stop(): void;
   /** Detach and free everything (idempotent). */
   close(): void;
+  /** Same as close(). */
   [Symbol.dispose](): void;
 }
 
