@@ -6,6 +6,7 @@ import type { AlertEvent, TraceEvent } from "./events.ts";
 import type { ProcessTable } from "./process-table.ts";
 import { BUILTIN_RULES, evaluate, type Rule, type RuleContext } from "./rules.ts";
 
+/** The rule files a trace adds to the built-in rules (the --rules and --allowlist files). */
 export interface RuleSetFiles {
   /** A user rules file (JSON), added to the built-in rules. */
   rulesFile?: string;

@@ -6,6 +6,7 @@
 import type { TraceEvent } from "./events.ts";
 import { compileGlob, type Matcher } from "./glob.ts";
 
+/** Options of EventFilter: the user-space filters of `tsbpf trace` (--comm, --alerts-only, ...). */
 export interface EventFilterOptions {
   /** Only events whose comm matches (a RegExp, or a glob such as "py*"). Lost reports always pass. */
   comm?: Matcher | string;
@@ -29,6 +30,7 @@ export function isFailedExit(ev: TraceEvent): boolean {
   return ev.event === "exit" && ev.thread !== true && (ev.exit_code !== 0 || ev.signal !== null);
 }
 
+/** Decides which events reach the sinks, after the kernel's own filters. */
 export class EventFilter {
   private readonly comm: Matcher | undefined;
   private readonly scope: Set<number> | undefined;

@@ -11,6 +11,7 @@ import { TextFormatter } from "./format-text.ts";
 import { writeEventJson } from "./json-bytes.ts";
 import type { TraceEnd, TraceSink } from "./sink.ts";
 
+/** Options of EventWriter: format and destination. */
 export interface EventWriterOptions {
   /** "json": NDJSON (docs/events.md); "text": aligned columns with a header line. */
   format: "json" | "text";
@@ -41,6 +42,7 @@ export function openOutput(target: OutputTarget): { fd: number; name: string; ow
   }
 }
 
+/** A sink writing events as NDJSON (docs/events.md) or aligned text, escaped for terminals. */
 export class EventWriter implements TraceSink {
   private readonly fd: number;
   private readonly own: boolean;

@@ -15,10 +15,12 @@ export interface RuleContext {
   isWorldWritableDir?: (dir: string) => boolean;
 }
 
+/** A rule over exec events: check() returns why the exec is suspicious, or null. */
 export interface Rule {
   id: string;
   severity: Severity;
   description: string;
+  /** The reason this exec matches the rule, or null when it does not. */
   check(ev: ExecEvent, ctx: RuleContext): string | null;
 }
 

@@ -6,6 +6,7 @@ import type { CommandResult } from "./command.ts";
 import type { TraceEvent } from "./events.ts";
 import type { ProcessTable } from "./process-table.ts";
 
+/** What a sink learns when the trace ends. */
 export interface TraceEnd {
   /** Every process the trace knew at the end (exited ones stay for the table's grace period). */
   table: ProcessTable;
@@ -17,6 +18,7 @@ export interface TraceEnd {
   command?: CommandResult;
 }
 
+/** Where a trace's events go: write() per event, flush() per batch, end() once. */
 export interface TraceSink {
   /** One event that passed the filters. Must not keep `ev` past the call if it mutates it. */
   write(ev: TraceEvent): void;

@@ -11,6 +11,7 @@ import { basename } from "./rules.ts";
 import type { TraceSink } from "./sink.ts";
 import { renderTree } from "./tree.ts";
 
+/** Options of Summary. */
 export interface SummaryOptions {
   /**
    * The events reaching the summary were filtered (--comm, --exit-failed, ...): the
@@ -21,6 +22,7 @@ export interface SummaryOptions {
   keep?: number;
 }
 
+/** Options of Summary.render(). */
 export interface SummaryRenderOptions {
   color?: boolean;
   /** Line width for the tree; 0 or undefined: lines are never cut (a file or a pipe). */
@@ -42,6 +44,7 @@ interface ExitNote {
   time: string;
 }
 
+/** A sink that counts events, lost records, commands and alerts, and renders the end-of-trace summary and process tree. */
 export class Summary implements TraceSink {
   readonly counts = new Map<string, number>();
   readonly lost = new Map<string, number>();
@@ -77,6 +80,7 @@ export class Summary implements TraceSink {
     this.add(ev);
   }
 
+  /** Counts one event. */
   add(ev: TraceEvent): void {
     this.counts.set(ev.event, (this.counts.get(ev.event) ?? 0) + 1);
     this.first ??= ev.time;
@@ -143,6 +147,7 @@ export class Summary implements TraceSink {
     return n;
   }
 
+  /** The summary as text: counts, losses, top commands, alerts, failed and slowest processes, tree. */
   render(table: ProcessTable, opts: SummaryRenderOptions = {}): string {
     const out: string[] = ["", "=== Summary ==="];
     const c = (k: string) => this.counts.get(k) ?? 0;

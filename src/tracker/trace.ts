@@ -45,6 +45,7 @@ export interface TraceConfig
   checkPrivileges?: boolean;
 }
 
+/** A running trace (openTrace()): its process table, its events, and close(). */
 export interface Trace {
   /** Processes seen (seeded from /proc, updated by every event, filtered or not). */
   readonly table: ProcessTable;
@@ -70,6 +71,7 @@ export interface Trace {
   stop(): void;
   /** Detach and free everything (idempotent). */
   close(): void;
+  /** Same as close(). */
   [Symbol.dispose](): void;
 }
 
@@ -89,6 +91,7 @@ export function resolveCgroup(
   return cfg.cgroupId;
 }
 
+/** Does what `tsbpf trace` does: checks privileges, resolves cgroup/container, loads and attaches the tracer, runs the command traced from its first instruction, evaluates rules and filters, and feeds events to the sinks. */
 export async function openTrace(cfg: TraceConfig = {}): Promise<Trace> {
   if (cfg.command !== undefined && cfg.command.length === 0)
     throw new TraceConfigError("command", "[]", "expected a command and its arguments");
