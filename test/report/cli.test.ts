@@ -45,6 +45,13 @@ test("usage and input errors: one line, no stack, nothing half-written", () => {
     "dir",
   );
   assert.throws(() => readFileSync(out));
+  // trace --html finds out before tracing, not after.
+  assertOneLineError(
+    runCli(["trace", "--html", join(tmp, "no/such/dir.html"), "--", "true"]),
+    1,
+    /trace: cannot write --html .*dir\.html: ENOENT/,
+    "trace --html",
+  );
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -2,24 +2,17 @@
 // paths) reaches the DOM through textContent only, after visible(): HTML cannot be
 // injected that way, and visible() also stops invisible or reordering characters
 // (bidi overrides, zero-width, controls) from disguising what ran.
+import { escapeTerminal, formatArgv } from "../../tracker/escape.ts";
 
 /**
- * Control characters, C1 codes, bidi embeddings/overrides/isolates, zero-width and line
- * separators as escapes; surrogateescape bytes (U+DC80..U+DCFF, docs/events.md) as \xNN.
+ * The tracer's own rule for showing attacker-chosen text (src/tracker/escape.ts): controls,
+ * C1 codes, bidi/zero-width/format characters and separators as escapes, surrogateescape
+ * bytes as \xNN, backslash doubled so an escape cannot be faked.
  */
-const HIDDEN =
-  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\udc80-\udcff]/gu;
+export const visible = escapeTerminal;
 
-export function visible(s: string): string {
-  return s.replace(HIDDEN, (c) => {
-    const cp = c.codePointAt(0) as number;
-    if (c === "\n") return "\\n";
-    if (c === "\t") return "\\t";
-    if (cp >= 0xdc80 && cp <= 0xdcff) return `\\x${(cp - 0xdc00).toString(16).padStart(2, "0")}`;
-    if (cp < 0x20 || cp === 0x7f) return `\\x${cp.toString(16).padStart(2, "0")}`;
-    return `\\u{${cp.toString(16).toUpperCase()}}`;
-  });
-}
+/** A whole argv on one line, each argument escaped and quoted when needed: `sh -c 'a b'`. */
+export const argvLine = formatArgv;
 
 /** µs → "850 µs", "12.3 ms", "4.56 s", "3 min 2 s". */
 export function fmtDur(us: number): string {

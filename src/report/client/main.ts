@@ -13,7 +13,7 @@ import {
   ROW_H,
   tOf,
 } from "./draw.ts";
-import { fmtDur, visible } from "./format.ts";
+import { argvLine, fmtDur, visible } from "./format.ts";
 import { el, outcomeText, renderDetails, renderSummary } from "./panel.ts";
 import {
   collapseBelow,
@@ -221,7 +221,7 @@ function start(): void {
     const d = (s.end[i] as number) - p.start;
     showTip(e.offsetX, e.offsetY, [
       visible(label(s, i)),
-      visible(p.argv.join(" ")).slice(0, 300),
+      argvLine(p.argv).slice(0, 300),
       `${outcomeText(p)} · ${fmtDur(d)} · start +${fmtDur(p.start)}`,
     ]);
   });
