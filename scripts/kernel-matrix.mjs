@@ -21,13 +21,14 @@
 //   --json F        also write the results as JSON to F
 //   --verbose       copy the guests' consoles to stderr
 //   --cmd SHELL     run this one command instead of the checks (its log is printed)
+//   --collect       boot nothing: build the tables from the guests' logs of an earlier run
 // Guests run one at a time with -smp 2: TCG guests eat CPU, and the machine is shared.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CHECKS, CI_CHECKS } from "./kernel-matrix/checks.mjs";
-import { runGuest } from "./kernel-matrix/guest.mjs";
+import { readResults, runGuest } from "./kernel-matrix/guest.mjs";
 import { prepareKernel, SERIES } from "./kernel-matrix/kernels.mjs";
 
 const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     json: { type: "string" },
     verbose: { type: "boolean" },
     cmd: { type: "string" },
+    collect: { type: "boolean" },
   },
 });
 
@@ -128,8 +130,12 @@ for (const s of series) {
     columns.push({ name: s, error: e.message, results: {} });
     continue;
   }
-  log(`booting ${kernel.pkg} (${checks.length} checks)`);
   const outDir = join(outRoot, kernel.release);
+  if (values.collect) {
+    columns.push({ name: s, ...readResults(outDir, checks), outDir });
+    continue;
+  }
+  log(`booting ${kernel.pkg} (${checks.length} checks)`);
   mkdirSync(outRoot, { recursive: true });
   // Multi-threaded TCG now and then faults while the guest patches its own code early in
   // boot (an int3 oops before init runs): boot again, up to twice, when init never ran.

@@ -106,6 +106,16 @@ export async function runGuest(kernel, checks, { repo, outDir, timeoutSec, smp, 
   clearTimeout(timer);
   await new Promise((r) => console.end(r));
   const totalSeconds = (Date.now() - t0) / 1000;
+  const { release, results } = readResults(outDir, checks);
+  let error;
+  if (timedOut) error = `guest killed after ${timeoutSec} s`;
+  else if (bootSeconds === undefined)
+    error = `guest did not reach its command (qemu exit ${code}); see ${outDir}/console.log`;
+  return { release, bootSeconds, totalSeconds, results, error };
+}
+
+/** What a guest left in `outDir`: its kernel release and each check's status, time and log. */
+export function readResults(outDir, checks) {
   const results = {};
   for (const c of checks) {
     const st = join(outDir, `${c.id}.status`);
@@ -121,9 +131,5 @@ export async function runGuest(kernel, checks, { repo, outDir, timeoutSec, smp, 
   const release = existsSync(join(outDir, "release"))
     ? readFileSync(join(outDir, "release"), "utf8").trim()
     : undefined;
-  let error;
-  if (timedOut) error = `guest killed after ${timeoutSec} s`;
-  else if (bootSeconds === undefined)
-    error = `guest did not reach its command (qemu exit ${code}); see ${outDir}/console.log`;
-  return { release, bootSeconds, totalSeconds, results, error };
+  return { release, results };
 }
