@@ -1,37 +1,10 @@
 // tsbpf command-line entry. Each sub-command lives in src/cli/<name>.ts and is
 // imported lazily so that `tsbpf --version` loads nothing else.
-import type { Command } from "./cli/command.ts";
+import { COMMANDS } from "./cli/registry.ts";
+import { closest } from "./cli/suggest.ts";
 import { TsbpfError, UsageError } from "./errors.ts";
 import { phase } from "./timing.ts";
 import { VERSION } from "./version.ts";
-
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  trace: {
-    summary: "trace process fork, exec and exit events",
-    load: async () => (await import("./cli/trace.ts")).default,
-  },
-  tree: { summary: "print the live process tree", load: async () => (await import("./cli/tree.ts")).default },
-  inspect: {
-    summary: "describe a BPF object or a BTF file",
-    load: async () => (await import("./cli/inspect.ts")).default,
-  },
-  explain: {
-    summary: "show every step of loading a BPF object",
-    load: async () => (await import("./cli/explain.ts")).default,
-  },
-  load: {
-    summary: "load (and attach) every program of a BPF object",
-    load: async () => (await import("./cli/load.ts")).default,
-  },
-  gen: {
-    summary: "generate typed TypeScript bindings for a BPF object",
-    load: async () => (await import("./cli/gen.ts")).default,
-  },
-  report: {
-    summary: "draw a recorded trace as an HTML timeline or Perfetto JSON",
-    load: async () => (await import("./cli/report.ts")).default,
-  },
-};
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`);
@@ -42,7 +15,7 @@ function usage(): string {
     ...lines,
     "",
     "Options:",
-    "  -h, --help     show help (also: tsbpf <command> --help)",
+    "  -h, --help     show help (also: tsbpf help <command>, tsbpf <command> --help)",
     "  -V, --version  print the version",
   ].join("\n");
 }
@@ -50,6 +23,7 @@ function usage(): string {
 export async function main(argv: string[]): Promise<number> {
   phase("cli: main()");
   const [name, ...rest] = argv;
+  if (name === "help" && rest[0] !== undefined) return main([rest[0], "--help"]);
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {
     console.log(usage());
     return name === undefined ? 2 : 0;
@@ -59,7 +33,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const entry = COMMANDS[name];
-  if (!entry) throw new UsageError(`unknown command '${name}' (see 'tsbpf --help')`);
+  if (!entry) {
+    const guess = closest(name, Object.keys(COMMANDS));
+    throw new UsageError(
+      `unknown command '${name}'${guess ? ` (did you mean '${guess}'?)` : ""} (see 'tsbpf --help')`,
+    );
+  }
   const cmd = await entry.load();
   if (rest.includes("-h") || rest.includes("--help")) {
     const dd = rest.indexOf("--");
@@ -72,8 +51,18 @@ export async function main(argv: string[]): Promise<number> {
   return cmd.run(rest);
 }
 
+/**
+ * True for a write into a pipe whose reader went away (`tsbpf explain x | head -1`):
+ * the output is no longer wanted, which is not an error (Node ignores SIGPIPE, so the
+ * write fails with EPIPE instead of ending the process as it would a C program).
+ */
+function isEpipe(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === "EPIPE";
+}
+
 /** Prints an error the way users should see it: one line, no stack (unless TSBPF_DEBUG=1). */
 export function reportError(e: unknown): number {
+  if (isEpipe(e) || isEpipe((e as { cause?: unknown } | undefined)?.cause)) return 0;
   const debug = process.env.TSBPF_DEBUG === "1";
   if (e instanceof TsbpfError) {
     process.stderr.write(`tsbpf: ${e.message}\n`);
@@ -89,6 +78,13 @@ export function reportError(e: unknown): number {
 
 /** Runs the CLI and sets process.exitCode from its result or error. */
 export function run(argv: string[]): Promise<void> {
+  // An asynchronous write (console.log to a pipe) reports EPIPE as an 'error' event on
+  // the stream: the reader left, so leave quietly and at once.
+  for (const s of [process.stdout, process.stderr])
+    s.on("error", (e) => {
+      if (isEpipe(e)) process.exit(process.exitCode ?? 0);
+      throw e;
+    });
   return main(argv).then(
     (code) => {
       process.exitCode = code;

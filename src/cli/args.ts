@@ -2,16 +2,22 @@
 // with a one-line reason instead of a Node stack trace.
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
+import { closest } from "./suggest.ts";
 
 /**
  * parseArgs's messages, reworded to one short line. Its unknown-option text goes on
  * about positionals after '--', and the "ambiguous" one (a value that starts with '-')
  * spans three lines; both are rewritten to say what was wrong and how to write it.
  */
-function reword(e: unknown): string {
+function reword(e: unknown, options: NonNullable<ParseArgsConfig["options"]>): string {
   const msg = e instanceof Error ? e.message : String(e);
   const unknown = /^Unknown option '([^']*)'/.exec(msg);
-  if (unknown) return `unknown option '${unknown[1]}'`;
+  if (unknown) {
+    const opt = unknown[1] as string;
+    const flags = Object.keys(options).map((k) => `--${k}`);
+    const guess = opt.startsWith("--") ? closest(opt.split("=")[0] as string, flags) : undefined;
+    return `unknown option '${opt}'${guess ? ` (did you mean ${guess}?)` : ""}`;
+  }
   const ambiguous = /^Option '([^' ]*)' argument is ambiguous/.exec(msg);
   if (ambiguous) {
     const opt = ambiguous[1] as string;
@@ -39,6 +45,6 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (e) {
-    throw new UsageError(`${command}: ${reword(e)} (see 'tsbpf ${command} --help')`);
+    throw new UsageError(`${command}: ${reword(e, options)} (see 'tsbpf ${command} --help')`);
   }
 }

@@ -7,8 +7,10 @@ export interface Command {
   summary: string;
   /** Full help text for `tsbpf <name> --help`. */
   help: string;
-  /** The option table the parser uses (drives the man page and completions). */
+  /** The option table the parser uses, with help per option (drives the man page and completions). */
   options?: OptionTable;
+  /** Without a table: the parser's node:util parseArgs options. */
+  spec?: Readonly<Record<string, { readonly type: "boolean" | "string"; readonly short?: string }>>;
   /** Runs the command with the arguments after its name; resolves to the exit status. */
   run(args: string[]): Promise<number>;
 }

@@ -41,16 +41,20 @@ function snakeKeys(v: unknown): unknown {
   return v;
 }
 
+/** The parser's options (also what the man page and completions list). */
+const OPTIONS = {
+  json: { type: "boolean", default: false },
+  btf: { type: "string" },
+  "no-load": { type: "boolean", default: false },
+} as const;
+
 const command: Command = {
   name: "explain",
   summary: "show every step of loading a BPF object",
   help,
+  spec: OPTIONS,
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parseCommandArgs("explain", args, {
-      json: { type: "boolean", default: false },
-      btf: { type: "string" },
-      "no-load": { type: "boolean", default: false },
-    });
+    const { values, positionals } = parseCommandArgs("explain", args, OPTIONS);
     if (positionals.length !== 1)
       throw new UsageError("explain: expected exactly one OBJ (see 'tsbpf explain --help')");
     const { bytes, path } = readObjectFile(positionals[0] as string);

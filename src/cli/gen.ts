@@ -30,18 +30,22 @@ Example:
   tsbpf gen counter.bpf.o -o src/counter.gen.ts
   # then: const objs = await loadCounter(); objs.programs.count_execs.attach();`;
 
+/** The parser's options (also what the man page and completions list). */
+const OPTIONS = {
+  output: { type: "string", short: "o" },
+  name: { type: "string" },
+  "no-embed": { type: "boolean", default: false },
+  "types-only": { type: "boolean", default: false },
+  "import-from": { type: "string" },
+} as const;
+
 const command: Command = {
   name: "gen",
   summary: "generate typed TypeScript bindings for a BPF object",
   help,
+  spec: OPTIONS,
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parseCommandArgs("gen", args, {
-      output: { type: "string", short: "o" },
-      name: { type: "string" },
-      "no-embed": { type: "boolean", default: false },
-      "types-only": { type: "boolean", default: false },
-      "import-from": { type: "string" },
-    });
+    const { values, positionals } = parseCommandArgs("gen", args, OPTIONS);
     if (positionals.length !== 1)
       throw new UsageError("gen: expected exactly one OBJ (see 'tsbpf gen --help')");
     if (values["no-embed"] && values["types-only"])

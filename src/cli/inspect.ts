@@ -54,15 +54,19 @@ function readInput(path: string): Uint8Array {
   }
 }
 
+/** The parser's options (also what the man page and completions list). */
+const OPTIONS = {
+  disasm: { type: "boolean", default: false },
+  json: { type: "boolean", default: false },
+} as const;
+
 const command: Command = {
   name: "inspect",
   summary: "describe a BPF object or a BTF file",
   help,
+  spec: OPTIONS,
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parseCommandArgs("inspect", args, {
-      disasm: { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-    });
+    const { values, positionals } = parseCommandArgs("inspect", args, OPTIONS);
     if (positionals.length !== 1)
       throw new UsageError("inspect: expected exactly one FILE (see 'tsbpf inspect --help')");
     const path = positionals[0] as string;

@@ -52,15 +52,19 @@ export function perfettoJson(trace: Trace): string {
   return JSON.stringify(toTraceEvents(trace));
 }
 
+/** The parser's options (also what the man page and completions list). */
+const OPTIONS = {
+  output: { type: "string", short: "o" },
+  perfetto: { type: "string" },
+} as const;
+
 const report: Command = {
   name: "report",
   summary: "draw a recorded trace as an HTML timeline or Perfetto JSON",
   help,
+  spec: OPTIONS,
   async run(args) {
-    const { values: v, positionals } = parseCommandArgs("report", args, {
-      output: { type: "string", short: "o" },
-      perfetto: { type: "string" },
-    });
+    const { values: v, positionals } = parseCommandArgs("report", args, OPTIONS);
     if (positionals.length !== 1)
       throw new UsageError(
         `report: expected one trace file (NDJSON from 'tsbpf trace --json'), got ${positionals.length}`,

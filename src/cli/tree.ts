@@ -69,20 +69,24 @@ export function fitRows(text: string, rows: number | undefined): string {
   );
 }
 
+/** The parser's options (also what the man page and completions list). */
+const OPTIONS = {
+  pid: { type: "string", short: "p" },
+  watch: { type: "boolean", short: "w" },
+  interval: { type: "string", short: "i" },
+  depth: { type: "string", short: "d" },
+  kernel: { type: "boolean" },
+  ascii: { type: "boolean" },
+  json: { type: "boolean" },
+} as const;
+
 const tree: Command = {
   name: "tree",
   summary: "print the live process tree",
   help,
+  spec: OPTIONS,
   async run(args) {
-    const { values, positionals } = parseCommandArgs("tree", args, {
-      pid: { type: "string", short: "p" },
-      watch: { type: "boolean", short: "w" },
-      interval: { type: "string", short: "i" },
-      depth: { type: "string", short: "d" },
-      kernel: { type: "boolean" },
-      ascii: { type: "boolean" },
-      json: { type: "boolean" },
-    });
+    const { values, positionals } = parseCommandArgs("tree", args, OPTIONS);
     if (positionals.length)
       throw new UsageError(`tree: unexpected argument '${positionals[0]}' (see 'tsbpf tree --help')`);
     let pid: number | undefined;
