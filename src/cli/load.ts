@@ -201,6 +201,7 @@ function pinAll(coll: Collection, links: Link[], report: Report, pinDir: string)
     throw e;
   }
 }
+
 /** The parser's options (also what the man page and completions list). */
 const OPTIONS = {
   pin: { type: "string" },
@@ -209,6 +210,7 @@ const OPTIONS = {
   "no-cache": { type: "boolean" },
   json: { type: "boolean" },
   ...LOAD_ATTACH_OPTIONS,
+  ...NET_ATTACH_OPTIONS,
 } as const;
 
 const load: Command = {
@@ -217,19 +219,7 @@ const load: Command = {
   help,
   spec: OPTIONS,
   async run(args) {
-<<<<<<< HEAD
-    const { values, positionals } = parseCommandArgs("load", args, {
-      pin: { type: "string" },
-      "no-attach": { type: "boolean" },
-      btf: { type: "string" },
-      "no-cache": { type: "boolean" },
-      json: { type: "boolean" },
-      ...LOAD_ATTACH_OPTIONS,
-      ...NET_ATTACH_OPTIONS,
-    });
-=======
     const { values, positionals } = parseCommandArgs("load", args, OPTIONS);
->>>>>>> 001e2b3 (cli: tsbpf replay FILE.ndjson (summary, failed/slowest, tree and alerts rebuilt from a recording with trace's filters, --since/--until, --rules; tracker/replay.ts reads recordings, skipping header records and unknown kinds); tsbpf help CMD; 'did you mean' for commands and long options; EPIPE on stdout ends any command quietly (exit 0); tsbpf completion bash|zsh|man generated from the parsers' option tables (every command declares its options; the command registry is cli/registry.ts), shipped in share/ (package.json files + man), npm run gen:docs, test/cli/docs.test.ts checks every option appears, the copies are current, bash completes, groff renders cleanly)
     if (positionals.length !== 1)
       throw new UsageError("load: expected exactly one OBJ argument (see 'tsbpf load --help')");
     const obj = positionals[0] as string;
