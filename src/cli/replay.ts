@@ -6,7 +6,7 @@ import { TsbpfError, UsageError } from "../errors.ts";
 import { loadRuleSet, RuleEvaluator } from "../tracker/alerts.ts";
 import type { TraceEvent } from "../tracker/events.ts";
 import { EventFilter } from "../tracker/filter.ts";
-import { globToRegExp } from "../tracker/glob.ts";
+import { compileGlob, type Matcher } from "../tracker/glob.ts";
 import { EventWriter } from "../tracker/output.ts";
 import { ProcessTable } from "../tracker/process-table.ts";
 import { readRecording } from "../tracker/replay.ts";
@@ -110,11 +110,11 @@ const replay: Command = {
       if (!/^\d+$/.test(p)) throw new UsageError(`replay: --pid expects a process id, got '${p}'`);
       pid = Number(p);
     }
-    let comm: RegExp | undefined;
+    let comm: Matcher | undefined;
     const c = str("comm");
     if (c !== undefined) {
       try {
-        comm = globToRegExp(c, false);
+        comm = compileGlob(c, false);
       } catch (e) {
         throw new UsageError(`replay: --comm ${c}: ${(e as Error).message}`);
       }
