@@ -103,6 +103,11 @@ export function renderExplainText(r: ExplainReport): string {
     out.push(`  ${p.name} (${p.type}, SEC("${p.section}")): ${v}`);
     if (p.error) out.push(`    ${p.error.split("\n").join("\n    ")}`);
     if (p.log_tail?.length) out.push(...p.log_tail.map((l) => `    | ${l}`));
+    if (p.attach) {
+      out.push(`    attach: ${p.attach.how}`);
+      if (p.attach.needs) out.push(`      needs ${p.attach.needs}`);
+      if (p.attach.fallback) out.push(`      fallback: ${p.attach.fallback}`);
+    }
   }
   if (r.error && !r.programs.some((p) => p.error === r.error)) out.push("", `load failed: ${r.error}`);
   if (r.loaded) out.push("", "everything was unloaded again (explain does not keep objects in the kernel)");

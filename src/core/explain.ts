@@ -8,6 +8,7 @@ import { readCollectionSpec } from "../elf/collection.ts";
 import type { MapDesc } from "../elf/describe.ts";
 import { parseElf } from "../elf/elf.ts";
 import { TsbpfError } from "../errors.ts";
+import { type AttachPlan, describeAttach } from "../link/describe.ts";
 import { loadCollection } from "../loader/collection.ts";
 import { kernelBtf, setTargetBtfPath } from "../loader/kernel-btf.ts";
 import { linkProgram } from "../loader/link.ts";
@@ -68,6 +69,8 @@ export interface ExplainReport {
     stats?: Record<string, unknown>;
     error?: string;
     log_tail?: string[];
+    /** How the program would be attached (explain loads, but attaches nothing). */
+    attach?: AttachPlan;
   }[];
   steps: LoadStep[];
 }
@@ -258,7 +261,7 @@ export async function explainObject(
       if (!report.programs.some((x) => x.name === p.name))
         report.programs.push({ name: p.name, section: p.section, type: p.typeName, verdict: "static" });
     }
-    return report;
+    return withAttachPlans(report, spec);
   }
   staticPart(spec, bytes, report);
   // Externs, explained (the loader resolves them again itself, identically).
@@ -324,6 +327,15 @@ export async function explainObject(
       const mine = report.error?.includes(p.name);
       report.programs.push({ ...base, verdict: "not_loaded", ...(mine ? { error: report.error } : {}) });
     }
+  }
+  return withAttachPlans(report, spec);
+}
+
+/** Adds each program's attach plan (the attach step explain describes but does not take). */
+function withAttachPlans(report: ExplainReport, spec: CollectionSpec): ExplainReport {
+  for (const r of report.programs) {
+    const p = spec.programs.find((x) => x.name === r.name);
+    if (p) r.attach = describeAttach(p);
   }
   return report;
 }
