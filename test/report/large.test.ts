@@ -28,6 +28,17 @@ function bigBuild(): RawEvent[] {
     }
     ev.push(exit(t + 1200, cc));
   }
+  const flagged = proc(10, make.pid, "cc", make); // the first cc
+  ev.push(
+    {
+      ...exec(GROUPS * 100, flagged, []),
+      event: "alert",
+      rule: "reverse_shell",
+      severity: "critical",
+      reason: "test",
+    },
+    { event: "lost", time: exec(GROUPS * 150, make, []).time, pid: 0, count: 7, kind: "exec" },
+  );
   ev.push(exit(GROUPS * 200 + 2000, make));
   return ev;
 }
@@ -49,6 +60,15 @@ test("20,000 processes: virtualised rows, scroll to the end, search into collaps
     const visible = Math.ceil(700 / 18) + 1;
     const bars = (await page.evaluate("window.tsbpfReport.drawnBars()")) as { proc: number }[];
     assert.ok(bars.length > 10 && bars.length <= visible, `only the rows in view are drawn (${bars.length})`);
+    // Alert and lost markers on the time axis; clicking the alert selects its process.
+    const marks = (await page.evaluate("window.tsbpfReport.markers()")) as { x: number; kind: string }[];
+    assert.equal(marks.map((m) => m.kind).sort(), ["alert", "lost"]);
+    const axis = await page.locator("#axis").boundingBox();
+    const alert = marks.find((m) => m.kind === "alert")!;
+    await page.mouse.click(axis!.x + alert.x, axis!.y + axis!.height - 6);
+    await until(page, "document.getElementById('detail-title') !== null");
+    assert.match(await page.locator("#detail-title").innerText(), /^cc 10$/);
+    assert.match(await page.locator("#alerts").innerText(), /critical: reverse_shell/);
     // Expand everything and jump to the bottom: the last process is drawn.
     await page.click("#expand-all");
     await until(page, `window.tsbpfReport.rowCount() === ${GROUPS * 4 + 1}`);

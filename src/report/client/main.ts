@@ -35,6 +35,8 @@ export interface ReportHandle {
   /** Bars drawn in the last frame. */
   drawnBars(): DrawnBar[];
   select(i: number): void;
+  /** Alert and lost-event markers drawn on the time axis in the last frame. */
+  markers(): Marker[];
   /** The argv the page shows for process i. */
   argv(i: number): string[];
   /** ms from navigation start to the end of the first canvas draw. */
@@ -84,6 +86,7 @@ function start(): void {
     drawnBars: () => bars.slice(),
     select: (i) => select(i, true),
     argv: (i) => s.procs[i]?.argv ?? [],
+    markers: () => markers.slice(),
     firstDrawMs: 0,
     firstPaintMs: 0,
     lastDrawMs: 0,
