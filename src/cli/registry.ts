@@ -31,6 +31,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "rebuild the summary, tree and alerts of a recorded trace (NDJSON)",
     load: async () => (await import("./replay.ts")).default,
   },
+  fleet: {
+    summary: "the merged view of many tracers' events from NATS JetStream",
+    load: async () => (await import("./fleet.ts")).default,
+  },
   completion: {
     summary: "print the bash or zsh completion script, or the man page",
     load: async () => (await import("./completion.ts")).default,

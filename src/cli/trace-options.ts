@@ -9,6 +9,7 @@ import type { TraceConfig } from "../tracker/trace.ts";
 import { parseCommandArgs } from "./args.ts";
 import { parseDuration } from "./duration.ts";
 import { type OptionTable, parserSpec } from "./options.ts";
+import { EXPORT_OPTIONS, parseTraceExportArgs, type TraceExportConfig } from "./trace-export.ts";
 
 /** process.bpf.c clamps to TSBPF_ARGS_MAX (bpf/process.h). */
 export const MAX_ARGS_BYTES = 32768;
@@ -36,6 +37,8 @@ export interface TraceCliConfig {
   html?: string;
   /** Things the user should know about how a flag was read (printed unless --quiet). */
   notes: string[];
+  /** Metrics, rotation, NATS (src/cli/trace-export.ts). */
+  export: TraceExportConfig;
 }
 
 export const TRACE_OPTIONS: OptionTable = [
@@ -156,6 +159,7 @@ export const TRACE_OPTIONS: OptionTable = [
     arg: "N/s",
     help: "at most N fork/exec events per second per cgroup, in the kernel (exits never dropped)",
   },
+  ...EXPORT_OPTIONS,
   { group: "Other" },
   {
     name: "duration",
@@ -320,5 +324,6 @@ export function parseTraceArgs(args: string[]): TraceCliConfig {
     command,
     html: str("html"),
     notes,
+    export: parseTraceExportArgs(v, output),
   };
 }

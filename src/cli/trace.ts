@@ -3,6 +3,7 @@
 import { accessSync, constants as fsConstants } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { TsbpfError, UsageError } from "../errors.ts";
+import type { TraceExports } from "../export/index.ts";
 import { phase, timingOn } from "../timing.ts";
 import { loadRuleSet } from "../tracker/alerts.ts";
 import { TraceConfigError } from "../tracker/errors.ts";
@@ -12,6 +13,7 @@ import { EventWriter } from "../tracker/output.ts";
 import type { TraceSink } from "../tracker/sink.ts";
 import { Summary } from "../tracker/summary.ts";
 import { openTrace, type Trace } from "../tracker/trace.ts";
+import { VERSION } from "../version.ts";
 import type { Command } from "./command.ts";
 import { renderOptionsHelp } from "./options.ts";
 import { parseTraceArgs, TRACE_OPTIONS, type TraceCliConfig } from "./trace-options.ts";
@@ -70,6 +72,8 @@ const trace: Command = {
     if (cfg.html !== undefined) checkHtmlPath(cfg.html);
     phase("trace: options and rules read");
 
+    // Metrics server and NATS first: a busy port or a bad URL fails before anything is loaded.
+    const exports = await startExports(cfg);
     // Before any per-event code is optimized (src/tracker/jit-policy.ts).
     useTracerJitPolicy();
     let t: Trace;
@@ -77,6 +81,7 @@ const trace: Command = {
       t = await openTrace({
         ...cfg.trace,
         rules,
+        ...(exports?.metrics ? { observe: (ev) => exports.observe(ev) } : {}),
         // /proc is read while events flow: the first events are not held up by it,
         // and each event still sees its process's ancestry.
         seedProc: "background",
@@ -87,22 +92,28 @@ const trace: Command = {
         ...(timingOn() ? { onPhase: phase } : {}),
       });
     } catch (e) {
+      await exports?.close().catch(() => undefined);
       throw asCliError(e);
     }
+    const opened = t;
+    exports?.bind({ processTableSize: () => opened.table.size, kernelStats: () => opened.kernelStats() });
     try {
-      return await printTrace(t, cfg);
+      return await printTrace(t, cfg, exports);
     } finally {
       t.close();
+      await exports?.close().catch(() => undefined);
     }
   },
 };
 
-async function printTrace(t: Trace, cfg: TraceCliConfig): Promise<number> {
+async function printTrace(t: Trace, cfg: TraceCliConfig, exports: TraceExports | undefined): Promise<number> {
   const toTerminal = cfg.output === undefined && process.stdout.isTTY === true && (cfg.outputFd ?? 1) === 1;
   const color = !cfg.json && toTerminal && !process.env.NO_COLOR;
+  // -o FILE: rotated by size when asked, and reopened on SIGHUP (src/export/rotate.ts).
+  const file = cfg.output !== undefined ? await openOutputFile(cfg.output, cfg) : undefined;
   const out = new EventWriter(
-    cfg.output !== undefined
-      ? { path: cfg.output }
+    file !== undefined
+      ? { stream: file }
       : {
           fd: cfg.outputFd ?? 1,
           name: cfg.outputFd === undefined || cfg.outputFd === 1 ? "stdout" : `fd ${cfg.outputFd}`,
@@ -128,6 +139,15 @@ async function printTrace(t: Trace, cfg: TraceCliConfig): Promise<number> {
   sinks.push(out);
   if (cfg.html !== undefined) sinks.push(htmlSink(cfg.html));
   if (timingOn()) sinks.push(firstEventTimer(out));
+  // First: what an exporter could not keep is reported (as `lost`) to the others,
+  // also from its end(), which must come before theirs.
+  if (exports) sinks.unshift(exports.sink([...sinks]));
+  // logrotate's convention: SIGHUP makes a daemon reopen its log file.
+  const onHup = () => {
+    out.flush();
+    file?.reopen();
+  };
+  if (file) process.on("SIGHUP", onHup);
 
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -156,6 +176,43 @@ async function printTrace(t: Trace, cfg: TraceCliConfig): Promise<number> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    process.off("SIGHUP", onHup);
+  }
+}
+
+/** The export layer (src/export), loaded only when an export option is given. */
+async function startExports(cfg: TraceCliConfig): Promise<TraceExports | undefined> {
+  const o = cfg.export.exports;
+  if (!o) return undefined;
+  const { TraceExports } = await import("../export/index.ts");
+  const x = await TraceExports.start({
+    ...o,
+    version: VERSION,
+    onWarning: (msg) => process.stderr.write(`tsbpf: trace: ${msg}\n`),
+  });
+  const a = x.metricsAddress;
+  if (a && !cfg.quiet) {
+    const host = a.host.includes(":") ? `[${a.host}]` : a.host;
+    process.stderr.write(`tsbpf: trace: metrics at http://${host}:${a.port}/metrics\n`);
+  }
+  return x;
+}
+
+/**
+ * -o FILE through RotatingFile: created 0600 and never through a symlink; truncated at
+ * start unless it rotates (a restarted daemon appends: a shipper may not have read
+ * the end yet).
+ */
+async function openOutputFile(path: string, cfg: TraceCliConfig) {
+  const { RotatingFile } = await import("../export/rotate.ts");
+  try {
+    return new RotatingFile(path, {
+      maxBytes: cfg.export.rotateSize,
+      keep: cfg.export.rotateKeep,
+      truncate: cfg.export.rotateSize === undefined,
+    });
+  } catch (e) {
+    throw new TsbpfError(`trace: -o: ${(e as Error).message}`);
   }
 }
 

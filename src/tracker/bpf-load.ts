@@ -12,6 +12,7 @@ import { PerfReader } from "../perf/reader.ts";
 import type { EventReaderBase } from "../ringbuf/base.ts";
 import { RingBufReader } from "../ringbuf/reader.ts";
 import type { CollectionSpec } from "../spec.ts";
+import { progInfo } from "../sys/bpf.ts";
 import { PAGE_SIZE } from "../sys/mm.ts";
 import { BPF_MAP_TYPE } from "../uapi.ts";
 
@@ -74,7 +75,16 @@ export interface BpfLoadedTracer {
   attach(): void;
   /** Detaches every program; maps and the reader stay usable for draining. */
   detach(): void;
+  /** Ring-buffer fill and each program's bpf_prog_info run time (for metrics). */
+  stats(): TracerKernelStats;
   close(): void;
+}
+
+export interface TracerKernelStats {
+  /** Bytes committed to the ring buffer and not yet read, and its size; absent for perf buffers. */
+  ring?: { usedBytes: number; sizeBytes: number };
+  /** run_time_ns and run_cnt of each loaded program (counted while kernel.bpf_stats_enabled = 1). */
+  programs: { name: string; runTimeNs: bigint; runCount: bigint }[];
 }
 
 export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Promise<BpfLoadedTracer> {
@@ -148,6 +158,20 @@ export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Pr
         }
       },
       detach,
+      stats: () => {
+        const programs: TracerKernelStats["programs"] = [];
+        for (const p of spec.programs) {
+          const prog = coll.programs[p.name];
+          if (!prog) continue;
+          const info = progInfo(prog.fd);
+          programs.push({ name: p.name, runTimeNs: info.run_time_ns, runCount: info.run_cnt });
+        }
+        const ring =
+          r instanceof RingBufReader && !r.isClosed
+            ? { usedBytes: r.available(), sizeBytes: r.size }
+            : undefined;
+        return ring ? { ring, programs } : { programs };
+      },
       close,
     };
   } catch (e) {

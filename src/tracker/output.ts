@@ -26,14 +26,28 @@ export interface EventWriterOptions {
 }
 
 /** A file to create (mode 0644, truncated) or an fd already open (not closed at the end). */
-export type OutputTarget = { path: string } | { fd: number; name?: string };
+export type OutputTarget = { path: string } | { fd: number; name?: string } | { stream: LineStream };
+
+/**
+ * Something that takes whole lines and owns its file (src/export/rotate.ts's
+ * RotatingFile: size rotation, reopen on SIGHUP). Its errors are reported as they are.
+ */
+export interface LineStream {
+  /** `bytes` holds whole lines, each ending in '\n'. */
+  write(bytes: Uint8Array): void;
+  close(): void;
+}
 
 /** Output buffer: written out once it holds FLUSH_AT bytes, or after the event-loop turn. */
 const OUT_BUFFER = 256 * 1024;
 const FLUSH_AT = 64 * 1024;
 
 /** Opens an output target; a file that cannot be created is a TsbpfError naming it. */
-export function openOutput(target: OutputTarget): { fd: number; name: string; own: boolean } {
+export function openOutput(target: { path: string } | { fd: number; name?: string }): {
+  fd: number;
+  name: string;
+  own: boolean;
+} {
   if ("fd" in target) return { fd: target.fd, name: target.name ?? `fd ${target.fd}`, own: false };
   try {
     return { fd: openSync(target.path, "w", 0o644), name: target.path, own: true };
@@ -53,11 +67,20 @@ export class EventWriter implements TraceSink {
   /** Set when the reader of our output went away (EPIPE). */
   broken = false;
 
+  private readonly stream: LineStream | undefined;
+
   constructor(target: OutputTarget, opts: EventWriterOptions) {
-    const o = openOutput(target);
-    this.fd = o.fd;
-    this.own = o.own;
-    this.name = o.name;
+    if ("stream" in target) {
+      this.stream = target.stream;
+      this.fd = -1;
+      this.own = false;
+      this.name = "";
+    } else {
+      const o = openOutput(target);
+      this.fd = o.fd;
+      this.own = o.own;
+      this.name = o.name;
+    }
     this.rel = opts.time === "rel";
     this.startedAt = opts.startedAt;
     if (opts.format === "text") {
@@ -140,6 +163,10 @@ export class EventWriter implements TraceSink {
 
   private writeAll(bytes: Buffer): void {
     if (this.broken) return;
+    if (this.stream) {
+      this.stream.write(bytes);
+      return;
+    }
     let off = 0;
     while (off < bytes.length) {
       try {
@@ -164,5 +191,6 @@ export class EventWriter implements TraceSink {
     this.ended = true;
     this.flush();
     if (this.own) closeSync(this.fd);
+    this.stream?.close();
   }
 }

@@ -10,7 +10,7 @@ import { numPossibleCpus } from "../sys/cpus.ts";
 import { probe } from "../sys/features.ts";
 import { BPF_MAP_TYPE } from "../uapi.ts";
 import { makeRecordDecoder, type RecordDecoder } from "./bpf-decode.ts";
-import { type BpfLoadedTracer, loadTracer } from "./bpf-load.ts";
+import { type BpfLoadedTracer, loadTracer, type TracerKernelStats } from "./bpf-load.ts";
 import { LossPoller } from "./bpf-loss.ts";
 import type { LostEvent, TraceEvent } from "./events.ts";
 import { WARM_ROUNDS, warmEventRound } from "./jit-warm.ts";
@@ -102,6 +102,8 @@ export interface TraceSession {
   batches(opts?: { signal?: AbortSignal }): AsyncIterable<readonly TraceEvent[]>;
   /** Add a process to the descendant filter (needs rootPids). */
   track(pid: number): void;
+  /** Ring-buffer fill and per-program BPF run time, read now (for metrics). */
+  kernelStats(): TracerKernelStats;
   /** Detach now, let events() drain what is left in the ring and end. */
   stop(): void;
   /** Detach and free everything (idempotent). */
@@ -313,6 +315,10 @@ class Session implements TraceSession {
 
   track(pid: number): void {
     this.tracer.track(pid);
+  }
+
+  kernelStats(): TracerKernelStats {
+    return this.closed ? { programs: [] } : this.tracer.stats();
   }
 
   stop(): void {

@@ -4,6 +4,7 @@
 // applies the user-space filters. Front ends only choose options and print.
 import type { StdioOptions } from "node:child_process";
 import { RuleEvaluator } from "./alerts.ts";
+import type { TracerKernelStats } from "./bpf-load.ts";
 import { cgroupIdOfContainer, cgroupIdOfPath } from "./cgroup.ts";
 import { type CommandResult, type GatedCommand, spawnGated } from "./command.ts";
 import { TraceConfigError } from "./errors.ts";
@@ -43,6 +44,11 @@ export interface TraceConfig
   durationMs?: number;
   /** Check for root or CAP_BPF + CAP_PERFMON first, for a clear error (default true). */
   checkPrivileges?: boolean;
+  /**
+   * Sees every event and alert before the user filters, in order (metrics count what
+   * the kernel reported, whatever the output shows).
+   */
+  observe?: (ev: TraceEvent) => void;
 }
 
 /** A running trace (openTrace()): its process table, its events, and close(). */
@@ -57,6 +63,8 @@ export interface Trace {
   readonly rootPid: number | undefined;
   /** The user-space filters in use. */
   readonly filter: EventFilter;
+  /** Ring-buffer fill and per-program BPF run time, read now (for metrics). */
+  kernelStats(): TracerKernelStats;
   /**
    * The events that pass the filters, a batch at a time (alerts right after their
    * exec). Each array is reused: valid until the next iteration. Ends after stop(), the
@@ -126,6 +134,7 @@ export async function openTrace(cfg: TraceConfig = {}): Promise<Trace> {
     command?.pid ?? cfg.pid,
     cfg.durationMs,
     cfg.maxArgs,
+    cfg.observe,
   );
 }
 
@@ -140,6 +149,7 @@ class FilteredTrace implements Trace {
     readonly rootPid: number | undefined,
     durationMs: number | undefined,
     private readonly maxArgs: number | undefined,
+    private readonly observe: ((ev: TraceEvent) => void) | undefined,
   ) {
     if (durationMs !== undefined) this.timer = setTimeout(() => this.stop(), durationMs);
   }
@@ -152,17 +162,26 @@ class FilteredTrace implements Trace {
     return this.session.startedAt;
   }
 
+  kernelStats(): TracerKernelStats {
+    return this.session.kernelStats();
+  }
+
   async *batches(opts: { signal?: AbortSignal } = {}): AsyncGenerator<readonly TraceEvent[]> {
     const out: TraceEvent[] = [];
     const filter = this.filter;
     const rules = this.rules;
     const command = this.command;
     const maxArgs = this.maxArgs;
+    const observe = this.observe;
     for await (const batch of this.session.batches(opts)) {
       for (let i = 0; i < batch.length; i++) {
         const ev = batch[i] as TraceEvent;
         if (command?.isGateExec(ev)) continue;
         const alerts = rules.check(ev);
+        if (observe !== undefined) {
+          observe(ev);
+          if (alerts !== undefined) for (const a of alerts) observe(a);
+        }
         if (filter.pass(ev)) {
           if (maxArgs !== undefined) capArgs(ev, maxArgs);
           out.push(ev);
