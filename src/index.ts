@@ -38,8 +38,19 @@ export type {
   AttachOptionsByKind,
   AttachOptionsFor,
   BtfAttachOptions,
+  CgroupAttachOptions,
+  IterAttachOptions,
+  KprobeAttachOptions,
+  KprobeMultiAttachOptions,
+  NetnsAttachOptions,
+  PerfEventAttachOptions,
   RawTracepointAttachOptions,
+  SocketAttachOptions,
+  SockmapAttachOptions,
+  TcAttachOptions,
   TracepointAttachOptions,
+  UprobeAttachOptions,
+  XdpAttachOptions,
 } from "./link/attach.ts";
 export { AttachError, type AttachKind, Link } from "./link/link.ts";
 export { BtfLoadError } from "./loader/btf.ts";
