@@ -97,6 +97,27 @@ function tryRead(path: string): Buffer | undefined {
   }
 }
 
+/**
+ * argv from /proc/<pid>/cmdline, shown as ps shows it. A process that rewrites its
+ * title (setproctitle, Node's process.title, nginx, PostgreSQL) writes the title over
+ * its old argv area and pads the rest with NULs, so the raw split is the title then
+ * empty arguments ('my-daemon worker' '' '' ...). ps (procps) turns NULs into spaces
+ * and trims the end. Here two or more trailing empty arguments count as padding and
+ * are dropped (one may be a real empty argument), and a lone title is split at its
+ * spaces so that it prints like ps: `my-daemon worker`.
+ */
+export function cmdlineArgv(bytes: Uint8Array): string[] {
+  const argv = bytesToArgv(bytes);
+  let end = argv.length;
+  while (end > 0 && argv[end - 1] === "") end--;
+  const padding = argv.length - end;
+  if (padding < 2 || end === 0) return argv;
+  const kept = argv.slice(0, end);
+  if (kept.length === 1 && (kept[0] as string).includes(" "))
+    return (kept[0] as string).split(" ").filter((w) => w !== "");
+  return kept;
+}
+
 /** Reads one process from procRoot/<pid>; undefined when it vanished or is malformed. */
 export function readProcessInfo(pid: number, procRoot = "/proc"): ProcessInfo | undefined {
   // Plain concatenation, not path.join: the seeding runs in a trace's first turns, and
@@ -129,7 +150,7 @@ export function readProcessInfo(pid: number, procRoot = "/proc"): ProcessInfo | 
     uid: status.uid,
     gid: status.gid,
     threads: status.threads,
-    argv: cmdline ? bytesToArgv(cmdline) : [],
+    argv: cmdline ? cmdlineArgv(cmdline) : [],
     exe,
   };
 }
