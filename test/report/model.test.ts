@@ -96,9 +96,23 @@ test("a process older than the trace starts at exit minus lifetime_ns; exits of 
   ]);
   const cron = t.processes.find((p) => p.comm === "cron");
   assert.is(cron?.startFrom, "lifetime");
+  assert.equal(cron?.argv, [], "no exec seen, no argv on this exit record");
   assert.is(cron?.start, 5_000 - 3_000_000);
   assert.is(t.processes.length, 2);
   assert.is(t.processes.find((p) => p.comm === "x")?.parent, t.processes.indexOf(cron!));
+});
+
+test("an exit record that repeats the image (newer streams) gives argv when the exec was not seen", () => {
+  const old = proc(50, 1, "daemon");
+  const t = buildTrace([
+    { ...exit(900, old, 0, null, false, 5_000_000), argv: ["daemon", "-f"], filename: "/usr/sbin/daemon" },
+  ]);
+  assert.equal(t.processes[0]?.argv, ["daemon", "-f"]);
+  assert.is(t.processes[0]?.filename, "/usr/sbin/daemon");
+  // With the exec seen, its argv wins.
+  const p = proc(51, 1, "sh");
+  const t2 = buildTrace([exec(0, p, ["sh", "-c", "x"]), { ...exit(10, p), argv: ["other"] }]);
+  assert.equal(t2.processes[0]?.argv, ["sh", "-c", "x"]);
 });
 
 test("parent loops in a hand-made file are broken, not followed forever", () => {
