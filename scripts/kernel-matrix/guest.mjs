@@ -39,6 +39,7 @@ export async function runGuest(kernel, checks, { repo, outDir, timeoutSec, smp, 
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, "run.sh"), runScript(repo, checks, env), { mode: 0o755 });
+  writeFileSync(join(outDir, "repo"), `${repo}\n`);
   const args = [
     "-accel",
     "tcg,thread=multi",

@@ -128,8 +128,16 @@ mount -t devtmpfs dev "$R/dev"
 mkdir -p "$R/dev/pts" "$R/dev/shm"
 mount -t devpts devpts "$R/dev/pts"
 mount -t tmpfs tmpfs "$R/dev/shm"
+# A repository under /tmp or /run would vanish under the guest's tmpfs there: keep its
+# overlay view and bind it back on top.
+REPO=$(cat /out/repo 2>/dev/null)
+case "$REPO" in
+  /tmp/*|/run/*) mkdir -p /repo-keep; mount --bind "$R$REPO" /repo-keep ;;
+  *) REPO= ;;
+esac
 mount -t tmpfs tmpfs "$R/tmp"
 mount -t tmpfs tmpfs "$R/run"
+if [ -n "$REPO" ]; then mkdir -p "$R$REPO"; mount --bind /repo-keep "$R$REPO"; fi
 mount -t tracefs tracefs "$R/sys/kernel/tracing" 2>/dev/null
 mount -t debugfs debugfs "$R/sys/kernel/debug" 2>/dev/null
 mount -t securityfs securityfs "$R/sys/kernel/security" 2>/dev/null
