@@ -3,6 +3,9 @@
 // executable application", Node >= 20.12). Steps:
 //   1. esbuild bundles src/cli.ts into one CommonJS file (SEA mains must be CommonJS
 //      and may require() only built-ins), with "koffi" redirected to src/sys/koffi-sea.ts;
+//      the optional NATS client (@nats-io/transport-node, @nats-io/jetstream) is bundled
+//      too: esbuild follows src/export/nats-client.ts's dynamic import() (evaluated only
+//      when --nats or `tsbpf fleet` runs), so the build needs it installed (npm ci does);
 //   2. dist/sea-config.json lists the assets: koffi's native addon and every bpf/*.bpf.o;
 //   3. `node --experimental-sea-config` writes the blob: by default with a V8 start-up
 //      snapshot of the evaluated bundle and the pre-parsed embedded objects (see
