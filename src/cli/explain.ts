@@ -7,8 +7,9 @@ import { UsageError } from "../errors.ts";
 import { preloadLibc } from "../sys/libc.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
+import { closest } from "./suggest.ts";
 
-const help = `Usage: tsbpf explain OBJ [--json] [--btf FILE] [--no-load]
+const help = `Usage: tsbpf explain OBJ [--json] [--btf FILE] [--no-load] [--program NAME]
 
 Show every step of loading a BPF object: its ELF sections, the maps and each
 BPF_MAP_CREATE, every relocation (instruction before -> after), every CO-RE
@@ -24,11 +25,37 @@ Options:
                     object whose .BTF section describes the target kernel
       --no-load     static part only: resolve CO-RE and externs, create nothing
                     in the kernel (what non-root users get anyway)
+      --program NAME  only this program's relocations, CO-RE records, load call
+                    and verdict (the object's maps and sections stay)
   -h, --help        show this help
 
 Examples:
   sudo tsbpf explain bpf/process.bpf.o
-  tsbpf explain test/fixtures/core.bpf.o --no-load --json`;
+  tsbpf explain test/fixtures/core.bpf.o --no-load --json
+  tsbpf explain bpf/process.bpf.o --program handle_exec`;
+
+/**
+ * The report narrowed to one program: its relocations, CO-RE records and verdict, and
+ * of the bpf() calls the BPF_PROG_LOAD that loaded it plus those not tied to a program
+ * (maps, BTF). An unknown name is a usage error that lists the names.
+ */
+export function onlyProgram(report: ExplainReport, name: string): ExplainReport {
+  const names = report.programs.map((p) => p.name);
+  if (!names.includes(name)) {
+    const guess = closest(name, names);
+    throw new UsageError(
+      `explain: --program ${name}: no such program${guess ? ` (did you mean ${guess}?)` : ""}; the object has ${names.join(", ")}`,
+    );
+  }
+  return {
+    ...report,
+    relocations: report.relocations.filter((r) => r.program === name),
+    core_relocations: report.core_relocations.filter((r) => r.program === name),
+    programs: report.programs.filter((p) => p.name === name),
+    bpf_calls: report.bpf_calls.filter((c) => c.cmd !== "BPF_PROG_LOAD" || c.attr.prog_name === name),
+    steps: report.steps,
+  };
+}
 
 /** JSON output uses snake_case keys throughout (camelCase fields of nested results too). */
 function snakeKeys(v: unknown): unknown {
@@ -46,6 +73,7 @@ const OPTIONS = {
   json: { type: "boolean", default: false },
   btf: { type: "string" },
   "no-load": { type: "boolean", default: false },
+  program: { type: "string" },
 } as const;
 
 const command: Command = {
@@ -61,10 +89,11 @@ const command: Command = {
     // The target BTF is mmapped through libc: load the addon before the timed phases
     // (TSBPF_TIMING=1, read by bench/core.ts) start, as a source run does at import.
     preloadLibc();
-    const report: ExplainReport = await explainObject(bytes, path, {
+    let report: ExplainReport = await explainObject(bytes, path, {
       btf: values.btf,
       load: !values["no-load"],
     });
+    if (values.program !== undefined) report = onlyProgram(report, values.program);
     if (values.json) {
       const { steps: _steps, ...rest } = report;
       process.stdout.write(`${JSON.stringify(snakeKeys(rest), null, 2)}\n`);
