@@ -25,7 +25,8 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 async function child(): Promise<void> {
   // Imports first: module loading is node start-up, not CO-RE work.
-  const { kernelBtf } = await import("../src/loader/kernel-btf.ts");
+  const { BtfCache } = await import("../src/btf/kernel.ts");
+  const { coreTargets } = await import("../src/core/candidates.ts");
   const { readCollectionSpec } = await import("../src/elf/collection.ts");
   const { linkProgram } = await import("../src/loader/link.ts");
   const { relocateLinked } = await import("../src/core/relocate.ts");
@@ -34,13 +35,15 @@ async function child(): Promise<void> {
   const obj = readFileSync(OBJ);
   const spec = readCollectionSpec(new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength), OBJ);
   const t1 = process.hrtime.bigint();
-  const vmlinux = kernelBtf();
+  const cache = new BtfCache();
+  const vmlinux = cache.kernel();
   const t2 = process.hrtime.bigint();
   let relos = 0;
+  const targets = coreTargets(vmlinux, cache.modules());
   for (const p of spec.programs) {
     const lp = linkProgram(spec, p);
     if (!spec.btf || lp.coreRelos.length === 0) continue;
-    relos += relocateLinked(lp, spec.btf, vmlinux).length;
+    relos += relocateLinked(lp, spec.btf, targets).length;
   }
   const t3 = process.hrtime.bigint();
   const cpu = process.cpuUsage(c0);

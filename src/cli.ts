@@ -3,7 +3,7 @@
 import { COMMANDS } from "./cli/registry.ts";
 import { closest } from "./cli/suggest.ts";
 import { TsbpfError, UsageError } from "./errors.ts";
-import { phase } from "./timing.ts";
+import { firstPhase } from "./timing.ts";
 import { VERSION } from "./version.ts";
 
 function usage(): string {
@@ -21,7 +21,7 @@ function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  phase("cli: main()");
+  firstPhase("cli: main()");
   const [name, ...rest] = argv;
   if (name === "help" && rest[0] !== undefined) return main([rest[0], "--help"]);
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {

@@ -14,28 +14,21 @@
 //  - warmUpExplain runs `explain --no-load` (ELF, every CO-RE record, externs).
 //
 // Nothing computed here may survive into the snapshot, because the build machine is not
-// the machine the binary runs on: every object below is created here and dropped, the
-// CO-RE memo tables are WeakMaps keyed by these Btf objects, and each per-process cache
-// a step filled (feature probes, kernel BTF, the possible-CPU list, the --btf override,
-// TSBPF_TIMING's setting) is forgotten when it ends. No koffi, no open fd.
+// the machine the binary runs on: every object below is created here and dropped with
+// what it cached (kernel BTF, feature answers, CO-RE memo tables: the library keeps no
+// process-wide state). No koffi, no open fd.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Btf } from "./btf/btf.ts";
 import { makeCodec } from "./btf/codec.ts";
-import { explainObject } from "./core/explain.ts";
 import { readCollectionSpec } from "./elf/collection.ts";
-import { forgetFeatureProbes } from "./loader/features.ts";
-import { releaseKernelBtf, setTargetBtfPath } from "./loader/kernel-btf.ts";
-import { releaseRunningKernelBtf } from "./loader/program.ts";
-import { forgetPossibleCpus } from "./sys/cpus.ts";
+import { explainObject } from "./explain/explain.ts";
 import { type FakeLibc, installFakeLibc } from "./sys/libc.ts";
-import { forgetTimingSetting } from "./timing.ts";
 import { loadRuleSet, RuleEvaluator } from "./tracker/alerts.ts";
 import { EV, makeRecordDecoder } from "./tracker/bpf-decode.ts";
 import type { TraceEvent } from "./tracker/events.ts";
 import { EventFilter } from "./tracker/filter.ts";
-import { writeEventJson } from "./tracker/json-bytes.ts";
 import { EventWriter } from "./tracker/output.ts";
 import { ProcessTable } from "./tracker/process-table.ts";
 import { openSession } from "./tracker/source.ts";
@@ -151,10 +144,6 @@ export async function warmUpTraceLoad(objectPath: string): Promise<number> {
     rmSync(cacheHome, { recursive: true, force: true });
     if (noAtomics) delete (globalThis as Record<string, unknown>).Atomics;
     restore();
-    forgetFeatureProbes();
-    releaseKernelBtf();
-    releaseRunningKernelBtf();
-    forgetPossibleCpus();
   }
   return seeded;
 }
@@ -178,11 +167,6 @@ export async function warmUpExplain(objects: { name: string; path: string }[]): 
   } catch (e) {
     lastWarmUpError = e instanceof Error ? e.message : String(e);
   } finally {
-    setTargetBtfPath(undefined);
-    releaseKernelBtf();
-    releaseRunningKernelBtf();
-    // explain marks its phases: TSBPF_TIMING is read at the first mark.
-    forgetTimingSetting();
   }
   return records;
 }
@@ -305,10 +289,6 @@ export function warmUpEventPath(objectPath: string): number {
       if (mode === "text") out.line(summary.render(table));
       out.end();
     }
-    // The JSON writer keeps its last output buffer (256 KiB) as module state; hand it
-    // an empty one (a write that does not fit is given up) so that the buffer does not
-    // land in the snapshot.
-    writeEventJson(Buffer.alloc(0), 0, 0, { event: "lost", count: 0, kind: "fork" } as unknown as TraceEvent);
   } catch (e) {
     lastWarmUpError = e instanceof Error ? e.message : String(e);
   }

@@ -60,6 +60,8 @@ export class Btf {
    * generation of a cold process for nothing.
    */
   private readonly cache = new Map<number, BtfType>();
+  /** Values other modules derive from this BTF alone (CO-RE's name index), kept with it. */
+  private readonly derived = new Map<symbol, unknown>();
   private index: Map<string, number[]> | undefined;
   /** findByNameKind calls answered by a scan; past SCANS_BEFORE_INDEX the index is built. */
   private scans = 0;
@@ -135,6 +137,19 @@ export class Btf {
     this.offsets = tables.offsets;
     this.kinds = tables.kinds;
     this.length = this.firstId + n;
+  }
+
+  /**
+   * A value derived from this BTF alone (an index, a memo table), made by `make` on first
+   * use and kept as long as this Btf: the deriving module owns `key` and its meaning.
+   */
+  memo<T>(key: symbol, make: () => T): T {
+    let v = this.derived.get(key) as T | undefined;
+    if (v === undefined) {
+      v = make();
+      this.derived.set(key, v);
+    }
+    return v;
   }
 
   /** Parses raw BTF (a `.BTF` section, or a file such as /sys/kernel/btf/vmlinux). Throws BtfError naming the offset of anything malformed. */

@@ -30,3 +30,6 @@ export class BtfError extends TsbpfError {
     this.detail = detail;
   }
 }
+
+/** No target BTF: the kernel lacks CONFIG_DEBUG_INFO_BTF and no target BTF file was given, or that file is unusable. */
+export class KernelBtfError extends TsbpfError {}

@@ -1,9 +1,9 @@
 // `tsbpf explain OBJ [--json] [--btf FILE] [--no-load]`: the whole load path of an
 // object, step by step, for people who want to see what a BPF loader does.
 import { readObjectFile } from "../assets.ts";
-import { type ExplainReport, explainObject } from "../core/explain.ts";
-import { renderExplainText } from "../core/explain-text.ts";
 import { UsageError } from "../errors.ts";
+import { type ExplainReport, explainObject } from "../explain/explain.ts";
+import { renderExplainText } from "../explain/explain-text.ts";
 import { preloadLibc } from "../sys/libc.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";

@@ -15,9 +15,25 @@ export interface Candidate {
   module?: string;
 }
 
+/**
+ * What CO-RE relocates against: the target (the running kernel's vmlinux, or a BTF file
+ * standing for it) and more BTF searched after it when the target has no candidate
+ * (module BTF, cilium/ebpf's ExtraRelocationTargets). `memo` holds the resolutions made
+ * against these targets (see resolve.ts); one TargetBtfs per load shares them across its
+ * programs.
+ */
 export interface TargetBtfs {
   vmlinux: Btf;
   modules: { name: string; btf: Btf }[];
+  memo?: CoreMemo;
+}
+
+/** Per local BTF: candidate lists and resolutions made against one TargetBtfs. */
+export type CoreMemo = WeakMap<Btf, { cands: Map<number, Candidate[]>; res: Map<string, unknown> }>;
+
+/** A TargetBtfs with a fresh memo. */
+export function coreTargets(vmlinux: Btf, modules: { name: string; btf: Btf }[] = []): TargetBtfs {
+  return { vmlinux, modules, memo: new WeakMap() };
 }
 
 /**
@@ -36,7 +52,7 @@ interface NameHashIndex {
   cache: Map<string, number[]>;
 }
 
-const indexes = new WeakMap<Btf, NameHashIndex>();
+const NAME_INDEX = Symbol("core name index");
 
 function keyHash(bytes: Uint8Array, from: number): number {
   let h = 0x811c9dc5;
@@ -60,8 +76,10 @@ const INDEXED_KINDS = new Uint8Array(32);
 for (const k of [1, 4, 5, 6, 7, 8, 16, 18, 19]) INDEXED_KINDS[k] = 1; // INT STRUCT UNION ENUM FWD TYPEDEF FLOAT TYPE_TAG ENUM64
 
 function nameIndex(btf: Btf): NameHashIndex {
-  let idx = indexes.get(btf);
-  if (idx) return idx;
+  return btf.memo(NAME_INDEX, () => buildNameIndex(btf));
+}
+
+function buildNameIndex(btf: Btf): NameHashIndex {
   const kinds = btf.kindTable;
   const offsets = btf.offsetTable;
   const n = kinds.length;
@@ -105,9 +123,7 @@ function nameIndex(btf: Btf): NameHashIndex {
     next[i] = table[b] as number;
     table[b] = firstId + i;
   }
-  idx = { mask, table, next, cache: new Map() };
-  indexes.set(btf, idx);
-  return idx;
+  return { mask, table, next, cache: new Map() };
 }
 
 /** Own ids of `btf` (not its base's) whose essential name is `ess`, ascending. */

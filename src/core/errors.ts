@@ -27,5 +27,4 @@ export class CoreRelocationError extends TsbpfError {
 /** A `.kconfig` or `__ksym` extern that cannot be satisfied by the running kernel. */
 export class ExternError extends TsbpfError {}
 
-/** No target BTF: the kernel lacks CONFIG_DEBUG_INFO_BTF and no --btf file was given. */
-export class KernelBtfError extends TsbpfError {}
+export { KernelBtfError } from "../btf/errors.ts";

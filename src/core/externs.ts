@@ -7,7 +7,6 @@
 import { readFileSync } from "node:fs";
 import { release } from "node:os";
 import type { Btf } from "../btf/btf.ts";
-import { kernelModuleBtfs } from "../loader/kernel-btf.ts";
 import type { CollectionSpec, ExternSpec } from "../spec.ts";
 import { typesAreCompat } from "./compat.ts";
 import { ExternError } from "./errors.ts";
@@ -41,8 +40,8 @@ export interface ResolveExternOptions {
   config?: string;
   /** /proc/kallsyms text; defaults to reading the file. */
   kallsyms?: string;
-  /** Module BTFs to search when vmlinux lacks a ksym; defaults to kernelModuleBtfs(). */
-  modules?: { name: string; btf: Btf }[];
+  /** Module BTFs to search when vmlinux lacks a ksym, read when first needed (default: none). */
+  modules?: { name: string; btf: Btf }[] | (() => { name: string; btf: Btf }[]);
 }
 
 /** Names libbpf fills itself instead of reading them from the config. */
@@ -183,14 +182,15 @@ export function resolveExterns(
       explain.push({ name: e.name, kind: "ksym", value: `address 0x${addr.toString(16)} (/proc/kallsyms)` });
     }
   }
-  let modules: { name: string; btf: Btf }[] | undefined = opts.modules;
+  let modules: { name: string; btf: Btf }[] | undefined =
+    typeof opts.modules === "function" ? undefined : opts.modules;
   for (const e of ks) {
     if (typeless.includes(e)) continue;
     const local = btf.type(e.btfId);
     const kind = local.kind === "func" ? "func" : "var";
     let found = findKernelSym(kernel, [], e.name, kind);
     if (!found) {
-      modules ??= kernelModuleBtfs();
+      modules ??= typeof opts.modules === "function" ? opts.modules() : [];
       found = findKernelSym(kernel, modules, e.name, kind);
     }
     if (!found) {

@@ -9,9 +9,8 @@ import type { Btf } from "../btf/btf.ts";
 import type { CoreRelo } from "../btf/ext.ts";
 import { BPF_CORE, BPF_CORE_KIND_NAMES } from "../btf/ext.ts";
 import { formatAccess, formatType } from "../btf/format.ts";
-import { cachedKernelBtf, kernelBtf, kernelModuleBtfs } from "../loader/kernel-btf.ts";
 import type { LineInfoSpec } from "../spec.ts";
-import type { TargetBtfs } from "./candidates.ts";
+import { coreTargets, type TargetBtfs } from "./candidates.ts";
 import { CoreRelocationError } from "./errors.ts";
 import { essentialName, targetLabel } from "./names.ts";
 import { patchInsn } from "./patch.ts";
@@ -56,7 +55,9 @@ export interface ApplyCoreArgs {
   /** Instruction indexes relative to the linked program. */
   relos: CoreRelo[];
   localBtf: Btf;
-  /** Defaults to the kernel BTF (src/loader/kernel-btf.ts), with module BTFs. */
+  /** The target and the BTF searched after it; or targetBtf alone. */
+  targets?: TargetBtfs;
+  /** A target with nothing searched after it (when `targets` is not given). */
   targetBtf?: Btf;
   /** Instruction indexes relative to the linked program. */
   lineInfo?: LineInfoSpec[];
@@ -71,13 +72,13 @@ export interface LinkedForCore {
 }
 
 /** applyCoreRelocations on a linked program: its instructions, CO-RE records and line info. */
-export function relocateLinked(lp: LinkedForCore, localBtf: Btf, targetBtf?: Btf): CoreReloResult[] {
+export function relocateLinked(lp: LinkedForCore, localBtf: Btf, targets: TargetBtfs): CoreReloResult[] {
   return applyCoreRelocations({
     program: lp.spec.name,
     insns: lp.insns,
     relos: lp.coreRelos,
     localBtf,
-    targetBtf,
+    targets,
     lineInfo: lp.lineInfo,
   });
 }
@@ -164,10 +165,11 @@ export function specPath(spec: CoreSpec): string {
   return `${root}${first ? `[${first}]` : ""}${path ? `::${path}` : ""}`;
 }
 
-function targetsFor(targetBtf: Btf | undefined): TargetBtfs {
-  if (targetBtf)
-    return { vmlinux: targetBtf, modules: targetBtf === cachedKernelBtf() ? kernelModuleBtfs() : [] };
-  return { vmlinux: kernelBtf(), modules: kernelModuleBtfs() };
+function targetsFor(args: ApplyCoreArgs): TargetBtfs {
+  const t = args.targets;
+  if (t) return t.memo ? t : { ...t, memo: new WeakMap() };
+  if (!args.targetBtf) throw new TypeError("applyCoreRelocations: no target BTF (targets or targetBtf)");
+  return coreTargets(args.targetBtf);
 }
 
 /** Why a relocation was poisoned: the shape CoreRelocationError messages carry. */
@@ -180,14 +182,10 @@ function poisonReason(r: CoreResolution, target: Btf): string {
 }
 
 /** C text of the local type and the access path, memoised per object BTF (many records repeat). */
-const described = new WeakMap<Btf, Map<string, { localType: string; accessText: string }>>();
+const DESCRIBED = Symbol("CO-RE local descriptions");
 
 function describeLocal(localBtf: Btf, relo: CoreRelo): { localType: string; accessText: string } {
-  let memo = described.get(localBtf);
-  if (!memo) {
-    memo = new Map();
-    described.set(localBtf, memo);
-  }
+  const memo = localBtf.memo(DESCRIBED, () => new Map<string, { localType: string; accessText: string }>());
   const typeOnly = relo.kind === BPF_CORE.TYPE_ID_LOCAL || !(isFieldKind(relo.kind) || isEnumKind(relo.kind));
   const key = `${relo.typeId}:${typeOnly ? "" : relo.accessStr}`;
   let d = memo.get(key);
@@ -206,7 +204,7 @@ function describeLocal(localBtf: Btf, relo: CoreRelo): { localType: string; acce
 
 export function applyCoreRelocations(args: ApplyCoreArgs): CoreReloResult[] {
   const { program, insns, relos, localBtf, lineInfo } = args;
-  const targets = targetsFor(args.targetBtf);
+  const targets = targetsFor(args);
   const results: CoreReloResult[] = [];
   for (let index = 0; index < relos.length; index++) {
     const relo = relos[index] as CoreRelo;

@@ -36,36 +36,23 @@ export interface CoreResolution {
 export class CoreResolveError extends Error {}
 
 /**
- * Candidate lists by local type id, narrowed to the candidates that matched once one
- * did (libbpf's per-object cand_cache), keyed by the local/target BTF pair.
+ * The memo tables for one local BTF against `targets` (libbpf's per-object cand_cache,
+ * plus resolutions), or fresh ones when the targets carry no memo.
  */
-const candCache = new WeakMap<Btf, WeakMap<Btf, Map<number, Candidate[]>>>();
-
-/**
- * The map kept for one local/target BTF pair in a two-level cache (both levels weak,
- * so a dropped object or kernel BTF takes its entries with it). Module BTFs are not
- * part of the key: they are read once per process, alongside vmlinux.
- */
-function perPair<K, V>(
-  cache: WeakMap<Btf, WeakMap<Btf, Map<K, V>>>,
+function memoFor(
   local: Btf,
   targets: TargetBtfs,
-): Map<K, V> {
-  let byTarget = cache.get(local);
-  if (!byTarget) {
-    byTarget = new WeakMap();
-    cache.set(local, byTarget);
-  }
-  let m = byTarget.get(targets.vmlinux);
+): { cands: Map<number, Candidate[]>; res: Map<string, unknown> } {
+  let m = targets.memo?.get(local);
   if (!m) {
-    m = new Map();
-    byTarget.set(targets.vmlinux, m);
+    m = { cands: new Map(), res: new Map() };
+    targets.memo?.set(local, m);
   }
   return m;
 }
 
 function cachedCandidates(local: Btf, localId: number, targets: TargetBtfs): Candidate[] {
-  const m = perPair(candCache, local, targets);
+  const m = memoFor(local, targets).cands;
   let c = m.get(localId);
   if (!c) {
     c = findCandidates(local, localId, targets);
@@ -125,11 +112,9 @@ function calcRes(kind: number, local: CoreSpec, target: CoreSpec | undefined): C
  * records, 42 distinct), and a resolution depends on nothing else but the candidate
  * list, which can only shrink (see below). `cands` is the list length when resolved.
  */
-const resCache = new WeakMap<Btf, WeakMap<Btf, Map<string, { r: CoreResolution; cands: number }>>>();
-
 export function resolveCoreRelo(local: Btf, relo: CoreRelo, targets: TargetBtfs): CoreResolution {
   if (relo.kind === BPF_CORE.TYPE_ID_LOCAL) return resolveUncached(local, relo, targets);
-  const memo = perPair(resCache, local, targets);
+  const memo = memoFor(local, targets).res as Map<string, { r: CoreResolution; cands: number }>;
   const key = `${relo.kind}:${relo.typeId}:${relo.accessStr}`;
   const hit = memo.get(key);
   if (hit) {

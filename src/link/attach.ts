@@ -2,6 +2,7 @@
 // table (ATTACHERS) with an entry per kind: adding a program type is one file in
 // src/link plus one line here.
 import type { ProgramSpec, ProgramTypeInfo } from "../spec.ts";
+import type { FeatureProbes } from "../sys/features.ts";
 import { attachCgroup } from "./cgroup.ts";
 import { attachIter, type IterOptions } from "./iter.ts";
 import { attachKprobe, attachKprobeMulti, parseKprobeTarget } from "./kprobe.ts";
@@ -67,6 +68,8 @@ export interface AttachOptions {
   cgroupOrder?: IterOptions["cgroupOrder"];
   /** perf_event: the event, its rate and the CPUs. */
   perf?: PerfSamplingOptions;
+  /** Where feature probes are answered and kept (a Program passes its load's). */
+  features?: FeatureProbes;
 }
 
 /** attach() options of XDP programs (SEC("xdp"), SEC("xdp.frags")). */
@@ -355,7 +358,8 @@ const tracing: Attacher = (fd, spec) =>
   attachTracing(fd, spec.name, spec.attach as "tp_btf", spec.expectedAttachType, spec.attachTo);
 
 const ATTACHERS: Partial<Record<ProgramTypeInfo["attach"], Attacher>> = {
-  tracepoint: (fd, spec, opts) => attachTracepoint(fd, spec.name, targetOf(spec, opts), opts.cookie),
+  tracepoint: (fd, spec, opts) =>
+    attachTracepoint(fd, spec.name, targetOf(spec, opts), opts.cookie, opts.features),
   raw_tracepoint: (fd, spec, opts) => attachRawTracepoint(fd, spec.name, targetOf(spec, opts)),
   tp_btf: tracing,
   fentry: tracing,

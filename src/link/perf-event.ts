@@ -1,9 +1,9 @@
 // A BPF program on an opened perf event (tracepoint, kprobe, uprobe): BPF_LINK_CREATE
 // with attach_type BPF_PERF_EVENT (5.15+; a bpf_link that can be pinned and carries a
 // bpf_cookie), else the older PERF_EVENT_IOC_SET_BPF + PERF_EVENT_IOC_ENABLE pair on
-// kernels without perf links (probed once per process).
+// kernels without perf links (probed once per FeatureProbes).
 import { closeFd, linkCreate } from "../sys/bpf.ts";
-import { probe } from "../sys/features.ts";
+import { FeatureProbes } from "../sys/features.ts";
 import { ioctl, PERF_EVENT_IOC_ENABLE, PERF_EVENT_IOC_SET_BPF } from "../sys/perf.ts";
 import { BPF_ATTACH_TYPE } from "../uapi.ts";
 import { AttachError, type AttachKind, Link } from "./link.ts";
@@ -14,13 +14,15 @@ export interface PerfLinkInit {
   target: string;
   /** bpf_cookie the program reads with bpf_get_attach_cookie() (perf links only). */
   cookie?: bigint;
+  /** Where the perf-link probe is answered and kept (default: probed for this call). */
+  features?: FeatureProbes;
 }
 
 /** Attaches `progFd` to the perf event `pfd`; the Link owns `pfd` (closed on failure too). */
 export function attachPerfEventFd(progFd: number, pfd: number, init: PerfLinkInit): Link {
   const what = `${init.kind} ${init.target}`;
   try {
-    if (probe("link_create_perf_event")) {
+    if ((init.features ?? new FeatureProbes()).has("link_create_perf_event")) {
       const lfd = linkCreate(
         {
           prog_fd: progFd,

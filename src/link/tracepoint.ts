@@ -4,6 +4,7 @@
 // With pid -1 and cpu 0 the program still sees events from every CPU: the BPF program
 // hangs off the tracepoint, not the per-CPU perf buffer (see /work/shared/PLATFORM.md).
 import { readFileSync } from "node:fs";
+import type { FeatureProbes } from "../sys/features.ts";
 import { mountIfAbsent, mountPointsOf } from "../sys/fs.ts";
 import { PERF_FLAG_FD_CLOEXEC, PERF_TYPE_TRACEPOINT, perfEventOpen } from "../sys/perf.ts";
 import { AttachError, type Link } from "./link.ts";
@@ -52,7 +53,13 @@ export function tracepointId(target: string): number {
   return id;
 }
 
-export function attachTracepoint(progFd: number, program: string, target: string, cookie?: bigint): Link {
+export function attachTracepoint(
+  progFd: number,
+  program: string,
+  target: string,
+  cookie?: bigint,
+  features?: FeatureProbes,
+): Link {
   const id = tracepointId(target);
   const pfd = perfEventOpen(
     { type: PERF_TYPE_TRACEPOINT, config: id },
@@ -62,5 +69,5 @@ export function attachTracepoint(progFd: number, program: string, target: string
     PERF_FLAG_FD_CLOEXEC,
     `tracepoint ${target}`,
   );
-  return attachPerfEventFd(progFd, pfd, { kind: "tracepoint", program, target, cookie });
+  return attachPerfEventFd(progFd, pfd, { kind: "tracepoint", program, target, cookie, features });
 }

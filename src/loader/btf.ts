@@ -17,6 +17,7 @@ import { BTF_KIND } from "../btf/types.ts";
 import { TsbpfError } from "../errors.ts";
 import type { CollectionSpec } from "../spec.ts";
 import { btfLoad, closeFd, SyscallError } from "../sys/bpf.ts";
+import type { FeatureProbes } from "../sys/features.ts";
 import { type BtfFeature, haveBtfFeature } from "./features.ts";
 import type { OnStep } from "./steps.ts";
 
@@ -123,7 +124,11 @@ function intRecord(nameOff: number, size: number, bits: number): Uint8Array {
 }
 
 /** Returns the BTF bytes to load and a description of each change made. */
-export function prepareBtf(spec: CollectionSpec, btf: Btf): { bytes: Uint8Array; changes: string[] } {
+export function prepareBtf(
+  spec: CollectionSpec,
+  btf: Btf,
+  features: FeatureProbes,
+): { bytes: Uint8Array; changes: string[] } {
   const ed = new BtfEditor(btf);
   const changes: string[] = [];
   let int4: number | undefined;
@@ -216,17 +221,17 @@ export function prepareBtf(spec: CollectionSpec, btf: Btf): { bytes: Uint8Array;
     ed.set(id, rec);
   }
 
-  sanitise(btf, ed, changes);
+  sanitise(btf, ed, changes, features);
   return { bytes: ed.encode(), changes };
 }
 
 /** libbpf bpf_object__sanitize_btf: replace kinds the kernel lacks. */
-function sanitise(btf: Btf, ed: BtfEditor, changes: string[]): void {
+function sanitise(btf: Btf, ed: BtfEditor, changes: string[], features: FeatureProbes): void {
   const kinds = new Set<string>();
   for (let id = btf.firstId; id < btf.length; id++) kinds.add(btf.kind(id));
-  const need = (f: BtfFeature, k: string) => kinds.has(k) && !haveBtfFeature(f);
+  const need = (f: BtfFeature, k: string) => kinds.has(k) && !haveBtfFeature(features, f);
   const noFunc = need("func", "func");
-  const noGlobal = !noFunc && kinds.has("func") && !haveBtfFeature("func_global");
+  const noGlobal = !noFunc && kinds.has("func") && !haveBtfFeature(features, "func_global");
   const noDatasec = need("datasec", "datasec");
   const noFloat = need("float", "float");
   const noDeclTag = need("decl_tag", "decl_tag");
@@ -322,15 +327,6 @@ export function loadPreparedBtf(
     opts.onStep?.({ step: "btf_rejected", reason });
     return undefined;
   }
-}
-
-/** prepareBtf + loadPreparedBtf for the object's own BTF. */
-export function loadObjectBtf(
-  spec: CollectionSpec,
-  opts: { onStep?: OnStep; required?: boolean } = {},
-): LoadedBtf | undefined {
-  if (!spec.btf) return undefined;
-  return loadPreparedBtf(spec.path, prepareBtf(spec, spec.btf), opts);
 }
 
 /** Loads again with a log (growing the buffer on ENOSPC) and returns its last lines. */

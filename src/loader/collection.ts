@@ -3,8 +3,9 @@
 // bpf_object__load: BTF → maps (inner templates, global data written, .rodata
 // frozen) → map-in-map slots → programs (link, CO-RE, relocate, load) → prog_array
 // slots. Any failure closes everything created so far: no fd or kernel object leaks.
-import { readObjectFile } from "../assets.ts";
+import { readFileSync } from "node:fs";
 import { Btf } from "../btf/btf.ts";
+import type { BtfCache } from "../btf/kernel.ts";
 import { resolveExterns } from "../core/externs.ts";
 import { type CoreReloResult, relocateLinked } from "../core/relocate.ts";
 import { readCollectionSpec } from "../elf/collection.ts";
@@ -12,17 +13,18 @@ import { GlobalData, type GlobalValue, setRodata } from "../maps/global-data.ts"
 import { BpfMap } from "../maps/map.ts";
 import { createOrReusePinned, DEFAULT_PIN_DIR, pinPath } from "../maps/pin.ts";
 import type { CollectionSpec, MapSpec } from "../spec.ts";
-import { closeFd } from "../sys/bpf.ts";
+import { type BpfRecorder, closeFd, withBpfRecorder } from "../sys/bpf.ts";
+import { FeatureProbes } from "../sys/features.ts";
 import { BPF_MAP_TYPE, BPF_PROG_TYPE } from "../uapi.ts";
 import { loadPreparedBtf, prepareBtf } from "./btf.ts";
 import { type CoreCacheEntry, openCoreCache } from "./core-cache.ts";
 import { LoadError, UnsupportedProgramError } from "./errors.ts";
 import { Program } from "./handle.ts";
-import { checkTargetBtfPath, kernelBtf, setTargetBtfPath } from "./kernel-btf.ts";
 import { linkProgram } from "./link.ts";
 import { type CorePoison, loadProgram } from "./program.ts";
 import { applyRelocations, type ResolvedKsym } from "./relocate.ts";
 import type { OnStep } from "./steps.ts";
+import { chooseTargets, type TargetChoice } from "./target-btf.ts";
 
 /** Changes to one map before it is created (LoadOptions.maps). */
 export interface MapOverride {
@@ -38,8 +40,29 @@ export interface LoadOptions {
   maps?: Record<string, MapOverride>;
   /** Where maps marked LIBBPF_PIN_BY_NAME are pinned or reused (default /sys/fs/bpf). */
   pinDir?: string;
-  /** Target BTF for CO-RE (BTFHub file) instead of /sys/kernel/btf/vmlinux. */
+  /**
+   * The CO-RE and extern target instead of the running kernel's BTF (cilium/ebpf's
+   * ProgramOptions.KernelTypes), e.g. a BTFHub file read with readTargetBtf(). Module
+   * BTF is not searched then (a BTFHub file describes vmlinux only): list it in
+   * extraTargets. Attach targets (tp_btf, fentry) are still found in the running kernel.
+   */
+  targetBtf?: Btf;
+  /** Path convenience for targetBtf: raw BTF or an ELF object with a .BTF section. */
   btf?: string;
+  /**
+   * More BTF searched, in order, for CO-RE candidates the target lacks (cilium/ebpf's
+   * ExtraRelocationTargets). Without targetBtf they come after the kernel's module BTF.
+   */
+  extraTargets?: Btf[];
+  /**
+   * The running kernel's vmlinux and module BTF, parsed at most once per cache: pass one
+   * to share it across loads. Default: a cache for this load alone.
+   */
+  btfCache?: BtfCache;
+  /** Kernel feature answers (BTF kinds, trampolines, perf links): default one set per load. */
+  features?: FeatureProbes;
+  /** Sees every bpf() call the load makes (not those of later attach or map calls). */
+  recorder?: BpfRecorder;
   onStep?: OnStep;
   /** Verifier log level for every program (0: log only on failure). */
   logLevel?: number;
@@ -57,8 +80,22 @@ export type Source = string | Uint8Array | CollectionSpec;
 
 function toSpec(src: Source): CollectionSpec {
   if (typeof src === "string") {
-    const { bytes, path } = readObjectFile(src);
-    return readCollectionSpec(bytes, path);
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(src);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why =
+        code === "ENOENT"
+          ? "no such file"
+          : code === "EISDIR"
+            ? "it is a directory"
+            : code === "EACCES"
+              ? "permission denied"
+              : (e as Error).message;
+      throw new LoadError(`cannot read BPF object '${src}': ${why}`, { cause: e });
+    }
+    return readCollectionSpec(bytes, src);
   }
   if (src instanceof Uint8Array) return readCollectionSpec(src, "<bytes>");
   return src;
@@ -144,10 +181,21 @@ export async function loadCollection(src: Source, opts: LoadOptions = {}): Promi
 
 /** loadCollection(), synchronously (loading makes only blocking syscalls). */
 export function loadCollectionSync(src: Source, opts: LoadOptions = {}): Collection {
-  if (opts.btf !== undefined) {
-    checkTargetBtfPath(opts.btf);
-    setTargetBtfPath(opts.btf);
-  }
+  const rec = opts.recorder;
+  return rec ? withBpfRecorder(rec, () => load(src, opts)) : load(src, opts);
+}
+
+/** What a load relocates against and asks the kernel about, decided once per load. */
+interface LoadContext extends TargetChoice {
+  features: FeatureProbes;
+}
+
+function loadContext(opts: LoadOptions): LoadContext {
+  return { ...chooseTargets(opts), features: opts.features ?? new FeatureProbes() };
+}
+
+function load(src: Source, opts: LoadOptions): Collection {
+  const ctx = loadContext(opts);
   const orig = toSpec(src);
   // Private copies of what gets edited (map sizes, .rodata contents).
   const spec: CollectionSpec = {
@@ -157,7 +205,7 @@ export function loadCollectionSync(src: Source, opts: LoadOptions = {}): Collect
   refuseUntypedPrograms(spec);
   const coll = new Collection(spec);
   try {
-    build(coll, spec, opts);
+    build(coll, spec, opts, ctx);
     return coll;
   } catch (e) {
     try {
@@ -197,12 +245,12 @@ function applyOverrides(spec: CollectionSpec, over: Record<string, MapOverride>)
   }
 }
 
-function build(coll: Collection, spec: CollectionSpec, opts: LoadOptions): void {
+function build(coll: Collection, spec: CollectionSpec, opts: LoadOptions, ctx: LoadContext): void {
   const onStep = opts.onStep;
   applyOverrides(spec, opts.maps ?? {});
 
   // 1. BTF, fixed up for the kernel; its parsed form has the real DATASEC offsets.
-  const prepared = spec.btf ? prepareBtf(spec, spec.btf) : undefined;
+  const prepared = spec.btf ? prepareBtf(spec, spec.btf, ctx.features) : undefined;
   coll.btf = prepared ? Btf.parse(prepared.bytes, { name: spec.btf?.name }) : undefined;
   if (opts.rodata && Object.keys(opts.rodata).length) {
     const ro = spec.maps.find((m) => m.globalData?.section === ".rodata");
@@ -223,7 +271,7 @@ function build(coll: Collection, spec: CollectionSpec, opts: LoadOptions): void 
   // 2. Externs, before the maps: the .kconfig map's contents come from them.
   let ksyms = new Map<string, ResolvedKsym>();
   if (spec.externs.length > 0) {
-    const res = resolveExterns(spec, kernelBtf());
+    const res = resolveExterns(spec, ctx.target(), { modules: () => ctx.ksymModules() });
     ksyms = res.ksyms;
     const kc = spec.maps.find((m) => m.globalData?.section === ".kconfig");
     if (kc?.globalData && res.kconfig) kc.globalData.contents = res.kconfig;
@@ -298,7 +346,7 @@ function build(coll: Collection, spec: CollectionSpec, opts: LoadOptions): void 
   const useCache = opts.coreCache === true;
   // With the cache, link everything first: the key covers every program's pre-CO-RE code.
   const linked = useCache ? spec.programs.map((p) => linkProgram(spec, p, onStep)) : [];
-  const cache = useCache ? openCoreCache(spec, linked, opts.btf) : undefined;
+  const cache = useCache ? openCoreCache(spec, linked, { target: ctx.given, extra: ctx.extra }) : undefined;
   const hit = cache?.read();
   const fresh: CoreCacheEntry = {};
   const cacheable = cache !== undefined && hit === undefined;
@@ -314,7 +362,7 @@ function build(coll: Collection, spec: CollectionSpec, opts: LoadOptions): void 
         throw new LoadError(
           `${spec.path}: program '${p.name}' has CO-RE relocations but the object has no BTF`,
         );
-      core = relocateLinked(lp, spec.btf, kernelBtf());
+      core = relocateLinked(lp, spec.btf, ctx.targets());
       poisoned = core.filter((r) => r.poisoned);
       for (const r of core)
         onStep?.({ step: "core_relocation", program: p.name, result: { ...r, kind: r.kindName } });
@@ -341,6 +389,8 @@ function build(coll: Collection, spec: CollectionSpec, opts: LoadOptions): void 
       logLevel: opts.logLevel,
       coreResults: core ?? poisoned,
       attachBtfId: cached?.attachBtfId,
+      kernelBtf: () => ctx.btfCache.kernel(),
+      features: ctx.features,
       onStep,
     });
     if (afterCore)
@@ -349,7 +399,7 @@ function build(coll: Collection, spec: CollectionSpec, opts: LoadOptions): void 
         poisoned: poisoned ?? [],
         ...(info.attachBtfId !== undefined ? { attachBtfId: info.attachBtfId } : {}),
       };
-    coll.programs[p.name] = coll.own(new Program(info.fd, lp, info.stats, onStep));
+    coll.programs[p.name] = coll.own(new Program(info.fd, lp, info.stats, onStep, ctx.features));
   });
   // Only after every program loaded: an entry never records a load that failed.
   if (cache && cacheable) cache.write(fresh);

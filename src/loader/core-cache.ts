@@ -7,7 +7,7 @@
 // Key material: the format version, what CO-RE reads from the object (each program's
 // linked instructions before CO-RE, its CO-RE records and attach target, the object's
 // BTF) and the target's identity: the running kernel's boot_id plus the size and mtime
-// of /sys/kernel/btf/vmlinux, and with --btf FILE the file's sha256 as well. The entry
+// of /sys/kernel/btf/vmlinux, and with a target BTF given as a value its sha256 as well. The entry
 // stores the material itself and a hit needs it byte for byte (one native string
 // compare). The file name is a 64-bit hash of a short summary of it (object path,
 // program names and sizes, target identity): a different object that happens to share
@@ -31,6 +31,7 @@ import {
 } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import type { Btf } from "../btf/btf.ts";
 import type { CollectionSpec } from "../spec.ts";
 import type { LinkedProgram } from "./link.ts";
 import type { CorePoison } from "./program.ts";
@@ -72,15 +73,18 @@ export function coreCacheDisabled(env: NodeJS.ProcessEnv = process.env): boolean
   return v !== undefined && v !== "" && v !== "0";
 }
 
-/** The running kernel and the CO-RE target, as cheaply as possible (no BTF parsing). */
-function targetIdentity(btfOverride: string | undefined): string {
+/**
+ * The running kernel and the CO-RE targets, as cheaply as possible (no BTF parsing):
+ * `given` are targets passed as values (LoadOptions.targetBtf, extraTargets), hashed.
+ */
+function targetIdentity(given: Btf[]): string {
   const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
   const st = statSync("/sys/kernel/btf/vmlinux");
   let id = `boot ${boot} vmlinux ${st.size} ${st.mtimeMs}`;
-  if (btfOverride !== undefined) {
+  if (given.length > 0) {
     // A rare path: node:crypto is loaded only for it.
     const { createHash } = createRequire(process.execPath)("node:crypto") as typeof import("node:crypto");
-    id += ` btf ${createHash("sha256").update(readFileSync(btfOverride)).digest("hex")}`;
+    for (const b of given) id += ` btf ${createHash("sha256").update(b.raw).digest("hex")}`;
   }
   return id;
 }
@@ -176,7 +180,7 @@ function programsSum(programs: Iterable<[string, Uint8Array, number | undefined,
 export function openCoreCache(
   spec: CollectionSpec,
   linked: LinkedProgram[],
-  btfOverride: string | undefined,
+  targets: { target?: Btf; extra?: Btf[] } = {},
   env: NodeJS.ProcessEnv = process.env,
 ): CoreCache | undefined {
   if (coreCacheDisabled(env)) return undefined;
@@ -184,7 +188,11 @@ export function openCoreCache(
   if (!dir) return undefined;
   let identity: string;
   try {
-    identity = targetIdentity(btfOverride);
+    // The target's position matters: "target X" and "extra X" are different loads.
+    identity = targetIdentity(
+      targets.target ? [targets.target, ...(targets.extra ?? [])] : (targets.extra ?? []),
+    );
+    if (!targets.target && targets.extra?.length) identity += " (extra only)";
   } catch {
     return undefined;
   }

@@ -4,6 +4,7 @@ import { type AttachOptions, type AttachOptionsFor, attachProgram } from "../lin
 import type { Link } from "../link/link.ts";
 import type { ProgramSpec } from "../spec.ts";
 import { closeFd, objPin, type ProgInfo, progInfo, progTestRun } from "../sys/bpf.ts";
+import type { FeatureProbes } from "../sys/features.ts";
 import { LoadError } from "./errors.ts";
 import type { LinkedProgram } from "./link.ts";
 import type { OnStep, VerifierStats } from "./steps.ts";
@@ -39,14 +40,23 @@ export class Program<K extends ProgramSpec["attach"] = ProgramSpec["attach"]> {
   readonly links = new Set<Link>();
   private closed = false;
   private readonly onStep: OnStep | undefined;
+  /** Feature answers of the load that made this program, reused by attach(). */
+  private readonly features: FeatureProbes | undefined;
 
-  constructor(fd: number, linked: LinkedProgram, stats: VerifierStats | undefined, onStep?: OnStep) {
+  constructor(
+    fd: number,
+    linked: LinkedProgram,
+    stats: VerifierStats | undefined,
+    onStep?: OnStep,
+    features?: FeatureProbes,
+  ) {
     this.fd = fd;
     this.spec = linked.spec;
     this.name = linked.spec.name;
     this.linked = linked;
     this.stats = stats;
     this.onStep = onStep;
+    this.features = features;
   }
 
   private check(): void {
@@ -59,7 +69,7 @@ export class Program<K extends ProgramSpec["attach"] = ProgramSpec["attach"]> {
    */
   attach(opts: AttachOptionsFor<K> = {} as AttachOptionsFor<K>): Link {
     this.check();
-    const link = attachProgram(this.fd, this.spec, opts as AttachOptions);
+    const link = attachProgram(this.fd, this.spec, { features: this.features, ...(opts as AttachOptions) });
     this.links.add(link);
     this.onStep?.({
       step: "attached",

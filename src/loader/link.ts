@@ -122,8 +122,3 @@ export function linkProgram(spec: CollectionSpec, prog: ProgramSpec, onStep?: On
 function moveLine(l: LineInfoSpec, insn: number): LineInfoSpec {
   return l instanceof LineInfoRecord ? l.at(insn) : { ...l, insn };
 }
-
-/** The function of the linked program that holds slot `insn`. */
-export function functionAtSlot(lp: LinkedProgram, insn: number): LinkedFunction | undefined {
-  return lp.functions.find((f) => insn >= f.start && insn < f.start + f.count);
-}

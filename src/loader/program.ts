@@ -3,16 +3,15 @@
 // kernel's BTF) and the verifier log. The log is only asked for when a load fails
 // (or when the caller wants statistics): a first attempt without a log keeps the
 // common path fast, the retry with log_level 1 explains the failure.
-import { readFileSync } from "node:fs";
-import { Btf } from "../btf/btf.ts";
+import type { Btf } from "../btf/btf.ts";
 import { CoreRelocationError } from "../core/errors.ts";
 import type { CoreReloResult } from "../core/relocate.ts";
 import { kernelObjectName } from "../maps/map.ts";
 import { progLoad, SyscallError } from "../sys/bpf.ts";
+import type { FeatureProbes } from "../sys/features.ts";
 import { BPF_ATTACH_TYPE } from "../uapi.ts";
 import { LoadError, UnsupportedProgramError, VerifierError } from "./errors.ts";
 import { haveTrampolines } from "./features.ts";
-import { kernelBtf, targetBtfPath } from "./kernel-btf.ts";
 import type { LinkedProgram } from "./link.ts";
 import { POISON_CALL_KFUNC_BASE } from "./relocate.ts";
 import type { OnStep, VerifierStats } from "./steps.ts";
@@ -40,6 +39,10 @@ export interface ProgramLoadOptions {
   coreResults?: CorePoison[];
   /** attach_btf_id already known (from the CO-RE cache): skips the kernel BTF lookup. */
   attachBtfId?: number;
+  /** BTF of the RUNNING kernel, where attach targets are (even when CO-RE used another target). */
+  kernelBtf: () => Btf;
+  /** Where feature probes (trampolines) are answered and kept. */
+  features: FeatureProbes;
   onStep?: OnStep;
 }
 
@@ -54,24 +57,14 @@ export interface LoadedProgramInfo {
   log?: string;
 }
 
-let vmlinuxCache: Btf | undefined;
-/** Drops the running kernel's BTF kept for attach targets when --btf is in effect. */
-export function releaseRunningKernelBtf(): void {
-  vmlinuxCache = undefined;
-}
-/** BTF of the RUNNING kernel (attach targets), even when --btf points CO-RE elsewhere. */
-export function runningKernelBtf(): Btf {
-  if (targetBtfPath() === undefined) return kernelBtf();
-  vmlinuxCache ??= Btf.parse(new Uint8Array(readFileSync("/sys/kernel/btf/vmlinux")), {
-    name: "/sys/kernel/btf/vmlinux",
-  });
-  return vmlinuxCache;
-}
-
 const TRAMPOLINE_KINDS = new Set(["fentry", "fexit", "fmod_ret", "lsm"]);
 
 /** attach_btf_id for tp_btf / fentry / fexit / fmod_ret / lsm programs, else undefined. */
-export function attachBtfIdFor(lp: LinkedProgram, objectPath: string): number | undefined {
+export function attachBtfIdFor(
+  lp: LinkedProgram,
+  objectPath: string,
+  kernelBtf: () => Btf,
+): number | undefined {
   const p = lp.spec;
   let name: string;
   let kind: "typedef" | "func";
@@ -94,7 +87,8 @@ export function attachBtfIdFor(lp: LinkedProgram, objectPath: string): number | 
       `${objectPath}: program '${p.name}' (SEC("${p.section}")) names no attach target; use SEC("${p.section}/<target>")`,
     );
   }
-  const ids = runningKernelBtf().findByNameKind(name, kind);
+  const kernel = kernelBtf();
+  const ids = kernel.findByNameKind(name, kind);
   if (ids.length === 0) {
     const what =
       p.attach === "tp_btf"
@@ -103,7 +97,7 @@ export function attachBtfIdFor(lp: LinkedProgram, objectPath: string): number | 
           ? `iterator target '${p.attachTo}' (no ${name} function)`
           : `function '${name}'`;
     throw new LoadError(
-      `${objectPath}: program '${p.name}': ${what} not found in kernel BTF (/sys/kernel/btf/vmlinux)`,
+      `${objectPath}: program '${p.name}': ${what} not found in kernel BTF (${kernel.name})`,
     );
   }
   return ids[0];
@@ -139,9 +133,9 @@ function readLog(buf: Uint8Array): string {
 
 export function loadProgram(lp: LinkedProgram, o: ProgramLoadOptions): LoadedProgramInfo {
   const p = lp.spec;
-  const attachBtfId = o.attachBtfId ?? attachBtfIdFor(lp, o.objectPath);
+  const attachBtfId = o.attachBtfId ?? attachBtfIdFor(lp, o.objectPath, o.kernelBtf);
   if (TRAMPOLINE_KINDS.has(p.attach) && attachBtfId !== undefined) {
-    if (!haveTrampolines(attachBtfId, BPF_ATTACH_TYPE.BPF_TRACE_FENTRY)) {
+    if (!haveTrampolines(o.features, attachBtfId, BPF_ATTACH_TYPE.BPF_TRACE_FENTRY)) {
       throw new UnsupportedProgramError(`program '${p.name}' (SEC("${p.section}")): ${TRAMPOLINE_MESSAGE}`);
     }
   }
@@ -193,7 +187,7 @@ export function loadProgram(lp: LinkedProgram, o: ProgramLoadOptions): LoadedPro
     } catch (e) {
       if (!(e instanceof SyscallError)) throw e;
       firstErr = e;
-      if (e.code === "EPERM") throw privilegeOrTrampoline(e, lp, attachBtfId);
+      if (e.code === "EPERM") throw privilegeOrTrampoline(e, lp, attachBtfId, o.features);
       if (e.code === "EAGAIN") throw interrupted(p.name);
     }
   }
@@ -211,7 +205,7 @@ export function loadProgram(lp: LinkedProgram, o: ProgramLoadOptions): LoadedPro
         size = Math.min(1 << 28, Math.max(size * 4, (out.logTrueSize ?? 0) + 1));
         continue;
       }
-      if (e.code === "EPERM") throw privilegeOrTrampoline(e, lp, attachBtfId);
+      if (e.code === "EPERM") throw privilegeOrTrampoline(e, lp, attachBtfId, o.features);
       if (e.code === "EAGAIN") throw interrupted(p.name);
       throw rejection(lp, o, readLog(buf), firstErr ?? e);
     }
@@ -226,12 +220,17 @@ function interrupted(name: string): LoadError {
   );
 }
 
-function privilegeOrTrampoline(e: SyscallError, lp: LinkedProgram, attachBtfId: number | undefined): Error {
+function privilegeOrTrampoline(
+  e: SyscallError,
+  lp: LinkedProgram,
+  attachBtfId: number | undefined,
+  features: FeatureProbes,
+): Error {
   const p = lp.spec;
   if (
     TRAMPOLINE_KINDS.has(p.attach) &&
     attachBtfId !== undefined &&
-    !haveTrampolines(attachBtfId, BPF_ATTACH_TYPE.BPF_TRACE_FENTRY)
+    !haveTrampolines(features, attachBtfId, BPF_ATTACH_TYPE.BPF_TRACE_FENTRY)
   ) {
     return new UnsupportedProgramError(`program '${p.name}' (SEC("${p.section}")): ${TRAMPOLINE_MESSAGE}`);
   }

@@ -3,7 +3,7 @@
 // records(), onBatch(), drain()/consume(), poll(), lost(), close().
 import type { BpfMap } from "../maps/map.ts";
 import { PerfReader, type PerfReaderOptions } from "../perf/reader.ts";
-import { probe } from "../sys/features.ts";
+import { FeatureProbes } from "../sys/features.ts";
 import { type EventReaderBase, RingBufError } from "./base.ts";
 import type { LossCounter } from "./loss.ts";
 import { RingBufReader } from "./reader.ts";
@@ -19,11 +19,15 @@ export interface OpenEventReaderOptions {
   perfOptions?: PerfReaderOptions;
   /** Force a kind (tests); default: probe the kernel. */
   prefer?: "ringbuf" | "perf";
+  /** Where the ring-buffer probe is answered and kept (default: a fresh set). */
+  features?: FeatureProbes;
 }
 
 /** A RingBufReader when the kernel has ring buffers (5.8+), else a PerfReader over the fallback map. */
 export function openEventReader(opts: OpenEventReaderOptions): EventReaderBase {
-  const useRing = opts.prefer ? opts.prefer === "ringbuf" : probe("ringbuf");
+  const useRing = opts.prefer
+    ? opts.prefer === "ringbuf"
+    : (opts.features ?? new FeatureProbes()).has("ringbuf");
   if (useRing && opts.ringbuf) return new RingBufReader(opts.ringbuf, { loss: opts.loss });
   if (opts.perf) return new PerfReader(opts.perf, opts.perfOptions);
   if (opts.ringbuf) {

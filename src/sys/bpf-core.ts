@@ -1,9 +1,9 @@
-// bpf(2) itself: one entry point, errno -> SyscallError, and the optional recorder that
-// lets `tsbpf explain` show every call of the load path.
+// bpf(2) itself: one entry point, errno -> SyscallError, and the recorder that lets
+// `tsbpf explain` show every call of a load (withBpfRecorder, scoped to one call).
 import { BPF_CMD_NAMES } from "../uapi.ts";
 import { ATTR_SIZE, decodeAttr } from "./bpf-attr.ts";
 import { SyscallError } from "./errors.ts";
-import { errno as lastErrno, SYS_bpf, sysBpf } from "./libc.ts";
+import { errno as lastErrno, bpfRecorder as recorder, SYS_bpf, setBpfRecorder, sysBpf } from "./libc.ts";
 
 export interface BpfCallRecord {
   cmd: number;
@@ -16,11 +16,26 @@ export interface BpfCallRecord {
 }
 export type BpfRecorder = (e: BpfCallRecord) => void;
 
-let recorder: BpfRecorder | undefined;
-
-/** Install (or remove, with undefined) a hook that sees every bpf() call. */
-export function setBpfRecorder(rec: BpfRecorder | undefined): void {
-  recorder = rec;
+/**
+ * Runs `fn` with `rec` seeing every bpf() call it makes, and only those: the recorder
+ * is removed when fn returns or throws (fn is synchronous, so no other caller's calls
+ * can interleave). Nested recorders both see the inner calls' records.
+ */
+export function withBpfRecorder<T>(rec: BpfRecorder, fn: () => T): T {
+  const outer = recorder;
+  setBpfRecorder(
+    outer
+      ? (e) => {
+          rec(e);
+          outer(e);
+        }
+      : rec,
+  );
+  try {
+    return fn();
+  } finally {
+    setBpfRecorder(outer);
+  }
 }
 
 /** What a caller knows about a call, for messages and the recorder. */

@@ -7,7 +7,7 @@ export { iterCreate, progAttach, progDetach, progQuery } from "./bpf-attach.ts";
 export type { AttrValue, Field, Layout } from "./bpf-attr.ts";
 export { ATTR_SIZE, cString, decodeAttr, encodeAttr } from "./bpf-attr.ts";
 export type { BpfCallContext, BpfCallRecord, BpfRecorder } from "./bpf-core.ts";
-export { bpf, bpfTry, cmdName, newAttr, setBpfRecorder } from "./bpf-core.ts";
+export { bpf, bpfTry, cmdName, newAttr, withBpfRecorder } from "./bpf-core.ts";
 export type { BatchArgs, BatchResult, MapCreateAttr } from "./bpf-map.ts";
 export {
   mapCreate,

@@ -20,25 +20,18 @@ export function parseCpuList(text: string, where = POSSIBLE): number[] {
   return out;
 }
 
-let cached: number[] | undefined;
-
-/** CPU numbers the kernel considers possible (cached per process). */
+/**
+ * CPU numbers the kernel considers possible. Read at each call (one small sysfs read):
+ * callers that need it often keep the answer (a per-CPU map keeps its slot count).
+ */
 export function possibleCpus(): number[] {
-  if (!cached) {
-    let text: string;
-    try {
-      text = readFileSync(POSSIBLE, "utf8");
-    } catch (e) {
-      throw new TsbpfError(`cannot read ${POSSIBLE}: ${(e as Error).message}`);
-    }
-    cached = parseCpuList(text);
+  let text: string;
+  try {
+    text = readFileSync(POSSIBLE, "utf8");
+  } catch (e) {
+    throw new TsbpfError(`cannot read ${POSSIBLE}: ${(e as Error).message}`);
   }
-  return cached;
-}
-
-/** Forgets the cached list (src/snapshot-warmup.ts: the build machine's is not the user's). */
-export function forgetPossibleCpus(): void {
-  cached = undefined;
+  return parseCpuList(text);
 }
 
 /** Number of possible CPUs: highest possible CPU + 1, the per-CPU slot count. */

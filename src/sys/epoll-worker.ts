@@ -82,7 +82,6 @@ while (Atomics.load(state, ${STOP}) === 0) {
 `;
 
 type WorkerClass = typeof import("node:worker_threads").Worker;
-let workerClass: WorkerClass | undefined;
 
 /**
  * node:worker_threads, loaded when the first worker starts: it costs ~2.5 ms, and a
@@ -90,11 +89,9 @@ let workerClass: WorkerClass | undefined;
  * CommonJS bundle's (the single binary); from source, one made for this module.
  */
 function loadWorkerClass(): WorkerClass {
-  if (!workerClass) {
-    const req = typeof require === "function" ? require : createRequire(import.meta.url);
-    workerClass = (req("node:worker_threads") as typeof import("node:worker_threads")).Worker;
-  }
-  return workerClass;
+  // require() keeps the module once loaded: a second worker pays a lookup only.
+  const req = typeof require === "function" ? require : createRequire(import.meta.url);
+  return (req("node:worker_threads") as typeof import("node:worker_threads")).Worker;
 }
 
 /** Where the worker loads koffi's addon from. */

@@ -1,5 +1,5 @@
-// Cached kernel feature probes: each is one tiny real object (a hand-encoded BTF blob,
-// a map, a program), created once per process and closed at once. Answers are what
+// Kernel feature probes: each is one tiny real object (a hand-encoded BTF blob,
+// a map, a program), created and closed at once, its answer kept by a FeatureProbes. Answers are what
 // this kernel accepts, not what its version number suggests (cilium/ebpf's features
 // package works the same way).
 import { TsbpfError } from "../errors.ts";
@@ -182,25 +182,61 @@ const PROBES: Record<FeatureName, () => boolean> = {
   },
 };
 
-const cache = new Map<string, boolean>();
+/**
+ * Answers to feature probes, each probed at most once per instance. Whoever holds one
+ * decides how long its answers live: a load makes its own unless given one
+ * (LoadOptions.features), and the objects it creates keep it for later questions (a
+ * program's attach asks whether perf links exist).
+ */
+export class FeatureProbes {
+  readonly #answers = new Map<string, boolean>();
 
-/** Whether this kernel supports a feature; probed once per process. Needs bpf privileges. */
-export function probe(name: FeatureName): boolean {
-  const cached = cache.get(name);
-  if (cached !== undefined) return cached;
-  const fn = PROBES[name];
-  if (!fn)
-    throw new TsbpfError(
-      `unknown feature probe '${name}' (expected one of ${Object.keys(PROBES).join(", ")})`,
-    );
-  const ok = fn();
-  cache.set(name, ok);
-  return ok;
+  /** Whether this kernel supports a feature. Needs bpf privileges; EPERM is thrown. */
+  has(name: FeatureName): boolean {
+    const cached = this.#answers.get(name);
+    if (cached !== undefined) return cached;
+    const fn = PROBES[name];
+    if (!fn)
+      throw new TsbpfError(
+        `unknown feature probe '${name}' (expected one of ${Object.keys(PROBES).join(", ")})`,
+      );
+    const ok = fn();
+    this.#answers.set(name, ok);
+    return ok;
+  }
+
+  /**
+   * A cached answer under any name, computing it with `probe` the first time; a probe
+   * that throws counts as "not supported". For probes defined elsewhere (src/loader).
+   */
+  cached(name: string, probe: () => boolean): boolean {
+    let v = this.#answers.get(name);
+    if (v === undefined) {
+      try {
+        v = probe();
+      } catch {
+        v = false;
+      }
+      this.#answers.set(name, v);
+    }
+    return v;
+  }
+
+  /** An answer given in advance (tests: a kernel without a feature), or undefined to forget it. */
+  set(name: string, value: boolean | undefined): void {
+    if (value === undefined) this.#answers.delete(name);
+    else this.#answers.set(name, value);
+  }
+
+  /** The answer if known, without probing. */
+  known(name: string): boolean | undefined {
+    return this.#answers.get(name);
+  }
 }
 
-/** Forgets every probe result (src/snapshot-warmup.ts: probes answered by a fake kernel). */
-export function forgetProbes(): void {
-  cache.clear();
+/** One-off probe with no cache (a fresh FeatureProbes). */
+export function probe(name: FeatureName): boolean {
+  return new FeatureProbes().has(name);
 }
 
 export const FEATURE_NAMES = Object.keys(PROBES) as FeatureName[];

@@ -61,6 +61,17 @@ function lazy<F extends Fn>(decl: string, store: (f: F) => void): F {
   }) as F;
 }
 
+/**
+ * The recorder bpf() reports to (src/sys/bpf-core.ts withBpfRecorder sets it for the
+ * length of one synchronous call); typed loosely here to keep this module at the bottom.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the record type lives in bpf-core.ts
+export let bpfRecorder: ((e: any) => void) | undefined;
+// biome-ignore lint/suspicious/noExplicitAny: see bpfRecorder
+export function setBpfRecorder(rec: ((e: any) => void) | undefined): void {
+  bpfRecorder = rec;
+}
+
 /** x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
 export const SYS_bpf = 321;
 export const SYS_perf_event_open = 298;

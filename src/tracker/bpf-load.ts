@@ -4,8 +4,6 @@
 
 import { TsbpfError } from "../errors.ts";
 import { loadCollection } from "../loader/collection.ts";
-import { releaseKernelBtf } from "../loader/kernel-btf.ts";
-import { releaseRunningKernelBtf } from "../loader/program.ts";
 import type { OnStep } from "../loader/steps.ts";
 import type { BpfMap } from "../maps/map.ts";
 import { PerfReader } from "../perf/reader.ts";
@@ -102,9 +100,7 @@ export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Pr
     coreCache: o.coreCache ?? true,
     ...(o.onPhase ? { onStep: phaseMarks(o.onPhase) } : {}),
   });
-  // The tracer never needs kernel BTF again: let the GC take vmlinux's (~10 MB).
-  releaseKernelBtf();
-  releaseRunningKernelBtf();
+  // The load's kernel BTF cache went with it: the GC takes vmlinux's (~10 MB).
   const links: { close(): void }[] = [];
   let reader: EventReaderBase | undefined;
   const detach = () => {

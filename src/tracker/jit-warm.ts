@@ -14,7 +14,7 @@
 import { warmCommDecoding } from "./bpf-decode.ts";
 import { execEvent, exitEvent, forkEvent, type RawTask } from "./build.ts";
 import type { TraceEvent } from "./events.ts";
-import { writeEventJson } from "./json-bytes.ts";
+import { JsonEventWriter } from "./json-bytes.ts";
 import { ProcessTable } from "./process-table.ts";
 
 const ARGV = new TextEncoder().encode("/bin/true\0warm\0");
@@ -40,54 +40,60 @@ function task(tgid: number, ppid: number, start: number, ns: boolean): RawTask {
   };
 }
 
-/** Rounds to run, one per turn of events() (see warmEventRound). */
+/** Rounds to run, one per turn of events() (see EventPathWarmUp.round). */
 export const WARM_ROUNDS = 24;
 
-let table: ProcessTable | undefined;
-let out: Buffer | undefined;
+/** The warm-up's own table, buffer and writer: nothing of it touches the real ones. */
+export class EventPathWarmUp {
+  private table: ProcessTable | undefined;
+  private out: Buffer | undefined;
+  private readonly json = new JsonEventWriter();
 
-/**
- * Round `i` of the warm-up: a fork, an exec and an exit (by a signal in odd rounds)
- * on the throwaway table, each written as NDJSON into a scratch buffer. A round is
- * about 0.4 ms (the first, which compiles the functions to bytecode, ~3 ms), so
- * events() runs one per turn from its second turn on: the first events are never
- * held up, and all rounds are done within the first 24 turns.
- */
-export function warmEventRound(i: number): void {
-  table ??= new ProcessTable({ graceMs: 0 });
-  out ??= Buffer.allocUnsafe(4096);
-  const parent = 100;
-  const child = 1000 + i;
-  const start = 2e9 + i * 1e7;
-  const evs: TraceEvent[] = [
-    forkEvent(task(parent, 1, 1e9, false), {
-      childPid: child,
-      childTid: child,
-      thread: false,
-      childStartBoottimeNs: start,
-    }),
-    execEvent(task(child, parent, start, true), {
-      filename: FILENAME,
-      argvBytes: ARGV,
-      argc: 2,
-      argvTruncated: false,
-      oldPid: child,
-    }),
-    exitEvent(task(child, parent, start, true), {
-      status: i % 2 === 0 ? 0 : 9,
-      lifetimeNs: 1e6,
-      thread: false,
-    }),
-  ];
-  for (const ev of evs) {
-    table.apply(ev);
-    writeEventJson(out, 0, out.length - 1, ev);
-  }
-  // graceMs 0: every exited child goes, through the same path as a real prune.
-  table.prune(Date.now() + 1000);
-  warmCommDecoding();
-  if (i === WARM_ROUNDS - 1) {
-    table = undefined;
-    out = undefined;
+  /**
+   * Round `i` of the warm-up: a fork, an exec and an exit (by a signal in odd rounds)
+   * on the throwaway table, each written as NDJSON into a scratch buffer. A round is
+   * about 0.4 ms (the first, which compiles the functions to bytecode, ~3 ms), so
+   * events() runs one per turn from its second turn on: the first events are never
+   * held up, and all rounds are done within the first 24 turns.
+   */
+  round(i: number): void {
+    this.table ??= new ProcessTable({ graceMs: 0 });
+    this.out ??= Buffer.allocUnsafe(4096);
+    const table = this.table;
+    const out = this.out;
+    const parent = 100;
+    const child = 1000 + i;
+    const start = 2e9 + i * 1e7;
+    const evs: TraceEvent[] = [
+      forkEvent(task(parent, 1, 1e9, false), {
+        childPid: child,
+        childTid: child,
+        thread: false,
+        childStartBoottimeNs: start,
+      }),
+      execEvent(task(child, parent, start, true), {
+        filename: FILENAME,
+        argvBytes: ARGV,
+        argc: 2,
+        argvTruncated: false,
+        oldPid: child,
+      }),
+      exitEvent(task(child, parent, start, true), {
+        status: i % 2 === 0 ? 0 : 9,
+        lifetimeNs: 1e6,
+        thread: false,
+      }),
+    ];
+    for (const ev of evs) {
+      table.apply(ev);
+      this.json.write(out, 0, out.length - 1, ev);
+    }
+    // graceMs 0: every exited child goes, through the same path as a real prune.
+    table.prune(Date.now() + 1000);
+    warmCommDecoding();
+    if (i === WARM_ROUNDS - 1) {
+      this.table = undefined;
+      this.out = undefined;
+    }
   }
 }

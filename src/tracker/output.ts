@@ -8,7 +8,7 @@ import { TsbpfError } from "../errors.ts";
 import { escapeJsonLine } from "./escape.ts";
 import type { TraceEvent } from "./events.ts";
 import { TextFormatter } from "./format-text.ts";
-import { writeEventJson } from "./json-bytes.ts";
+import { JsonEventWriter } from "./json-bytes.ts";
 import type { TraceEnd, TraceSink } from "./sink.ts";
 
 /** Options of EventWriter: format and destination. */
@@ -108,7 +108,7 @@ export class EventWriter implements TraceSink {
     // not handle (alert, lost, a field of an unexpected type), goes through the generic
     // escaper, which writes the same bytes.
     if (this.outLen > FLUSH_AT) this.flush();
-    const end = writeEventJson(this.out, this.outLen, this.out.length - 1, ev, elapsed);
+    const end = this.json.write(this.out, this.outLen, this.out.length - 1, ev, elapsed);
     if (end < 0) {
       this.line(escapeJsonLine(elapsed === undefined ? ev : { ...ev, elapsed_s: elapsed }));
       return;
@@ -152,6 +152,8 @@ export class EventWriter implements TraceSink {
 
   private flushScheduled = false;
   private readonly out = Buffer.allocUnsafe(OUT_BUFFER);
+  /** This writer's NDJSON byte path (its cursor is per instance). */
+  private readonly json = new JsonEventWriter();
   private outLen = 0;
 
   flush(): void {

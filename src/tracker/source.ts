@@ -13,7 +13,7 @@ import { makeRecordDecoder, type RecordDecoder } from "./bpf-decode.ts";
 import { type BpfLoadedTracer, loadTracer, type TracerKernelStats } from "./bpf-load.ts";
 import { LossPoller } from "./bpf-loss.ts";
 import type { LostEvent, TraceEvent } from "./events.ts";
-import { WARM_ROUNDS, warmEventRound } from "./jit-warm.ts";
+import { EventPathWarmUp, WARM_ROUNDS } from "./jit-warm.ts";
 import { ProcessTable, type ProcessTableOptions } from "./process-table.ts";
 import { ProcSeeder } from "./procfs.ts";
 
@@ -372,6 +372,7 @@ class Session implements TraceSession {
     const warmUntil = nextLoss + WARM_MS;
     let turns = 0;
     let warmed = 0;
+    const warmUp = new EventPathWarmUp();
     const reader = this.tracer.reader;
     let settled = false;
     let pause = COALESCE_MIN_MS;
@@ -388,7 +389,7 @@ class Session implements TraceSession {
         // so the first events are not held up.
         if (warmed < WARM_ROUNDS && turns++ > 0) {
           decoder.warm(warmed);
-          warmEventRound(warmed++);
+          warmUp.round(warmed++);
         }
         if (this.seeder !== undefined && this.seedTurn()) {
           await new Promise((r) => setImmediate(r));

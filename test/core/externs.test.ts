@@ -1,7 +1,7 @@
 // .kconfig and __ksym extern resolution: typed storage rules, errors naming the
 // extern, weak defaults, kallsyms parsing, kfunc prototype checks; plus the target
 // BTF selection (--btf raw file or ELF, missing file).
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -10,7 +10,7 @@ import type { Btf } from "../../src/btf/btf.ts";
 import { ExternError, KernelBtfError } from "../../src/core/errors.ts";
 import { resolveExterns } from "../../src/core/externs.ts";
 import { kernelVersionCode, parseKernelConfig, setKconfigValue } from "../../src/core/kconfig.ts";
-import { kernelBtf, kernelModuleBtfs, setTargetBtfPath } from "../../src/loader/kernel-btf.ts";
+import { readTargetBtf } from "../../src/loader/target-btf.ts";
 import type { CollectionSpec, ExternSpec } from "../../src/spec.ts";
 import { BtfBuilder } from "./btf-builder.ts";
 
@@ -260,22 +260,17 @@ test("target BTF: raw BTF file, ELF .BTF, missing and bad files", () => {
     b.int("int", 4, true);
     const raw = join(dir, "hub.btf");
     writeFileSync(raw, b.build("x").raw);
-    setTargetBtfPath(raw);
-    assert.is(kernelBtf().name, raw);
-    assert.equal(kernelModuleBtfs(), [], "no module BTF with an override");
-    setTargetBtfPath("test/fixtures/core.bpf.o");
-    assert.ok(kernelBtf().findByName("task_struct").length > 0);
-    setTargetBtfPath(join(dir, "missing"));
+    assert.is(readTargetBtf(raw).name, raw);
+    assert.ok(readTargetBtf("test/fixtures/core.bpf.o").findByName("task_struct").length > 0);
     assert.throws(
-      () => kernelBtf(),
+      () => readTargetBtf(join(dir, "missing")),
       (e: Error) => e instanceof KernelBtfError && /no such file/.test(e.message),
     );
     const junk = join(dir, "junk");
     writeFileSync(junk, "hello");
-    setTargetBtfPath(junk);
-    assert.throws(() => kernelBtf(), /neither raw BTF \(magic 0xeb9f\) nor an ELF object/);
+    assert.throws(() => readTargetBtf(junk), /neither raw BTF \(magic 0xeb9f\) nor an ELF object/);
   } finally {
-    setTargetBtfPath(undefined);
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

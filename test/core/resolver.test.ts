@@ -5,18 +5,23 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Btf } from "../../src/btf/btf.ts";
 import { BPF_CORE } from "../../src/btf/ext.ts";
+import { coreTargets, type TargetBtfs } from "../../src/core/candidates.ts";
 import { essentialName } from "../../src/core/names.ts";
 import { resolveCoreRelo } from "../../src/core/resolve.ts";
 import { BtfBuilder } from "./btf-builder.ts";
 
 const K = BPF_CORE;
 
+/** One TargetBtfs per target, as a load has: resolutions (and narrowing) are kept in it. */
+const targetsOf = new WeakMap<Btf, TargetBtfs>();
+
 function resolve(local: Btf, typeId: number, access: string, kind: number, target: Btf) {
-  return resolveCoreRelo(
-    local,
-    { insn: 0, typeId, accessStr: access, kind },
-    { vmlinux: target, modules: [] },
-  );
+  let targets = targetsOf.get(target);
+  if (!targets) {
+    targets = coreTargets(target);
+    targetsOf.set(target, targets);
+  }
+  return resolveCoreRelo(local, { insn: 0, typeId, accessStr: access, kind }, targets);
 }
 
 // Local: struct s { int a; int b; }  (what the program was compiled against)

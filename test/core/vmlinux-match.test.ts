@@ -6,9 +6,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { BPF_CORE } from "../../src/btf/ext.ts";
+import { BtfCache } from "../../src/btf/kernel.ts";
 import { resolveCoreRelo } from "../../src/core/resolve.ts";
 import { readCollectionSpec } from "../../src/elf/collection.ts";
-import { kernelBtf } from "../../src/loader/kernel-btf.ts";
 import { inCI, ROOT_DIR } from "../helpers/env.ts";
 
 test("TYPE_MATCHES agrees with libbpf on task_struct (0) and upid (1)", () => {
@@ -19,7 +19,7 @@ test("TYPE_MATCHES agrees with libbpf on task_struct (0) and upid (1)", () => {
   const spec = readCollectionSpec(readFileSync(`${ROOT_DIR}/test/fixtures/core.bpf.o`), "core.bpf.o");
   const local = spec.btf;
   assert.ok(local);
-  const targets = { vmlinux: kernelBtf(), modules: [] };
+  const targets = { vmlinux: new BtfCache().kernel(), modules: [] };
   const matches = (name: string) => {
     const id = local.findByNameKind(name, "struct")[0];
     assert.ok(id, name);

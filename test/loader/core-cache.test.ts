@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readObjectFile } from "../../src/assets.ts";
+import type { Btf } from "../../src/btf/btf.ts";
 import { readCollectionSpec } from "../../src/elf/collection.ts";
 import { coreCacheDir, coreCacheDisabled, openCoreCache, Sum64 } from "../../src/loader/core-cache.ts";
 import { linkProgram } from "../../src/loader/link.ts";
@@ -63,9 +64,10 @@ test("an entry round-trips; a different object or --btf file misses", () => {
     (other[0] as (typeof other)[0]).insns[3] ^= 1;
     assert.is(openCoreCache(spec, other, undefined, env)?.read(), undefined);
     // Another target BTF file → another key.
-    const btf = join(dir, "target.btf");
-    writeFileSync(btf, new Uint8Array([0x9f, 0xeb, 1, 0]));
-    assert.is(openCoreCache(spec, linked(), btf, env)?.read(), undefined);
+    const target = spec.btf as Btf;
+    assert.is(openCoreCache(spec, linked(), { target }, env)?.read(), undefined);
+    // The same BTF as an extra target only is yet another key.
+    assert.is(openCoreCache(spec, linked(), { extra: [target] }, env)?.read(), undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

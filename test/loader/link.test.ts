@@ -11,6 +11,7 @@ import { readCollectionSpec } from "../../src/elf/collection.ts";
 import { prepareBtf } from "../../src/loader/btf.ts";
 import { linkProgram } from "../../src/loader/link.ts";
 import type { CollectionSpec } from "../../src/spec.ts";
+import { FeatureProbes } from "../../src/sys/features.ts";
 import { BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC } from "../../src/uapi.ts";
 import { ROOT_DIR } from "../helpers/env.ts";
 
@@ -90,7 +91,7 @@ test("func_info, line_info and data relocations move with their function", () =>
 
 test("prepareBtf: DATASEC sizes and VAR offsets filled, .ksyms made loadable, extern linkage removed", () => {
   const g = spec("globals.bpf.o");
-  const fixed = Btf.parse(prepareBtf(g, g.btf as Btf).bytes);
+  const fixed = Btf.parse(prepareBtf(g, g.btf as Btf, new FeatureProbes()).bytes);
   for (const id of fixed.findByNameKind(".bss", "datasec")) {
     const t = fixed.type(id);
     assert.ok(t.kind === "datasec" && t.size > 0);
@@ -104,7 +105,7 @@ test("prepareBtf: DATASEC sizes and VAR offsets filled, .ksyms made loadable, ex
     }
   }
   const c = spec("core.bpf.o");
-  const cf = Btf.parse(prepareBtf(c, c.btf as Btf).bytes);
+  const cf = Btf.parse(prepareBtf(c, c.btf as Btf, new FeatureProbes()).bytes);
   for (let id = 1; id < cf.length; id++) {
     const t = cf.type(id);
     if (t.kind === "var" || t.kind === "func") assert.ok(t.linkage !== 2, `${t.name}: no extern linkage`);

@@ -8,8 +8,8 @@ import * as assert from "uvu/assert";
 import { Btf } from "../../src/btf/btf.ts";
 import { readCollectionSpec } from "../../src/elf/collection.ts";
 import { prepareBtf } from "../../src/loader/btf.ts";
-import { setFeatureForTest } from "../../src/loader/features.ts";
 import { btfLoad, closeFd } from "../../src/sys/bpf.ts";
+import { FeatureProbes } from "../../src/sys/features.ts";
 import { privileged, ROOT_DIR } from "../helpers/env.ts";
 
 const FEATURES = ["func", "func_global", "datasec", "float", "decl_tag", "type_tag", "enum64"];
@@ -25,15 +25,10 @@ test("no BTF_KIND_DATASEC/VAR/FLOAT/DECL_TAG/TYPE_TAG/ENUM64 support: replaced, 
   for (const obj of ["test/fixtures/globals.bpf.o", "test/fixtures/maps.bpf.o", "bpf/process.bpf.o"]) {
     const spec = readCollectionSpec(readFileSync(join(ROOT_DIR, obj)), obj);
     const orig = spec.btf as Btf;
+    const features = new FeatureProbes();
     for (const f of FEATURES.filter((x) => x !== "func" && x !== "func_global"))
-      setFeatureForTest(`btf_${f}`, false);
-    let bytes: Uint8Array;
-    let changes: string[];
-    try {
-      ({ bytes, changes } = prepareBtf(spec, orig));
-    } finally {
-      for (const f of FEATURES) setFeatureForTest(`btf_${f}`, undefined);
-    }
+      features.set(`btf_${f}`, false);
+    const { bytes, changes } = prepareBtf(spec, orig, features);
     const b = Btf.parse(bytes);
     const k = kinds(b);
     for (const gone of ["var", "datasec", "float", "decl_tag", "type_tag", "enum64"])
@@ -50,22 +45,14 @@ test("no BTF_KIND_FUNC / global functions: FUNC → TYPEDEF, FUNC_PROTO → ENUM
   if (!privileged("BTF sanitiser")) return;
   const obj = "test/fixtures/calls.bpf.o";
   const spec = readCollectionSpec(readFileSync(join(ROOT_DIR, obj)), obj);
-  setFeatureForTest("btf_func_global", false);
-  let b: Btf;
-  try {
-    b = Btf.parse(prepareBtf(spec, spec.btf as Btf).bytes);
-  } finally {
-    setFeatureForTest("btf_func_global", undefined);
-  }
+  const noGlobal = new FeatureProbes();
+  noGlobal.set("btf_func_global", false);
+  const b = Btf.parse(prepareBtf(spec, spec.btf as Btf, noGlobal).bytes);
   const mix = b.type(b.findByNameKind("mix", "func")[0] as number);
   assert.ok(mix.kind === "func" && mix.linkage === 0, "global mix → static");
-  setFeatureForTest("btf_func", false);
-  let bytes: Uint8Array;
-  try {
-    bytes = prepareBtf(spec, spec.btf as Btf).bytes;
-  } finally {
-    setFeatureForTest("btf_func", undefined);
-  }
+  const noFunc = new FeatureProbes();
+  noFunc.set("btf_func", false);
+  const bytes = prepareBtf(spec, spec.btf as Btf, noFunc).bytes;
   const nf = Btf.parse(bytes);
   assert.not.ok(kinds(nf).has("func"));
   assert.not.ok(kinds(nf).has("func_proto"));

@@ -17,7 +17,7 @@ import {
   progLoad,
   progTestRun,
   SyscallError,
-  setBpfRecorder,
+  withBpfRecorder,
 } from "../../src/sys/bpf.ts";
 import { BPF_MAP_TYPE, BPF_NOEXIST, BPF_PROG_TYPE } from "../../src/uapi.ts";
 import { privileged } from "../helpers/env.ts";
@@ -131,34 +131,37 @@ test("freeze: user-space update then fails with EPERM", () => {
 test("progLoad + progTestRun + progInfo, with the recorder seeing each call", () => {
   if (!run) return;
   const seen: BpfCallRecord[] = [];
-  setBpfRecorder((e) => seen.push(e));
   let fd = -1;
   try {
-    const log = new Uint8Array(4096);
-    const out: { logTrueSize?: number } = {};
-    fd = progLoad(
-      {
-        prog_type: BPF_PROG_TYPE.SOCKET_FILTER,
-        insns: RET0,
-        license: "GPL",
-        prog_name: "tsbpf_ret0",
-        log_level: 1,
-        log_buf: log,
+    withBpfRecorder(
+      (e) => seen.push(e),
+      () => {
+        const log = new Uint8Array(4096);
+        const out: { logTrueSize?: number } = {};
+        fd = progLoad(
+          {
+            prog_type: BPF_PROG_TYPE.SOCKET_FILTER,
+            insns: RET0,
+            license: "GPL",
+            prog_name: "tsbpf_ret0",
+            log_level: 1,
+            log_buf: log,
+          },
+          undefined,
+          out,
+        );
+        assert.ok(fd > 0);
+        assert.ok((out.logTrueSize ?? 0) > 0, "log_true_size written back");
+        const r = progTestRun({ prog_fd: fd, data_in: new Uint8Array(64), repeat: 1 });
+        assert.is(r.retval, 0);
+        const info = progInfo(fd);
+        assert.is(info.name, "tsbpf_ret0");
+        assert.is(info.type, BPF_PROG_TYPE.SOCKET_FILTER);
+        assert.ok(info.gpl_compatible);
+        assert.is(objGetInfoByFd(fd, "prog").id, info.id);
       },
-      undefined,
-      out,
     );
-    assert.ok(fd > 0);
-    assert.ok((out.logTrueSize ?? 0) > 0, "log_true_size written back");
-    const r = progTestRun({ prog_fd: fd, data_in: new Uint8Array(64), repeat: 1 });
-    assert.is(r.retval, 0);
-    const info = progInfo(fd);
-    assert.is(info.name, "tsbpf_ret0");
-    assert.is(info.type, BPF_PROG_TYPE.SOCKET_FILTER);
-    assert.ok(info.gpl_compatible);
-    assert.is(objGetInfoByFd(fd, "prog").id, info.id);
   } finally {
-    setBpfRecorder(undefined);
     if (fd > 0) closeFd(fd);
   }
   const load = seen.find((e) => e.cmdName === "BPF_PROG_LOAD");
@@ -175,14 +178,25 @@ test("progLoad + progTestRun + progInfo, with the recorder seeing each call", ()
 test("recorder sees failing calls with errno", () => {
   if (!run) return;
   const seen: BpfCallRecord[] = [];
-  setBpfRecorder((e) => seen.push(e));
-  try {
-    assert.throws(() =>
-      mapCreate({ map_type: BPF_MAP_TYPE.HASH, key_size: 0, value_size: 4, max_entries: 1 }),
-    );
-  } finally {
-    setBpfRecorder(undefined);
-  }
+  withBpfRecorder(
+    (e) => seen.push(e),
+    () =>
+      assert.throws(() =>
+        mapCreate({ map_type: BPF_MAP_TYPE.HASH, key_size: 0, value_size: 4, max_entries: 1 }),
+      ),
+  );
+  // Removed again afterwards, also after a throw.
+  assert.throws(
+    () =>
+      withBpfRecorder(
+        () => {},
+        () => {
+          throw new Error("x");
+        },
+      ),
+    /x/,
+  );
+  assert.throws(() => mapCreate({ map_type: BPF_MAP_TYPE.HASH, key_size: 0, value_size: 4, max_entries: 1 }));
   assert.is(seen.length, 1);
   assert.is(seen[0].errno, 22);
   assert.is(seen[0].result, -1);

@@ -5,8 +5,8 @@ import * as assert from "uvu/assert";
 import { exitEvent, forkEvent, type RawTask } from "../../src/tracker/build.ts";
 import { escapeJsonLine } from "../../src/tracker/escape.ts";
 import { eventTimeMs, isoTimeFromUs } from "../../src/tracker/events.ts";
-import { WARM_ROUNDS, warmEventRound } from "../../src/tracker/jit-warm.ts";
-import { writeEventJson } from "../../src/tracker/json-bytes.ts";
+import { EventPathWarmUp, WARM_ROUNDS } from "../../src/tracker/jit-warm.ts";
+import { JsonEventWriter } from "../../src/tracker/json-bytes.ts";
 import { ProcessTable } from "../../src/tracker/process-table.ts";
 
 const raw = (tgid: number, ppid: number, time: string): RawTask => ({
@@ -33,10 +33,11 @@ test("a table, the JSON writer and the time caches behave the same after the war
   );
   table.apply(fork);
   // Mid-way through the rounds, as events() interleaves them with real events.
-  for (let i = 0; i < WARM_ROUNDS / 2; i++) warmEventRound(i);
+  const warmUp = new EventPathWarmUp();
+  for (let i = 0; i < WARM_ROUNDS / 2; i++) warmUp.round(i);
   const exit = exitEvent(raw(11, 10, time), { status: 9, lifetimeNs: 3e9, thread: false });
   table.apply(exit);
-  for (let i = WARM_ROUNDS / 2; i < WARM_ROUNDS; i++) warmEventRound(i);
+  for (let i = WARM_ROUNDS / 2; i < WARM_ROUNDS; i++) warmUp.round(i);
 
   // Only the real processes are in the real table.
   assert.equal([...table.entries()].map((e) => e.pid).sort(), [10, 11]);
@@ -48,7 +49,7 @@ test("a table, the JSON writer and the time caches behave the same after the war
 
   for (const ev of [fork, exit]) {
     const out = Buffer.alloc(1024);
-    const end = writeEventJson(out, 0, out.length - 1, ev);
+    const end = new JsonEventWriter().write(out, 0, out.length - 1, ev);
     assert.ok(end > 0);
     assert.is(out.subarray(0, end).toString("utf8"), escapeJsonLine(ev));
   }

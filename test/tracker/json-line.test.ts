@@ -14,7 +14,7 @@ import {
 } from "../../src/tracker/build.ts";
 import { escapeJsonLine } from "../../src/tracker/escape.ts";
 import type { TraceEvent } from "../../src/tracker/events.ts";
-import { writeEventJson } from "../../src/tracker/json-bytes.ts";
+import { JsonEventWriter } from "../../src/tracker/json-bytes.ts";
 
 // Strings a traced process controls: any code point (lone surrogates from
 // surrogateescape too), with the characters the escaping cares about made common.
@@ -96,7 +96,7 @@ const event: fc.Arbitrary<TraceEvent> = fc.oneof(
 /** writeEventJson's bytes at an odd offset of a dirty buffer, or undefined when it gave up. */
 function bytesOf(ev: TraceEvent, el?: number, limit = 1 << 16): string | undefined {
   const out = Buffer.alloc(limit + 64, 0xaa);
-  const end = writeEventJson(out, 3, limit, ev, el);
+  const end = new JsonEventWriter().write(out, 3, limit, ev, el);
   if (end < 0) return undefined;
   // Nothing written past the limit, nor before the offset.
   assert.ok(end <= limit);

@@ -8,7 +8,6 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readCollectionSpec } from "../../src/elf/collection.ts";
 import { haveBtfFeature } from "../../src/loader/features.ts";
-import { cachedKernelBtf, targetBtfPath } from "../../src/loader/kernel-btf.ts";
 import { linkProgram } from "../../src/loader/link.ts";
 import {
   lastWarmUpError,
@@ -16,8 +15,10 @@ import {
   warmUpExplain,
   warmUpTraceLoad,
 } from "../../src/snapshot-warmup.ts";
-import { setBpfRecorder } from "../../src/sys/bpf.ts";
-import { forgetTimingSetting, timingOn } from "../../src/timing.ts";
+import { withBpfRecorder } from "../../src/sys/bpf.ts";
+import { FeatureProbes } from "../../src/sys/features.ts";
+import { setBpfRecorder } from "../../src/sys/libc.ts";
+import { timingOn } from "../../src/timing.ts";
 import { privileged, ROOT_DIR } from "../helpers/env.ts";
 
 const objects = ["process.bpf.o", "process_perf.bpf.o"].map((name) => ({
@@ -37,7 +38,7 @@ function coreRecords(): number {
 
 const openFds = () => readdirSync("/proc/self/fd").length;
 
-test("a trace session opens on the fake kernel and leaves no fd, no cached probe, no kernel BTF", async () => {
+test("a trace session opens on the fake kernel and leaves no fd, and the real kernel answers afterwards", async () => {
   const fds = openFds();
   const cacheHome = process.env.XDG_CACHE_HOME;
   for (const o of objects) {
@@ -47,7 +48,6 @@ test("a trace session opens on the fake kernel and leaves no fd, no cached probe
     assert.is(lastWarmUpError, undefined);
   }
   assert.is(openFds(), fds);
-  assert.is(cachedKernelBtf(), undefined);
   // Its private CO-RE cache directory is gone, and XDG_CACHE_HOME is what it was.
   assert.is(process.env.XDG_CACHE_HOME, cacheHome);
   assert.equal(
@@ -55,14 +55,12 @@ test("a trace session opens on the fake kernel and leaves no fd, no cached probe
     [],
   );
   if (!privileged("a real BTF feature probe after the warm-up")) return;
-  // The fake kernel answered the probes "yes"; a real probe must run again now.
+  // The fake kernel is gone: a probe now reaches the real kernel.
   const calls: { cmdName: string }[] = [];
-  setBpfRecorder((c) => calls.push(c));
-  try {
-    assert.is(haveBtfFeature("func"), true);
-  } finally {
-    setBpfRecorder(undefined);
-  }
+  withBpfRecorder(
+    (c) => calls.push(c),
+    () => assert.is(haveBtfFeature(new FeatureProbes(), "func"), true),
+  );
   assert.ok(
     calls.some((c) => c.cmdName === "BPF_BTF_LOAD"),
     `no probe issued: ${JSON.stringify(calls)}`,
@@ -88,8 +86,9 @@ test("the trace session opens without the Atomics global, as in Node's snapshot 
   }
 });
 
-test("explain --no-load resolves every CO-RE record with no bpf() call, and leaves no --btf override or kernel BTF behind", async () => {
+test("explain --no-load resolves every CO-RE record with no bpf() call, and reads TSBPF_TIMING afresh", async () => {
   const calls: unknown[] = [];
+  // The seam's recorder slot itself (withBpfRecorder scopes one synchronous call only).
   setBpfRecorder((c) => calls.push(c));
   let n: number;
   try {
@@ -101,9 +100,7 @@ test("explain --no-load resolves every CO-RE record with no bpf() call, and leav
   assert.is(n, coreRecords());
   assert.ok(n > 400, `only ${n} relocations`);
   assert.is(calls.length, 0);
-  assert.is(targetBtfPath(), undefined);
-  assert.is(cachedKernelBtf(), undefined);
-  // TSBPF_TIMING is read again at the next phase mark, not kept from the warm-up's.
+  // TSBPF_TIMING is read at each phase mark, never kept from the warm-up's.
   const saved = process.env.TSBPF_TIMING;
   process.env.TSBPF_TIMING = saved === "1" ? "0" : "1";
   try {
@@ -111,7 +108,6 @@ test("explain --no-load resolves every CO-RE record with no bpf() call, and leav
   } finally {
     if (saved === undefined) delete process.env.TSBPF_TIMING;
     else process.env.TSBPF_TIMING = saved;
-    forgetTimingSetting();
   }
 });
 

@@ -1,24 +1,27 @@
 // Gathers everything `tsbpf explain` shows about loading one object: ELF sections,
 // maps, relocations, every CO-RE record resolved step by step, externs, the raw
-// bpf() calls (through the src/sys recorder) and the verifier's verdict per program.
+// bpf() calls (the load's recorder) and the verifier's verdict per program. It sits above
+// the loader: it observes a load through LoadOptions (onStep, recorder), nothing more.
 // With `load: false` (or as non-root) only the static part is computed: CO-RE and
 // externs are still resolved (reading kernel BTF needs no privileges), nothing is
 // created in the kernel.
+import type { Btf } from "../btf/btf.ts";
+import type { TargetBtfs } from "../core/candidates.ts";
+import { resolveExterns } from "../core/externs.ts";
+import { type CoreReloResult, relocateLinked } from "../core/relocate.ts";
 import { readCollectionSpec } from "../elf/collection.ts";
 import type { MapDesc } from "../elf/describe.ts";
 import { parseElf } from "../elf/elf.ts";
 import { TsbpfError } from "../errors.ts";
 import { type AttachPlan, describeAttach } from "../link/describe.ts";
 import { loadCollection } from "../loader/collection.ts";
-import { kernelBtf, setTargetBtfPath } from "../loader/kernel-btf.ts";
 import { linkProgram } from "../loader/link.ts";
 import type { LoadStep } from "../loader/steps.ts";
+import { chooseTargets, type TargetChoice } from "../loader/target-btf.ts";
 import type { CollectionSpec } from "../spec.ts";
-import { type BpfCallRecord, setBpfRecorder } from "../sys/bpf.ts";
+import type { BpfCallRecord } from "../sys/bpf.ts";
 import { phase } from "../timing.ts";
 import { BPF_ATTACH_TYPE, BPF_MAP_TYPE_NAMES, BPF_PROG_TYPE_NAMES } from "../uapi.ts";
-import { resolveExterns } from "./externs.ts";
-import { type CoreReloResult, relocateLinked } from "./relocate.ts";
 
 const SHT_NAMES: Record<number, string> = {
   0: "NULL",
@@ -158,7 +161,7 @@ interface StaticProgram {
  * resolved" mark brackets (bench/core.ts). The report is assembled afterwards
  * (reportStatic), so the mark does not include explain's own formatting.
  */
-function resolveStatic(spec: CollectionSpec): StaticProgram[] {
+function resolveStatic(spec: CollectionSpec, targets: TargetBtfs): StaticProgram[] {
   const out: StaticProgram[] = [];
   for (const p of spec.programs) {
     const lp = linkProgram(spec, p);
@@ -167,7 +170,7 @@ function resolveStatic(spec: CollectionSpec): StaticProgram[] {
       continue;
     }
     try {
-      out.push({ p, lp, core: relocateLinked(lp, spec.btf, kernelBtf()) });
+      out.push({ p, lp, core: relocateLinked(lp, spec.btf, targets) });
     } catch (e) {
       const core = (e as { results?: CoreReloResult[] }).results ?? [];
       out.push({ p, lp, core, error: (e as Error).message });
@@ -201,11 +204,13 @@ function reportStatic(programs: StaticProgram[], report: ExplainReport): void {
  * Each extern resolved on its own, so one failure (e.g. /proc/kallsyms hiding
  * addresses from non-root users) does not hide the others.
  */
-function explainExterns(spec: CollectionSpec): ExplainReport["externs"] {
+function explainExterns(spec: CollectionSpec, t: TargetChoice): ExplainReport["externs"] {
   const out: ExplainReport["externs"] = [];
   for (const e of spec.externs) {
     try {
-      const ex = resolveExterns({ ...spec, externs: [e] }, kernelBtf());
+      const ex = resolveExterns({ ...spec, externs: [e] }, t.target(), {
+        modules: () => t.ksymModules(),
+      });
       for (const x of ex.explain) out.push({ ...x, weak: e.weak });
     } catch (err) {
       if (!(err instanceof TsbpfError)) throw err;
@@ -216,7 +221,10 @@ function explainExterns(spec: CollectionSpec): ExplainReport["externs"] {
 }
 
 export interface ExplainOptions {
+  /** Path of a target BTF file instead of the running kernel's. */
   btf?: string;
+  /** A target BTF given as a value (wins over `btf`). */
+  targetBtf?: Btf;
   load: boolean;
 }
 
@@ -225,7 +233,6 @@ export async function explainObject(
   path: string,
   opts: ExplainOptions,
 ): Promise<ExplainReport> {
-  setTargetBtfPath(opts.btf);
   phase("explain: started");
   const spec = readCollectionSpec(bytes, path);
   phase("explain: ELF parsed");
@@ -243,7 +250,8 @@ export async function explainObject(
     steps: [],
   };
   // Read the target BTF first: a missing or bad --btf file is the user's first problem.
-  const target = kernelBtf();
+  const choice = chooseTargets({ btf: opts.btf, targetBtf: opts.targetBtf });
+  const target = choice.target();
   phase("explain: target BTF read");
   if (opts.btf === undefined) report.target_btf = target.name;
   const root = process.getuid?.() === 0;
@@ -252,11 +260,11 @@ export async function explainObject(
     report.note = "static part only: loading needs root (run as root, or pass --no-load)";
   if (!load) {
     // CO-RE before the rest of the report, so TSBPF_TIMING shows the resolution alone.
-    const resolved = resolveStatic(spec);
+    const resolved = resolveStatic(spec, choice.targets());
     phase(`explain: CO-RE resolved (${resolved.reduce((n, x) => n + x.core.length, 0)} relocations)`);
     reportStatic(resolved, report);
     staticPart(spec, bytes, report);
-    report.externs = explainExterns(spec);
+    report.externs = explainExterns(spec, choice);
     for (const p of spec.programs) {
       if (!report.programs.some((x) => x.name === p.name))
         report.programs.push({ name: p.name, section: p.section, type: p.typeName, verdict: "static" });
@@ -265,14 +273,15 @@ export async function explainObject(
   }
   staticPart(spec, bytes, report);
   // Externs, explained (the loader resolves them again itself, identically).
-  report.externs = explainExterns(spec);
+  report.externs = explainExterns(spec, choice);
   const calls: BpfCallRecord[] = [];
-  setBpfRecorder((c) => calls.push(c));
   const steps: LoadStep[] = [];
   try {
     const coll = await loadCollection(spec, {
       onStep: (s) => steps.push(s),
-      btf: opts.btf,
+      recorder: (c) => calls.push(c),
+      targetBtf: choice.given,
+      btfCache: choice.btfCache,
       // log_level 1 on success too, so each verdict comes with the verifier statistics.
       logLevel: 1,
     });
@@ -281,8 +290,6 @@ export async function explainObject(
   } catch (e) {
     if (!(e instanceof TsbpfError)) throw e;
     report.error = e.message;
-  } finally {
-    setBpfRecorder(undefined);
   }
   report.steps = jsonSafe(steps) as LoadStep[];
   report.bpf_calls = calls.map((c) => ({
