@@ -1,6 +1,7 @@
 // `tsbpf explain OBJ [--json] [--btf FILE] [--no-load]`: the whole load path of an
 // object, step by step, for people who want to see what a BPF loader does.
 import { readObjectFile } from "../assets.ts";
+import { KernelBtfError } from "../btf/errors.ts";
 import { UsageError } from "../errors.ts";
 import { type ExplainReport, explainObject } from "../explain/explain.ts";
 import { renderExplainText } from "../explain/explain-text.ts";
@@ -92,6 +93,12 @@ const command: Command = {
     let report: ExplainReport = await explainObject(bytes, path, {
       btf: values.btf,
       load: !values["no-load"],
+    }).catch((e) => {
+      // The library names the file "target BTF X"; here the user gave it as --btf X.
+      const lib = `target BTF ${values.btf}: `;
+      if (e instanceof KernelBtfError && e.message.startsWith(lib))
+        throw new KernelBtfError(`--btf ${values.btf}: ${e.message.slice(lib.length)}`, { cause: e });
+      throw e;
     });
     if (values.program !== undefined) report = onlyProgram(report, values.program);
     if (values.json) {
