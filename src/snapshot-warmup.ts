@@ -27,7 +27,6 @@ import { explainObject } from "./explain/explain.ts";
 import { type FakeLibc, installFakeLibc } from "./sys/libc.ts";
 import { loadRuleSet, RuleEvaluator } from "./tracker/alerts.ts";
 import { EV, makeRecordDecoder } from "./tracker/bpf-decode.ts";
-import type { TraceEvent } from "./tracker/events.ts";
 import { EventFilter } from "./tracker/filter.ts";
 import { EventWriter } from "./tracker/output.ts";
 import { ProcessTable } from "./tracker/process-table.ts";
