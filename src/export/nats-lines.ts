@@ -5,7 +5,7 @@
 // an earlier run, and needs their identity for the message id).
 import { escapeJsonLine } from "../tracker/escape.ts";
 import type { TraceEvent } from "../tracker/events.ts";
-import { writeEventJson } from "../tracker/json-bytes.ts";
+import { JsonEventWriter } from "../tracker/json-bytes.ts";
 
 export interface LineIdentity {
   host: string;
@@ -15,6 +15,7 @@ export interface LineIdentity {
 
 export class LineEncoder {
   private readonly scratch = Buffer.allocUnsafe(256 * 1024);
+  private readonly json = new JsonEventWriter();
   private readonly tailPrefix: string;
 
   constructor(host: string, run: string) {
@@ -25,7 +26,7 @@ export class LineEncoder {
   /** The line of `ev` with its identity, newline-terminated. */
   encode(ev: TraceEvent, seq: number): Buffer {
     const tail = `${this.tailPrefix}${seq}}\n`;
-    const end = writeEventJson(this.scratch, 0, this.scratch.length - tail.length - 1, ev);
+    const end = this.json.write(this.scratch, 0, this.scratch.length - tail.length - 1, ev);
     if (end > 0 && this.scratch[end - 1] === 0x7d) {
       const out = Buffer.allocUnsafe(end - 1 + tail.length);
       this.scratch.copy(out, 0, 0, end - 1);
