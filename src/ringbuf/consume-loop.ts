@@ -8,7 +8,7 @@
 // normally sees one callback, which TurboFan inlines, so the header walk and the
 // caller's decode run as one loop over each record while it is in L1, like libbpf's C
 // loop (bench/ringbuf.ts, bench/RESULTS.md: about 1.3-1.6x consumeBatch's two passes
-// on 64-byte records). `new Function` with a per-reader serial in the source is the only
+// on 64-byte records). `new Function` with a per-reader id in the source is the only
 // way to get a function literal of its own at run time: V8's eval cache would hand
 // identical source the same feedback. The source has no free variables (only its
 // parameters and globals), so it works the same from the esbuild-minified single binary.
@@ -46,7 +46,10 @@ export type ConsumeLoop = (
   limit: number,
 ) => number;
 
-let serial = 0;
+/** A source comment unique to each loop, so V8's eval cache cannot hand two readers one literal. */
+function loopId(): string {
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
 
 /**
  * `pageSize` is where the data pages start in the mapping; `atomicHeaders` reads each
@@ -65,7 +68,7 @@ export function compileConsumeLoop(pageSize: number, atomicHeaders: boolean): Co
   // positions are free-running and pass 2^31. `rel` includes a record BEFORE its
   // callback runs, so a callback that throws still releases its record: a bad record
   // cannot wedge the ring. producer_pos is re-read only when the walk catches up.
-  const source = `"use strict"; // tsbpf ring buffer consume loop #${++serial}
+  const source = `"use strict"; // tsbpf ring buffer consume loop ${loopId()}
 const size = state.size, ro = state.ro, ro32 = state.ro32, prod64 = state.prod64;
 const start = state.pos;
 const wrapAt = ${pageSize} + size;
