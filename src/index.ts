@@ -52,7 +52,8 @@ export type {
   UprobeAttachOptions,
   XdpAttachOptions,
 } from "./link/attach.ts";
-export { AttachError, type AttachKind, Link } from "./link/link.ts";
+export { IterLink } from "./link/iter.ts";
+export { AttachError, type AttachKind, type AttachMethod, Link } from "./link/link.ts";
 export { BtfLoadError } from "./loader/btf.ts";
 export {
   Collection,
@@ -71,6 +72,7 @@ export { GlobalData, GlobalDataError, type GlobalValue } from "./maps/global-dat
 export { BpfMap, type MapCreateOptions, type MapKey, type MapValue } from "./maps/map.ts";
 export { PinMismatchError } from "./maps/pin.ts";
 export { MapError } from "./maps/values.ts";
+export { NetlinkError } from "./netlink/conn.ts";
 export { PerfReader, type PerfReaderOptions } from "./perf/reader.ts";
 export {
   type BatchOptions,
@@ -94,5 +96,6 @@ export type {
 } from "./spec.ts";
 export type { MapInfo, ProgInfo } from "./sys/bpf.ts";
 export { SyscallError } from "./sys/errors.ts";
+export { XdpSocket, type XskOptions } from "./sys/xsk.ts";
 
 export { VERSION } from "./version.ts";

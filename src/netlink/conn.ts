@@ -30,6 +30,7 @@ import {
 } from "./consts.ts";
 import { type NlMessage, type NlMsgBuilder, parseError, parseMessages } from "./message.ts";
 
+/** An rtnetlink request the kernel refused: errno and its extended-ack message. */
 export class NetlinkError extends TsbpfError {
   readonly errno: number;
   readonly code: string;

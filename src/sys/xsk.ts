@@ -20,6 +20,7 @@ export const XDP_SHARED_UMEM = 1 << 0;
 export const XDP_COPY = 1 << 1;
 export const XDP_ZEROCOPY = 1 << 2;
 
+/** Where an AF_XDP socket binds, and the sizes of its UMEM and rings. */
 export interface XskOptions {
   ifindex: number;
   queue?: number;
@@ -32,6 +33,7 @@ export interface XskOptions {
   zeroCopy?: boolean;
 }
 
+/** An AF_XDP socket bound to one queue of an interface: the value of an XSKMAP entry. */
 export class XdpSocket {
   readonly fd: number;
   private readonly umem: bigint;
@@ -78,6 +80,7 @@ export class XdpSocket {
     this.umem = umem;
   }
 
+  /** Closes the socket and unmaps its UMEM. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -85,6 +88,7 @@ export class XdpSocket {
     munmap(this.umem, this.umemLen);
   }
 
+  /** `using xsk = new XdpSocket(...)` closes it at the end of the scope. */
   [Symbol.dispose](): void {
     this.close();
   }
