@@ -13,6 +13,7 @@
 // may hold no native addon. Each export starts as a stub that binds the real function,
 // stores it in the exported `let` (an ES live binding: importers call the real function
 // directly from then on, with no wrapper on the hot path) and forwards the first call.
+import { archSyscalls, SYSCALLS_BY_ARCH } from "./arch.ts";
 import { getKoffi } from "./koffi.ts";
 
 type Koffi = ReturnType<typeof getKoffi>;
@@ -61,6 +62,15 @@ function lazy<F extends Fn>(decl: string, store: (f: F) => void): F {
   }) as F;
 }
 
+/** lazy(), refusing an architecture whose syscall numbers are unknown at the first call. */
+function lazyArch<F extends Fn>(decl: string, store: (f: F) => void): F {
+  const bind = lazy(decl, store);
+  return ((...args: Parameters<F>) => {
+    archSyscalls();
+    return bind(...args);
+  }) as F;
+}
+
 /**
  * The recorder bpf() reports to (src/sys/bpf-core.ts withBpfRecorder sets it for the
  * length of one synchronous call); typed loosely here to keep this module at the bottom.
@@ -72,12 +82,13 @@ export function setBpfRecorder(rec: ((e: any) => void) | undefined): void {
   bpfRecorder = rec;
 }
 
-/** x86-64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
-export const SYS_bpf = 321;
-export const SYS_perf_event_open = 298;
+/** This architecture's syscall numbers (src/sys/arch.ts; -1 on an unknown one, refused at bind). */
+const ARCH = SYSCALLS_BY_ARCH[process.arch];
+export const SYS_bpf = ARCH?.bpf ?? -1;
+export const SYS_perf_event_open = ARCH?.perf_event_open ?? -1;
 
 /** syscall(SYS_bpf, cmd, attr, size) */
-export let sysBpf: (nr: number, cmd: number, attr: Uint8Array, size: number) => number = lazy(
+export let sysBpf: (nr: number, cmd: number, attr: Uint8Array, size: number) => number = lazyArch(
   "long syscall(long, long, void *, long)",
   (f) => {
     sysBpf = f;
@@ -92,7 +103,7 @@ export let sysPerfEventOpen: (
   cpu: number,
   groupFd: number,
   flags: number,
-) => number = lazy("long syscall(long, void *, int, int, int, unsigned long)", (f) => {
+) => number = lazyArch("long syscall(long, void *, int, int, int, unsigned long)", (f) => {
   sysPerfEventOpen = f;
 });
 

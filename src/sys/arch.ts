@@ -1,0 +1,27 @@
+// Per-architecture facts the raw syscalls need: the numbers of the two syscalls libc has
+// no wrapper for. x86-64: arch/x86/entry/syscalls/syscall_64.tbl; arm64 (and every
+// architecture on the generic table): include/uapi/asm-generic/unistd.h.
+import { TsbpfError } from "../errors.ts";
+
+export interface ArchSyscalls {
+  bpf: number;
+  perf_event_open: number;
+}
+
+export const SYSCALLS_BY_ARCH: Readonly<Record<string, ArchSyscalls>> = {
+  x64: { bpf: 321, perf_event_open: 298 },
+  arm64: { bpf: 280, perf_event_open: 241 },
+};
+
+/** This machine has no entry in SYSCALLS_BY_ARCH. */
+export class UnsupportedArchError extends TsbpfError {}
+
+/** The syscall numbers of `arch` (process.arch); one clear error for any other. */
+export function archSyscalls(arch: string = process.arch): ArchSyscalls {
+  const t = SYSCALLS_BY_ARCH[arch];
+  if (!t)
+    throw new UnsupportedArchError(
+      `tsbpf does not know the bpf(2) syscall number on ${arch} (supported: ${Object.keys(SYSCALLS_BY_ARCH).join(", ")})`,
+    );
+  return t;
+}
