@@ -4,14 +4,15 @@
 # libbpf-dev (BPF-side headers, the C ring-buffer peer), bpftool (BTF and xlated oracles),
 # libbpf-tools and bpftrace (peers for the benchmarks), chromium (the report page tests,
 # driven by playwright-core), prometheus and nats-server (the export tests run them on
-# loopback), and for the kernel matrix (scripts/kernel-matrix.mjs):
+# loopback), iproute2 and python3 (the network attach tests build veth pairs in their own
+# namespaces), and for the kernel matrix (scripts/kernel-matrix.mjs):
 # qemu-system-x86, busybox-static, cpio, kmod (depmod), xz-utils and zstd (modules).
 # Mounts tracefs and bpffs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in clang-19 llvm-19 libbpf-dev bpftool libbpf-tools bpftrace util-linux procps gcc make chromium prometheus nats-server \
+for pkg in clang-19 llvm-19 libbpf-dev bpftool libbpf-tools bpftrace util-linux procps gcc make chromium prometheus nats-server iproute2 python3 \
   qemu-system-x86 busybox-static cpio kmod xz-utils zstd; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done

@@ -25,7 +25,11 @@ test("tsbpf tree --pid: node with process.title shows 'my-daemon worker' like ps
     await new Promise((r) => setTimeout(r, 800));
     const r = runCli(["tree", "--pid", String(child.pid)], { env: { NO_COLOR: "1" } });
     assert.is(r.status, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^${child.pid} my-daemon worker( \\{\\d+ threads\\})?$`, "m"), r.stdout);
+    assert.match(
+      r.stdout,
+      new RegExp(`^${child.pid} my-daemon worker( \\{\\d+ threads\\})?$`, "m"),
+      r.stdout,
+    );
     assert.not.match(r.stdout, /''/);
   } finally {
     child.kill();
