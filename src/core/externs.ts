@@ -44,6 +44,9 @@ export interface ResolveExternOptions {
   modules?: { name: string; btf: Btf }[] | (() => { name: string; btf: Btf }[]);
 }
 
+/** bpf(2)'s entry point under each architecture's syscall wrapper (arch/<arch>/include/asm/syscall_wrapper.h). */
+const SYSCALL_WRAPPERS = ["__x64_sys_bpf", "__arm64_sys_bpf", "__s390x_sys_bpf", "__riscv_sys_bpf"];
+
 /** Names libbpf fills itself instead of reading them from the config. */
 function builtin(name: string, rel: string, kernel: Btf): string | undefined {
   const code = kernelVersionCode(rel);
@@ -54,8 +57,9 @@ function builtin(name: string, rel: string, kernel: Btf): string | undefined {
       // bpf_get_attach_cookie() exists since 5.15 (perf links since 5.15 too).
       return code >= 0x050f00 ? "1" : "0";
     case "LINUX_HAS_SYSCALL_WRAPPER":
-      // Syscall entry points are wrapped (pt_regs-taking) when __<arch>_sys_* exist.
-      return kernel.findByNameKind("__x64_sys_bpf", "func").length > 0 ? "y" : "n";
+      // Syscall entry points are wrapped (pt_regs-taking) when __<arch>_sys_* exist; the
+      // target BTF's own architecture decides (a BTFHub file may be another machine's).
+      return SYSCALL_WRAPPERS.some((f) => kernel.findByNameKind(f, "func").length > 0) ? "y" : "n";
     default:
       return undefined;
   }
