@@ -1,7 +1,7 @@
 // A CO-RE target given as a file instead of the running kernel's BTF: raw BTF (BTFHub
 // style) or an ELF object whose .BTF section is the target. Read once by the caller and
 // passed to the loader as a value (LoadOptions.targetBtf).
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { Btf } from "../btf/btf.ts";
 import { KernelBtfError } from "../btf/errors.ts";
 import { BtfCache, readFailure } from "../btf/kernel.ts";
