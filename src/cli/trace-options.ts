@@ -25,6 +25,8 @@ export interface TraceCliConfig {
   json: boolean;
   /** A file for the events; undefined with outputFd for an fd, or neither for stdout. */
   output?: string;
+  /** Mode of a created output file (default 0600). */
+  outputMode?: number;
   outputFd?: number;
   time: "abs" | "rel";
   /** No summary and tree at the end (text mode). */
@@ -50,7 +52,13 @@ export const TRACE_OPTIONS: OptionTable = [
     type: "string",
     arg: "FILE",
     complete: "file",
-    help: "write events to FILE instead of stdout ('-' is stdout)",
+    help: "write events to FILE instead of stdout ('-' is stdout); created mode 0600",
+  },
+  {
+    name: "output-mode",
+    type: "string",
+    arg: "MODE",
+    help: "mode of the -o file (octal, default 0600: events hold other users' command lines)",
   },
   {
     name: "output-fd",
@@ -124,7 +132,24 @@ export const TRACE_OPTIONS: OptionTable = [
     help: "also report failed execs (exec_failed, with errno), as execsnoop -x",
   },
   { name: "threads", short: "T", type: "boolean", help: "also report thread creation and thread exits" },
-  { name: "env", short: "e", type: "boolean", help: "capture each exec's environment" },
+  {
+    name: "env",
+    short: "e",
+    type: "boolean",
+    help: "capture each exec's environment (secret-looking values shown as ***)",
+  },
+  {
+    name: "env-redact",
+    type: "string",
+    arg: "GLOBS",
+    help: "with --env: also redact keys matching these comma-separated globs (default *SECRET*, *TOKEN*, *PASSWORD*, *_KEY, ...)",
+  },
+  {
+    name: "env-keep",
+    type: "string",
+    arg: "GLOBS",
+    help: "with --env: never redact keys matching these globs ('*': no redaction)",
+  },
   {
     name: "max-args",
     type: "string",
@@ -310,6 +335,22 @@ export function parseTraceArgs(args: string[]): TraceCliConfig {
     output = undefined;
     outputFd = 1;
   }
+  const om = str("output-mode");
+  let outputMode: number | undefined;
+  if (om !== undefined) {
+    if (!/^0?[0-7]{3}$/.test(om))
+      throw new UsageError(`trace: --output-mode expects an octal mode such as 0600, got '${om}'`);
+    outputMode = Number.parseInt(om, 8);
+  }
+  const globs = (k: string) =>
+    str(k)
+      ?.split(",")
+      .map((g) => g.trim())
+      .filter(Boolean);
+  const redact = globs("env-redact");
+  const keep = globs("env-keep");
+  if ((redact || keep) && !trace.env) throw new UsageError("trace: --env-redact and --env-keep need --env");
+  if (redact || keep) trace.envRedaction = { redact, keep };
 
   return {
     trace,
@@ -318,6 +359,7 @@ export function parseTraceArgs(args: string[]): TraceCliConfig {
     json: flag("json"),
     output,
     outputFd,
+    outputMode,
     time,
     noSummary: flag("no-summary") || flag("quiet"),
     quiet: flag("quiet"),

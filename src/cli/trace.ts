@@ -129,6 +129,13 @@ async function printTrace(t: Trace, cfg: TraceCliConfig, exports: TraceExports |
     sinks.push({
       write: (ev) => summary.write(ev),
       end: (end) => {
+        if (out.writeError !== undefined) {
+          // The output failed (a full disk): the summary goes to stderr instead.
+          process.stderr.write(
+            `${summary.render(end.table, { color: false, width: 0, root: end.rootPid })}\n`,
+          );
+          return;
+        }
         if (out.broken) return;
         // The tree is cut to the terminal's width only on a terminal: a file keeps it whole.
         const width = toTerminal ? (process.stdout.columns ?? 120) : 0;
@@ -172,6 +179,11 @@ async function printTrace(t: Trace, cfg: TraceCliConfig, exports: TraceExports |
     const end = await t.run(sinks);
     if (end.command?.error)
       process.stderr.write(`tsbpf: trace: cannot run ${cfg.command?.[0]}: ${end.command.error.message}\n`);
+    if (out.writeError !== undefined) {
+      // One line, after the summary: the programs were detached when the trace stopped.
+      process.stderr.write(`tsbpf: trace: ${out.writeError}; tracing stopped, programs detached\n`);
+      return 1;
+    }
     return end.command?.status ?? 0;
   } finally {
     process.off("SIGINT", onSignal);
@@ -210,6 +222,7 @@ async function openOutputFile(path: string, cfg: TraceCliConfig) {
       maxBytes: cfg.export.rotateSize,
       keep: cfg.export.rotateKeep,
       truncate: cfg.export.rotateSize === undefined,
+      mode: cfg.outputMode,
     });
   } catch (e) {
     throw new TsbpfError(`trace: -o: ${(e as Error).message}`);

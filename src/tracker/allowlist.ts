@@ -6,7 +6,8 @@ import { parseConfigJson, RulesError, readConfigText } from "./errors.ts";
 import type { ExecEvent } from "./events.ts";
 import { compileGlob, isGlob, type Matcher } from "./glob.ts";
 import type { Pos } from "./json-pos.ts";
-import { normalizePath, type Rule } from "./rules.ts";
+import { normalizePath } from "./paths.ts";
+import type { Rule } from "./rules.ts";
 import { parseRules } from "./rules-file.ts";
 
 export class Allowlist {

@@ -3,6 +3,7 @@
 // CLI enables it only for a TTY without NO_COLOR (https://no-color.org).
 import { escapeTerminal, formatArgv } from "./escape.ts";
 import type { ExitEvent, Severity, TraceEvent } from "./events.ts";
+import { realExecutable } from "./paths.ts";
 
 export interface TextFormatOptions {
   color?: boolean;
@@ -113,8 +114,9 @@ export class TextFormatter {
       case "exec": {
         let s = formatArgv(ev.argv.length ? ev.argv : [ev.filename]);
         if (ev.argv_truncated) s += ` [truncated: ${ev.argc} args]`;
-        if (ev.argv[0] !== undefined && !ev.filename.endsWith(ev.argv[0].replace(/^.*\//, "")))
-          s += ` (file ${escapeTerminal(ev.filename)})`;
+        // The file the kernel ran, whenever argv[0] (which the caller chose) says otherwise.
+        const real = realExecutable(ev.argv[0], ev.filename, ev.exe);
+        if (real !== undefined) s += ` (exe ${escapeTerminal(real)})`;
         if (ev.env?.length) s += ` env: ${formatArgv(ev.env)}${ev.env_truncated ? " [truncated]" : ""}`;
         return s;
       }

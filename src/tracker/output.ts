@@ -3,7 +3,8 @@
 // Node), so ordering with whatever the caller prints at the end is trivial and nothing
 // is lost at exit. A reader that goes away (EPIPE) marks the sink broken: the trace
 // then stops quietly.
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fstatSync, openSync, statSync, writeSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { TsbpfError } from "../errors.ts";
 import { escapeJsonLine } from "./escape.ts";
 import type { TraceEvent } from "./events.ts";
@@ -25,8 +26,15 @@ export interface EventWriterOptions {
   header?: boolean;
 }
 
-/** A file to create (mode 0644, truncated) or an fd already open (not closed at the end). */
-export type OutputTarget = { path: string } | { fd: number; name?: string } | { stream: LineStream };
+/**
+ * A file to create (truncated; mode 0600 unless `mode` says otherwise: events carry other
+ * users' command lines and, with env, their environment), an fd already open (not
+ * closed at the end), or a line stream.
+ */
+export type OutputTarget =
+  | { path: string; mode?: number }
+  | { fd: number; name?: string }
+  | { stream: LineStream };
 
 /**
  * Something that takes whole lines and owns its file (src/export/rotate.ts's
@@ -42,17 +50,55 @@ export interface LineStream {
 const OUT_BUFFER = 256 * 1024;
 const FLUSH_AT = 64 * 1024;
 
-/** Opens an output target; a file that cannot be created is a TsbpfError naming it. */
-export function openOutput(target: { path: string } | { fd: number; name?: string }): {
+const ERRNO_TEXT: Record<string, string> = {
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EFBIG: "file too large",
+  EIO: "input/output error",
+  EROFS: "read-only file system",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ELOOP: "it is a symbolic link in a sticky world-writable directory",
+  EISDIR: "it is a directory",
+  ENOENT: "no such directory",
+};
+const errText = (code: string | undefined, e: unknown) =>
+  code ? `${ERRNO_TEXT[code] ? `${ERRNO_TEXT[code]} ` : ""}(${code})` : String(e);
+
+/**
+ * Opens an output target; a file that cannot be created is a TsbpfError naming it. In a
+ * sticky world-writable directory (/tmp) the file is opened with O_NOFOLLOW: another
+ * user's symlink there must not redirect root's output (what fs.protected_symlinks
+ * does, when it is on).
+ */
+export function openOutput(target: { path: string; mode?: number } | { fd: number; name?: string }): {
   fd: number;
   name: string;
   own: boolean;
 } {
   if ("fd" in target) return { fd: target.fd, name: target.name ?? `fd ${target.fd}`, own: false };
+  const mode = target.mode ?? 0o600;
+  let flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC;
   try {
-    return { fd: openSync(target.path, "w", 0o644), name: target.path, own: true };
+    const dir = statSync(dirname(resolve(target.path)));
+    if ((dir.mode & 0o1002) === 0o1002) flags |= constants.O_NOFOLLOW;
+  } catch {
+    // open() below reports a missing directory
+  }
+  try {
+    const fd = openSync(target.path, flags, mode);
+    // An existing file keeps its mode through open(2): set ours if it is ours.
+    try {
+      const st = fstatSync(fd);
+      if (st.isFile() && st.uid === (process.geteuid?.() ?? st.uid) && (st.mode & 0o7777) !== mode)
+        fchmodSync(fd, mode);
+    } catch {
+      // not fatal: the file is open
+    }
+    return { fd, name: target.path, own: true };
   } catch (e) {
-    throw new TsbpfError(`cannot write ${target.path}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TsbpfError(`cannot write ${target.path}: ${errText(code, e)}`);
   }
 }
 
@@ -64,8 +110,13 @@ export class EventWriter implements TraceSink {
   private readonly text: TextFormatter | undefined;
   private readonly rel: boolean;
   private readonly startedAt: number;
-  /** Set when the reader of our output went away (EPIPE). */
+  /** Set when the reader of our output went away (EPIPE), or a write failed. */
   broken = false;
+  /**
+   * Why writing failed (a full disk, /dev/full, an I/O error), as one line: the trace
+   * stops (broken), the caller detaches and reports it. EPIPE is not a failure.
+   */
+  writeError: string | undefined;
 
   private readonly stream: LineStream | undefined;
 
@@ -166,7 +217,14 @@ export class EventWriter implements TraceSink {
   private writeAll(bytes: Buffer): void {
     if (this.broken) return;
     if (this.stream) {
-      this.stream.write(bytes);
+      try {
+        this.stream.write(bytes);
+      } catch (e) {
+        // A full disk under -o: stop the trace with one line (the caller reports it).
+        this.broken = true;
+        const code = (e as NodeJS.ErrnoException).code;
+        this.writeError = `cannot write ${this.name}: ${code ? errText(code, e) : (e as Error).message}`;
+      }
       return;
     }
     let off = 0;
@@ -176,11 +234,9 @@ export class EventWriter implements TraceSink {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === "EAGAIN") continue;
-        if (code === "EPIPE") {
-          this.broken = true;
-          return;
-        }
-        throw new TsbpfError(`cannot write ${this.name}: ${code ?? e}`);
+        this.broken = true;
+        if (code !== "EPIPE") this.writeError = `cannot write ${this.name}: ${errText(code, e)}`;
+        return;
       }
     }
   }
@@ -192,7 +248,13 @@ export class EventWriter implements TraceSink {
     if (this.ended) return;
     this.ended = true;
     this.flush();
-    if (this.own) closeSync(this.fd);
     this.stream?.close();
+    if (!this.own) return;
+    try {
+      closeSync(this.fd);
+    } catch (e) {
+      // close(2) reports delayed write errors (NFS, quotas).
+      this.writeError ??= `cannot write ${this.name}: ${errText((e as NodeJS.ErrnoException).code, e)}`;
+    }
   }
 }

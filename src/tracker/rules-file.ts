@@ -7,8 +7,9 @@ import type { ExecEvent, Severity } from "./events.ts";
 import { compileGlob, type Matcher } from "./glob.ts";
 import type { JsonEntry, JsonNode, Pos } from "./json-pos.ts";
 import { compileRegex, PatternSyntaxError } from "./match/regex.ts";
+import { normalizePath } from "./paths.ts";
 import type { ProcessEntry } from "./process-table.ts";
-import { basename, normalizePath, type Rule, type RuleContext } from "./rules.ts";
+import { basename, type Rule, type RuleContext } from "./rules.ts";
 
 /** Ancestors a `parent`/`ancestor` condition looks at (docs/rules.md). */
 export const MAX_ANCESTORS = 32;

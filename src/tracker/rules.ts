@@ -4,6 +4,7 @@
 // shell is suspicious when a network-facing service spawned it, whatever the uid.
 import type { AlertEvent, ExecEvent, Severity } from "./events.ts";
 import { compileRegex } from "./match/regex.ts";
+import { normalizePath } from "./paths.ts";
 import type { ProcessEntry, ProcessTable } from "./process-table.ts";
 
 export interface RuleContext {
@@ -34,20 +35,6 @@ function paths(ev: ExecEvent): string[] {
 
 /** Directories writable by everyone on a standard Linux system (FHS; tmpfs /dev/shm). */
 const WORLD_WRITABLE = ["/tmp/", "/var/tmp/", "/dev/shm/"];
-
-/**
- * A path with "." and ".." components and repeated slashes removed, as far as the
- * string alone allows (symlinks are not followed). Used only where no kernel facts exist.
- */
-export function normalizePath(p: string): string {
-  const out: string[] = [];
-  for (const c of p.split("/")) {
-    if (c === "" || c === ".") continue;
-    if (c === "..") out.pop();
-    else out.push(c);
-  }
-  return `/${out.join("/")}`;
-}
 
 const worldWritable: Rule = {
   id: "exec_world_writable",

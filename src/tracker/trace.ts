@@ -7,6 +7,7 @@ import { RuleEvaluator } from "./alerts.ts";
 import type { TracerKernelStats } from "./bpf-load.ts";
 import { cgroupIdOfContainer, cgroupIdOfPath } from "./cgroup.ts";
 import { type CommandResult, type GatedCommand, spawnGated } from "./command.ts";
+import { type EnvRedactionOptions, EnvRedactor } from "./env-redact.ts";
 import { TraceConfigError } from "./errors.ts";
 import type { TraceEvent } from "./events.ts";
 import { EventFilter, type EventFilterOptions } from "./filter.ts";
@@ -42,6 +43,11 @@ export interface TraceConfig
   maxArgs?: number;
   /** Stop after this many ms. */
   durationMs?: number;
+  /**
+   * With env: values of secret-looking keys (DEFAULT_REDACT: *SECRET*, *TOKEN*,
+   * *PASSWORD*, *_KEY, …) become "***"; add key globs with redact, exempt some with keep.
+   */
+  envRedaction?: EnvRedactionOptions;
   /** Check for root or CAP_BPF + CAP_PERFMON first, for a clear error (default true). */
   checkPrivileges?: boolean;
   /**
@@ -135,7 +141,15 @@ export async function openTrace(cfg: TraceConfig = {}): Promise<Trace> {
     cfg.durationMs,
     cfg.maxArgs,
     cfg.observe,
+    cfg.env ? new EnvRedactor(cfg.envRedaction) : undefined,
   );
+}
+
+/** setTimeout() holds at most 2^31-1 ms (~24.8 days); longer waits are chained. */
+const MAX_TIMER_MS = 0x7fffffff;
+function longTimeout(ms: number, fn: () => void, set: (t: ReturnType<typeof setTimeout>) => void): void {
+  if (ms > MAX_TIMER_MS) set(setTimeout(() => longTimeout(ms - MAX_TIMER_MS, fn, set), MAX_TIMER_MS));
+  else set(setTimeout(fn, ms));
 }
 
 class FilteredTrace implements Trace {
@@ -150,8 +164,16 @@ class FilteredTrace implements Trace {
     durationMs: number | undefined,
     private readonly maxArgs: number | undefined,
     private readonly observe: ((ev: TraceEvent) => void) | undefined,
+    private readonly env: EnvRedactor | undefined,
   ) {
-    if (durationMs !== undefined) this.timer = setTimeout(() => this.stop(), durationMs);
+    if (durationMs !== undefined)
+      longTimeout(
+        durationMs,
+        () => this.stop(),
+        (t) => {
+          this.timer = t;
+        },
+      );
   }
 
   get table(): ProcessTable {
@@ -173,10 +195,12 @@ class FilteredTrace implements Trace {
     const command = this.command;
     const maxArgs = this.maxArgs;
     const observe = this.observe;
+    const env = this.env;
     for await (const batch of this.session.batches(opts)) {
       for (let i = 0; i < batch.length; i++) {
         const ev = batch[i] as TraceEvent;
         if (command?.isGateExec(ev)) continue;
+        if (env !== undefined && ev.event === "exec" && ev.env !== undefined) env.apply(ev.env);
         const alerts = rules.check(ev);
         if (observe !== undefined) {
           observe(ev);

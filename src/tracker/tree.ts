@@ -1,6 +1,7 @@
 // Process tree rendering shared by the trace summary and `tsbpf tree`.
 import { escapeTerminal, formatArgv } from "./escape.ts";
 import { formatDuration, formatExitStatus } from "./format-text.ts";
+import { realExecutable } from "./paths.ts";
 import type { ProcessEntry, ProcessTable } from "./process-table.ts";
 
 export interface TreeOptions {
@@ -21,6 +22,8 @@ export interface TreeOptions {
 export function describeProcess(e: ProcessEntry): string {
   const cmd = e.argv.length ? formatArgv(e.argv) : escapeTerminal(e.comm ? `[${e.comm}]` : "?");
   let s = `${e.pid} ${cmd}`;
+  const real = e.argv.length ? realExecutable(e.argv[0], e.filename, e.exe) : undefined;
+  if (real !== undefined) s += ` (exe ${escapeTerminal(real)})`;
   if (e.exited) s += ` [${formatExitStatus(e.exited)}, ${formatDuration(e.exited.lifetime_ns)}]`;
   if (e.threads > 1 && !e.exited) s += ` {${e.threads} threads}`;
   return s;
