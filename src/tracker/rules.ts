@@ -132,7 +132,12 @@ const P = buildPatterns();
  */
 export function reverseShellReason(argv: readonly string[], depth = 0): string | null {
   const line = argv.join(" ");
-  if (P.devNet.test(line)) return "bash network redirection /dev/tcp|udp/HOST/PORT";
+  if (P.devNet.test(line)) {
+    // The redirection itself, for the reason: from its start to the next blank.
+    const at = Math.max(line.indexOf("/dev/tcp/"), line.indexOf("/dev/udp/"));
+    const end = line.slice(at).search(/\s/);
+    return `bash network redirection ${line.slice(at, end < 0 ? undefined : at + end)}`;
+  }
   if (P.devNetAny.test(line) && P.shellWord.test(line)) return "shell redirected to /dev/tcp";
   // nc -e /bin/sh host port | ncat --exec | nc -c sh (also inside `sh -c "..."` payloads)
   if (P.ncExec.test(line) || (P.ncName.test(basename(argv[0] ?? "")) && argv.some((a) => P.ncFlag.test(a))))

@@ -5,6 +5,7 @@
 // in cli.test.ts and session.test.ts.)
 import { type ChildProcess, spawn } from "node:child_process";
 import {
+  chmodSync,
   copyFileSync,
   mkdirSync,
   mkdtempSync,
@@ -253,6 +254,9 @@ test("--allowlist FILE: an exec not listed raises an allowlist alert; --alerts-o
 test("built-in rules live: exec from /tmp, and a reverse-shell command line (never run)", () => {
   if (!ok) return;
   const dir = mkdtempSync("/tmp/tsbpf-ww-");
+  // The rule reads the directory's mode at exec time: a private mkdtemp directory under
+  // /tmp is not world-writable (docs/rules.md); one like /tmp itself is.
+  chmodSync(dir, 0o1777);
   const bin = join(dir, "tsbpf-tmp-true");
   copyFileSync("/bin/true", bin);
   try {
