@@ -223,7 +223,9 @@ export class EventWriter implements TraceSink {
         // A full disk under -o: stop the trace with one line (the caller reports it).
         this.broken = true;
         const code = (e as NodeJS.ErrnoException).code;
-        this.writeError = `cannot write ${this.name}: ${code ? errText(code, e) : (e as Error).message}`;
+        const msg = (e as Error).message;
+        this.writeError =
+          code && msg.endsWith(`: ${code}`) ? `${msg.slice(0, -code.length)}${errText(code, e)}` : msg;
       }
       return;
     }

@@ -1,5 +1,7 @@
-// Path strings as user space can read them: normalized without touching the file
-// system, and the note that shows the real executable beside argv.
+import { realpathSync } from "node:fs";
+
+// Path strings as user space can read them: normalized as strings, and the note that
+// shows the real executable beside argv (directories resolved with realpath(3)).
 
 /**
  * A path with "." and ".." components and repeated slashes removed, as far as the
@@ -29,7 +31,17 @@ export function realExecutable(
   const real = exe ?? filename;
   if (argv0 === undefined) return exe !== undefined && exe !== filename ? exe : undefined;
   const named = argv0.includes("/") ? argv0 : filename;
-  const resolved = named.startsWith("/") ? normalizePath(named) : named;
+  let resolved = named.startsWith("/") ? normalizePath(named) : named;
+  // Symlinked directories (merged /usr: /bin -> usr/bin) are the same place.
+  if (resolved.startsWith("/")) {
+    const cut = resolved.lastIndexOf("/");
+    try {
+      const dir = realpathSync(resolved.slice(0, cut) || "/");
+      resolved = `${dir === "/" ? "" : dir}${resolved.slice(cut)}`;
+    } catch {
+      // gone or unreadable: compare as written
+    }
+  }
   const realN = real.startsWith("/") ? normalizePath(real) : real;
   return resolved === realN ? undefined : real;
 }

@@ -66,7 +66,7 @@ test("-o /dev/full: one clear line, summary on stderr, exit 1, no stack trace", 
   const lines = r.stderr.trim().split("\n");
   assert.match(
     lines[lines.length - 1],
-    /^tsbpf: trace: cannot write \/dev\/full: no space left on device \(ENOSPC\); tracing stopped, programs detached$/,
+    /^tsbpf: trace: cannot write \/dev\/full: .*ENOSPC.*; tracing stopped, programs detached$/,
   );
   assert.not.match(r.stderr, /\n\s+at /);
   assert.match(r.stderr, /exec/i, "the summary went to stderr");
@@ -86,7 +86,7 @@ test("-o: another user's symlink in a sticky world-writable directory is not fol
   const r = tsbpf(["trace", "-o", link, "--", "/bin/true"]);
   assert.is(r.status, 1, show(r));
   // ELOOP from O_NOFOLLOW, or EACCES when fs.protected_symlinks refused first.
-  assert.match(r.stderr, /cannot write .*\((ELOOP|EACCES)\)/, r.stderr);
+  assert.match(r.stderr, /cannot (write|open) .*(ELOOP|EACCES)/, r.stderr);
   assert.is(readFileSync(target, "utf8"), before);
 });
 
