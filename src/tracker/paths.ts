@@ -31,17 +31,18 @@ export function realExecutable(
   const real = exe ?? filename;
   if (argv0 === undefined) return exe !== undefined && exe !== filename ? exe : undefined;
   const named = argv0.includes("/") ? argv0 : filename;
-  let resolved = named.startsWith("/") ? normalizePath(named) : named;
-  // Symlinked directories (merged /usr: /bin -> usr/bin) are the same place.
-  if (resolved.startsWith("/")) {
-    const cut = resolved.lastIndexOf("/");
-    try {
-      const dir = realpathSync(resolved.slice(0, cut) || "/");
-      resolved = `${dir === "/" ? "" : dir}${resolved.slice(cut)}`;
-    } catch {
-      // gone or unreadable: compare as written
-    }
+  return canonical(named) === canonical(real) ? undefined : real;
+}
+
+/** Normalized, with its directory through realpath(3): merged /usr's /bin is /usr/bin. */
+function canonical(p: string): string {
+  if (!p.startsWith("/")) return p;
+  const n = normalizePath(p);
+  const cut = n.lastIndexOf("/");
+  try {
+    const dir = realpathSync(n.slice(0, cut) || "/");
+    return `${dir === "/" ? "" : dir}${n.slice(cut)}`;
+  } catch {
+    return n; // gone or unreadable: compare as written
   }
-  const realN = real.startsWith("/") ? normalizePath(real) : real;
-  return resolved === realN ? undefined : real;
 }
