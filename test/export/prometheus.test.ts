@@ -158,7 +158,7 @@ test("with kernel.bpf_stats_enabled=1: per-program BPF run time and run count of
       return m ? Number(m[1]) : undefined;
     };
     const text = await until("handle_exec's runs in /metrics", async () => {
-      const r = await fetch(`http://127.0.0.1:${port}/metrics`);
+      const r = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
       const t = await r.text();
       return (metric(t, "tsbpf_bpf_program_runs_total") ?? 0) >= 10 ? t : undefined;
     });

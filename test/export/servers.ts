@@ -99,7 +99,7 @@ export async function startPrometheus(dir: string, target: string): Promise<{ pr
   const api = `http://127.0.0.1:${port}`;
   await until("prometheus to be ready", async () => {
     if (!proc.running) throw new Error(`prometheus exited:\n${proc.out}`);
-    const r = await fetch(`${api}/-/ready`).catch(() => undefined);
+    const r = await fetch(`${api}/-/ready`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
     return r?.ok ? true : undefined;
   });
   return { proc, api };
@@ -110,7 +110,9 @@ export async function promQuery(
   api: string,
   q: string,
 ): Promise<{ metric: Record<string, string>; value: number }[]> {
-  const r = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(q)}`);
+  const r = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(q)}`, {
+    signal: AbortSignal.timeout(10_000),
+  });
   const body = (await r.json()) as {
     status: string;
     data: { result: { metric: Record<string, string>; value: [number, string] }[] };
