@@ -5,11 +5,21 @@
 // builtin: no exec) so the baseline and the final value are both scraped while idle.
 
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { DEFAULT_RING_SIZE } from "../../src/tracker/bpf-load.ts";
 import { CLI } from "../helpers/cli.ts";
 import { inCI, privileged, ROOT_DIR } from "../helpers/env.ts";
 import { freePort, have, Proc, promQuery, startPrometheus, until } from "./servers.ts";
@@ -19,12 +29,14 @@ const ok = privileged("tsbpf trace --metrics with Prometheus");
 if (ok && !have("prometheus") && inCI)
   throw new Error("prometheus is not installed (scripts/setup.sh installs it)");
 
-async function release(fifo: string): Promise<void> {
-  // Opening a FIFO for writing blocks until the reader opens it: O_NONBLOCK fails
-  // with ENXIO until then, so retry.
+async function release(fifo: string, trace: Proc): Promise<void> {
+  // A blocking open of a FIFO for writing waits for a reader, and would freeze this
+  // process for good if the traced workload never started: open with O_NONBLOCK, which
+  // fails with ENXIO until the reader is there, and retry while the tracer runs.
   await until(`the workload to open ${fifo}`, () => {
+    if (!trace.running) throw new Error(`trace exited:\n${trace.out}`);
     try {
-      const fd = openSync(fifo, "w", undefined);
+      const fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
       writeSync(fd, "go\n");
       closeSync(fd);
       return true;
@@ -80,7 +92,7 @@ test(`tsbpf_events_total{type="exec"} rises by ${N} in Prometheus`, async () => 
       120_000,
     );
     const lostBefore = await lost();
-    await release(go);
+    await release(go, trace);
     const after = await until(
       `${N} more execs in Prometheus`,
       async () => {
@@ -108,11 +120,11 @@ test(`tsbpf_events_total{type="exec"} rises by ${N} in Prometheus`, async () => 
       assert.ok(r.length > 0 && Number.isFinite(r[0]?.value), `${name} scraped`);
     }
     const fill = await promQuery(p.api, "tsbpf_ringbuf_size_bytes");
-    assert.is(fill[0]?.value, 8 * 1024 * 1024);
+    assert.is(fill[0]?.value, DEFAULT_RING_SIZE);
     // Prometheus parsed every line: a scrape error would leave `up` at 0.
     const up = await promQuery(p.api, 'up{job="tsbpf"}');
     assert.is(up[0]?.value, 1);
-    await release(end);
+    await release(end, trace);
     const code = await trace.done;
     assert.is(code, 0, trace.out);
   } finally {
@@ -152,7 +164,7 @@ test("with kernel.bpf_stats_enabled=1: per-program BPF run time and run count of
       ],
       { cwd: ROOT_DIR },
     );
-    await release(go);
+    await release(go, trace);
     const metric = (text: string, name: string) => {
       const m = new RegExp(`^${name}\\{program="handle_exec"\\} (\\S+)$`, "m").exec(text);
       return m ? Number(m[1]) : undefined;
@@ -164,7 +176,7 @@ test("with kernel.bpf_stats_enabled=1: per-program BPF run time and run count of
     });
     assert.match(text, /^tsbpf_bpf_stats_enabled 1$/m);
     assert.ok((metric(text, "tsbpf_bpf_program_run_time_seconds_total") ?? 0) > 0, text);
-    await release(end);
+    await release(end, trace);
     assert.is(await trace.done, 0, trace.out);
   } finally {
     writeFileSync("/proc/sys/kernel/bpf_stats_enabled", prev);
