@@ -226,6 +226,9 @@ test("two hosts publish through a node kill and a whole-cluster outage: every ev
         cwd: ROOT_DIR,
         encoding: "utf8",
         timeout: 120_000,
+        // The merged stream is over spawnSync's 1 MiB default once a run has ~2,700
+        // events: past it the output is cut short.
+        maxBuffer: 256 * 1024 * 1024,
       },
     );
     assert.is(fleetJson.status, 0, fleetJson.stderr);
@@ -234,6 +237,7 @@ test("two hosts publish through a node kill and a whole-cluster outage: every ev
       cwd: ROOT_DIR,
       encoding: "utf8",
       timeout: 120_000,
+      maxBuffer: 256 * 1024 * 1024,
     });
     assert.is(fleetText.status, 0, fleetText.stderr);
     for (const host of ["host-a", "host-b"]) {
