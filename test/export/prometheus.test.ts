@@ -29,6 +29,17 @@ const ok = privileged("tsbpf trace --metrics with Prometheus");
 if (ok && !have("prometheus") && inCI)
   throw new Error("prometheus is not installed (scripts/setup.sh installs it)");
 
+/** Lets a workload blocked on `fifo` go on, if one is (cleanup after a failure). */
+function releaseIfWaiting(fifo: string): void {
+  try {
+    const fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    writeSync(fd, "go\n");
+    closeSync(fd);
+  } catch {
+    // ENXIO: nobody is reading it.
+  }
+}
+
 async function release(fifo: string, trace: Proc): Promise<void> {
   // A blocking open of a FIFO for writing waits for a reader, and would freeze this
   // process for good if the traced workload never started: open with O_NONBLOCK, which
@@ -129,6 +140,9 @@ test(`tsbpf_events_total{type="exec"} rises by ${N} in Prometheus`, async () => 
     assert.is(code, 0, trace.out);
   } finally {
     await trace?.stop("SIGKILL");
+    // A workload the tracer left behind waits on its FIFOs: let it run to its end.
+    releaseIfWaiting(go);
+    releaseIfWaiting(end);
     await prom?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -181,6 +195,8 @@ test("with kernel.bpf_stats_enabled=1: per-program BPF run time and run count of
   } finally {
     writeFileSync("/proc/sys/kernel/bpf_stats_enabled", prev);
     await trace?.stop("SIGKILL");
+    releaseIfWaiting(go);
+    releaseIfWaiting(end);
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -56,7 +56,9 @@ export class Proc {
     };
     this.child.stdout?.on("data", keep);
     this.child.stderr?.on("data", keep);
-    this.done = new Promise((resolve) => this.child.on("close", (code) => resolve(code)));
+    // "exit", not "close": a traced command can outlive a killed tracer and keep its
+    // stdout and stderr open, and "close" waits for every holder of those pipes.
+    this.done = new Promise((resolve) => this.child.on("exit", (code) => resolve(code)));
   }
 
   get running(): boolean {
