@@ -12,12 +12,14 @@
 // the same work from source, a fresh `node --import tsx` child timing itself, without
 // the binary's start-up snapshot (which holds the bytecode of this path:
 // src/snapshot-warmup.ts).
-// Usage: npm run bench:core [-- --runs N]
+// `--baseline PATH` adds another build's binary as a row, run the same way and
+// interleaved (the before/after A/B of a change).
+// Usage: npm run bench:core [-- --runs N] [-- --baseline PATH]
 import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { appendResult, median, table } from "./lib.ts";
-import { ensureTsbpf } from "./workloads/tracers.ts";
+import { appendResult, commandLine, loadAverage, median, table } from "./lib.ts";
+import { baselineTsbpf, ensureTsbpf } from "./workloads/tracers.ts";
 
 const OBJ = "bpf/process.bpf.o";
 const RUNS = 11;
@@ -115,15 +117,19 @@ async function main(): Promise<void> {
   const runs = quick ? Number(process.argv[process.argv.indexOf("--runs") + 1]) || RUNS : RUNS;
   const bin = ensureTsbpf((m) => console.log(m));
   if (bin.prefix.length > 0) throw new Error(`bench:core needs the single binary: ${bin.how}`);
+  const before = baselineTsbpf();
   const binary: ReturnType<typeof runBinary>[] = [];
+  const baseline: ReturnType<typeof runBinary>[] = [];
   const source: ReturnType<typeof runChild>[] = [];
   const bpftool: number[] = [];
   const canLoad = process.getuid?.() === 0;
   // Warm the file cache (and tsx's transform cache) once; not counted.
   runChild();
   runBinary(bin.cmd);
+  if (before) runBinary(before.cmd);
   for (let i = 0; i < runs; i++) {
     binary.push(runBinary(bin.cmd));
+    if (before) baseline.push(runBinary(before.cmd));
     source.push(runChild());
     if (canLoad) bpftool.push(runBpftool(i));
   }
@@ -144,6 +150,16 @@ async function main(): Promise<void> {
   };
   const rows = [
     [`tsbpf CO-RE, ${bin.shown} (cold process)`, f(headline), range(binary), `${phases(binary)}`],
+    ...(before
+      ? [
+          [
+            `baseline CO-RE, ${before.shown} (cold process)`,
+            f(med(baseline, "total")),
+            range(baseline),
+            phases(baseline),
+          ],
+        ]
+      : []),
     [
       "tsbpf CO-RE, from source (node --import tsx, cold process)",
       f(med(source, "total")),
@@ -157,16 +173,16 @@ async function main(): Promise<void> {
       "whole libbpf load incl. verifier, spawned",
     ],
   ];
-  const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  const load = loadAverage();
   const body =
     `${table(["what", "median ms", "range", "notes"], rows)}\n\n` +
     `${relos} CO-RE relocations in ${OBJ}, ${runs} runs each, interleaved; target ≤ 50 ms (the binary's median). ` +
     `Binary: the phases \`${bin.shown} explain ${OBJ} --no-load\` prints with TSBPF_TIMING=1, from "explain: started" to "explain: CO-RE resolved". ` +
     `Load average during the run: ${load} (2 shared cores).`;
   console.log(body);
-  if (!quick) appendResult("CO-RE resolution (bench/core.ts)", "npm run bench:core", body);
+  if (!quick) appendResult("CO-RE resolution (bench/core.ts)", commandLine("bench:core"), body);
   console.log(
-    `tsbpf CO-RE median ${f(headline)} ms (${bin.shown}; from source ${f(med(source, "total"))} ms), bpftool loadall median ${f(bt)} ms, ratio=${ratio.toFixed(2)}`,
+    `tsbpf CO-RE median ${f(headline)} ms (${bin.shown}; from source ${f(med(source, "total"))} ms${before ? `; baseline ${f(med(baseline, "total"))} ms` : ""}), bpftool loadall median ${f(bt)} ms, ratio=${ratio.toFixed(2)}`,
   );
 }
 

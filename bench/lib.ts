@@ -1,9 +1,18 @@
 // Shared benchmark helpers: timing, medians, and appending results to bench/RESULTS.md
 // with the date and the exact command, as every bench:<name> script must.
-import { appendFileSync, existsSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export const RESULTS_PATH = fileURLToPath(new URL("./RESULTS.md", import.meta.url));
+
+/** /proc/loadavg's 1, 5 and 15 minute figures. */
+export function loadAverage(): string {
+  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+}
+
+// On 2 shared cores figures taken under a load above ~3 are noise: every section says
+// what the load was when its bench started and ended.
+const LOAD_AT_START = loadAverage();
 
 export function median(xs: number[]): number {
   if (xs.length === 0) return Number.NaN;
@@ -34,6 +43,15 @@ export async function timeMsAsync(fn: () => Promise<void>): Promise<number> {
 }
 
 /**
+ * The command that ran a bench as a user types it: `npm run bench:NAME`, plus
+ * ` -- ARGS` when it was given arguments (e.g. `--baseline PATH`).
+ */
+export function commandLine(script: string): string {
+  const args = process.argv.slice(2);
+  return `npm run ${script}${args.length ? ` -- ${args.join(" ")}` : ""}`;
+}
+
+/**
  * Appends one section to bench/RESULTS.md: a heading with the date, the command that
  * produced it, and a Markdown body (usually a table).
  */
@@ -45,7 +63,10 @@ export function appendResult(title: string, command: string, body: string): void
     );
   }
   const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-  appendFileSync(RESULTS_PATH, `\n## ${title} — ${date}\n\nCommand: \`${command}\`\n\n${body.trim()}\n`);
+  appendFileSync(
+    RESULTS_PATH,
+    `\n## ${title} — ${date}\n\nCommand: \`${command}\`\n\nLoad average (1/5/15 min): ${LOAD_AT_START} at the start, ${loadAverage()} at the end.\n\n${body.trim()}\n`,
+  );
 }
 
 /** Formats a Markdown table from a header row and data rows. */

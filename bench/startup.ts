@@ -14,16 +14,19 @@
 // NODE_EXTRA_CA_CERTS (set in this sandbox) stays visible.
 // `--runs N` for quicker runs while iterating: printed, not appended to RESULTS.md.
 // `--baseline PATH` adds a row for another build of tsbpf (warm cache too), to A/B a
-// change within one run; `--rows a,b` keeps only those rows (ids: tsbpf,
-// tsbpf-nocache, tsbpf-inherit, baseline, execsnoop). Both imply not recording.
+// change within one run (recorded, with the command line); `--rows a,b` keeps only
+// those rows (ids: tsbpf, tsbpf-nocache, tsbpf-inherit, baseline, baseline-nocache,
+// execsnoop) and, like
+// `--runs`, implies not recording.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { appendResult, median, table } from "./lib.ts";
+import { appendResult, commandLine, median, table } from "./lib.ts";
 import { buildWorkloads } from "./workloads/build.ts";
 import { fmt } from "./workloads/compare.ts";
 import { describeEnv, runSession, type SessionResult } from "./workloads/session.ts";
 import {
+  baselineTsbpf,
   ensurePeers,
   ensureTsbpf,
   execsnoopOnly,
@@ -40,7 +43,7 @@ const argOf = (name: string) => {
 const runsArg = argOf("--runs");
 const baselineArg = argOf("--baseline");
 const rowsArg = argOf("--rows");
-const record = runsArg === undefined && baselineArg === undefined && rowsArg === undefined;
+const record = runsArg === undefined && rowsArg === undefined;
 const RUNS = runsArg === undefined ? 9 : Number(runsArg);
 if (!Number.isInteger(RUNS) || RUNS < 2) {
   console.error("bench:startup: --runs expects an integer >= 2 (run 1 of tsbpf is its cold-cache start)");
@@ -71,16 +74,17 @@ const NODE_START_VARS = ["NODE_EXTRA_CA_CERTS", "NODE_OPTIONS"].filter((k) => pr
 const inheritedLabel = NODE_START_VARS.length
   ? `inherited env (${NODE_START_VARS.map((k) => `${k} set`).join(", ")})`
   : "inherited env";
-const baseline: TsbpfBinary | undefined = baselineArg
-  ? { cmd: baselineArg, prefix: [], how: baselineArg, shown: baselineArg }
-  : undefined;
+const baseline: TsbpfBinary | undefined = baselineTsbpf();
 const tracers: Tracer[] = [
   withEnv(tsbpfTracer(bin), "tsbpf", "tsbpf", { XDG_CACHE_HOME: cacheHome }),
   withEnv(tsbpfTracer(bin), "tsbpf-nocache", "tsbpf -C", { TSBPF_NO_CACHE: "1" }),
   // Warm cache too: the "tsbpf" row fills the cache directory in its first run.
   withEnv(tsbpfTracer(bin), "tsbpf-inherit", "tsbpf env", { XDG_CACHE_HOME: cacheHome }, true),
   ...(baseline
-    ? [withEnv(tsbpfTracer(baseline), "baseline", "baseline", { XDG_CACHE_HOME: cacheHome })]
+    ? [
+        withEnv(tsbpfTracer(baseline), "baseline", "baseline", { XDG_CACHE_HOME: cacheHome }),
+        withEnv(tsbpfTracer(baseline), "baseline-nocache", "base -C", { TSBPF_NO_CACHE: "1" }),
+      ]
     : []),
   execsnoopOnly(),
 ].filter((t) => rowsArg === undefined || t.id === "tsbpf" || rowsArg.split(",").includes(t.id));
@@ -143,7 +147,9 @@ const rows = tracers.map((t) => {
           ? `tsbpf, warm CO-RE cache, ${inheritedLabel}`
           : t.id === "baseline"
             ? `baseline \`${baselineArg} trace\`, warm CO-RE cache`
-            : "libbpf-tools `stdbuf -oL execsnoop`";
+            : t.id === "baseline-nocache"
+              ? "baseline, no CO-RE cache (TSBPF_NO_CACHE=1)"
+              : "libbpf-tools `stdbuf -oL execsnoop`";
   return [
     name,
     errors.get(t.id) ?? `${s.med.toFixed(1)} ms`,
@@ -163,17 +169,19 @@ const body = [
   "",
   `dist/tsbpf size: ${size}.`,
   "",
-  `tsbpf cold-cache first start (run 1, empty cache): ${fmt.n(coldFirst, 1)} ms; no-cache median ${fmt.n(nocache.med, 1)} ms (÷ execsnoop: ${fmt.n(nocache.med / peer.med, 2)}).`,
+  `tsbpf cold-cache first start (run 1, empty cache): ${fmt.n(coldFirst, 1)} ms; no-cache median ${fmt.n(nocache.med, 1)} ms (÷ execsnoop: ${fmt.n(nocache.med / peer.med, 2)}, target ≤ 2).`,
   "",
-  `tsbpf warm-cache start-up median ÷ execsnoop start-up median: ${fmt.n(ratio, 2)} (target ≤ 2; this is the ratio below).`,
+  `tsbpf warm-cache start-up median ÷ execsnoop start-up median: ${fmt.n(ratio, 2)} (target ≤ 1.5; this is the ratio below).`,
   ...(baseline
     ? [
         "",
-        `tsbpf warm-cache median ÷ baseline (${baselineArg}) warm-cache median: ${fmt.n(warm.med / baseWarm().med, 3)}.`,
+        `Baseline (${baselineArg}): warm-cache median ÷ execsnoop ${fmt.n(baseWarm().med / peer.med, 2)}, ` +
+          `no-cache median ÷ execsnoop ${fmt.n(stat("baseline-nocache").med / peer.med, 2)}; ` +
+          `tsbpf ÷ baseline: warm cache ${fmt.n(warm.med / baseWarm().med, 3)}, no cache ${fmt.n(nocache.med / stat("baseline-nocache").med, 3)}.`,
       ]
     : []),
 ].join("\n");
-if (record) appendResult("Start-up: tsbpf trace vs execsnoop", "npm run bench:startup", body);
-else log("(--runs/--baseline/--rows: not appended to bench/RESULTS.md)");
+if (record) appendResult("Start-up: tsbpf trace vs execsnoop", commandLine("bench:startup"), body);
+else log("(--runs/--rows: not appended to bench/RESULTS.md)");
 console.log(body);
 console.log(`ratio=${fmt.n(ratio, 3)}`);

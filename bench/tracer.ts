@@ -8,7 +8,10 @@
 // where the rate measures overhead on this VM: see Workload.sharedCpu in
 // workloads/build.ts). The fork storm with free placement is run and reported too,
 // next to its control: no tracer but a busy loop beside the storm.
-import { appendResult, median, table } from "./lib.ts";
+// `--baseline PATH` adds another build of tsbpf (e.g. main's previous commit, built in
+// a second worktree) as a third tracer in the same interleaved run: the before/after
+// A/B of a change, with its own rows, memory line and ratios.
+import { appendResult, commandLine, median, table } from "./lib.ts";
 import { buildWorkloads, standardWorkloads } from "./workloads/build.ts";
 import {
   type Cell,
@@ -21,7 +24,7 @@ import {
   rateOf,
   slowdown,
 } from "./workloads/compare.ts";
-import { ensurePeers, ensureTsbpf, libbpfTools, tsbpfTracer } from "./workloads/tracers.ts";
+import { baselineTsbpf, ensurePeers, ensureTsbpf, libbpfTools, tsbpfTracer } from "./workloads/tracers.ts";
 
 const log = (s: string) => console.error(s);
 const DURATION_S = 2;
@@ -30,20 +33,25 @@ const REPS = 5;
 ensurePeers(log);
 const bins = buildWorkloads();
 const tsbpf = ensureTsbpf(log);
+const before = baselineTsbpf();
 const workloads = standardWorkloads(DURATION_S).filter((w) => w.id !== "exec-long");
 log(
   `bench:tracer: ${REPS} interleaved repetitions of ${workloads.map((w) => w.id).join("/")} (${DURATION_S} s each)`,
 );
 const cmp = await compare({
   bins,
-  tracers: [tsbpfTracer(tsbpf), libbpfTools()],
+  tracers: [
+    tsbpfTracer(tsbpf),
+    libbpfTools(),
+    ...(before ? [tsbpfTracer(before, "baseline", "tsbpf baseline")] : []),
+  ],
   workloads,
   reps: REPS,
   log,
   busyControl: ["fork"],
 });
 
-const [ours, peer] = cmp.tracers;
+const [ours, peer, base] = cmp.tracers;
 if (!ours || !peer) throw new Error("unreachable");
 for (const s of cmp.tracers) if (s.error) log(`${s.tracer.label} failed: ${s.error}`);
 const crashes = cmp.tracers
@@ -69,11 +77,12 @@ for (const w of workloads) {
     ]);
   }
 }
-const ratioOf = (wid: string) => rateOf(ours.cells.get(wid) as Cell) / rateOf(peer.cells.get(wid) as Cell);
+const ratioOf = (wid: string, a = ours) =>
+  rateOf(a.cells.get(wid) as Cell) / rateOf(peer.cells.get(wid) as Cell);
 const ratio = ratioOf("fork-cpu0");
 const busyGain = median(cmp.busy.get("fork") as number[]) / median(cmp.baseline.get("fork") as number[]);
 const body = [
-  `Binary: ${tsbpf.how}. Peer: \`stdbuf -oL execsnoop\` + \`stdbuf -oL exitsnoop\` (libbpf-tools, run together). ` +
+  `Binary: ${tsbpf.how}${before ? `; baseline: ${before.how}` : ""}. Peer: \`stdbuf -oL execsnoop\` + \`stdbuf -oL exitsnoop\` (libbpf-tools, run together). ` +
     `Each tracer writes to a file. ${REPS} interleaved repetitions, ${DURATION_S} s per workload; rates are medians. ` +
     "Events = fork+exec+exit for tsbpf, exec+exit for the peer (what each reports by default); the thread storm " +
     "produces no process events, so its CPU column is per 10k threads.",
@@ -91,13 +100,14 @@ const body = [
     rows,
   ),
   "",
-  `Lost events admitted: tsbpf ${ours.lost}; the peer has no loss report in its output.`,
+  `Lost events admitted: tsbpf ${ours.lost}${base ? `, baseline ${base.lost}` : ""}; the peer has no loss report in its output.`,
   "",
   "Memory (medians over sessions; bench/README.md, Memory):",
   "",
   memoryTable(cmp),
   "",
-  `Peak RSS tsbpf ÷ execsnoop+exitsnoop: ${fmt.n(peakRssRatio(ours, peer), 2)}.`,
+  `Peak RSS tsbpf ÷ execsnoop+exitsnoop: ${fmt.n(peakRssRatio(ours, peer), 2)}` +
+    (base ? `; baseline ÷ execsnoop+exitsnoop: ${fmt.n(peakRssRatio(base, peer), 2)}.` : "."),
   ...(crashes.length ? ["", ...crashes] : []),
   "",
   `Free placement: a busy loop beside the fork storm made it ×${fmt.n(busyGain, 3)} as fast as alone. ` +
@@ -107,7 +117,14 @@ const body = [
   "",
   `Rate under tsbpf ÷ rate under execsnoop+exitsnoop: fork storm on one shared CPU ${fmt.n(ratio, 3)} (headline, target ≥ 1.0); ` +
     `fork storm, free placement ${fmt.n(ratioOf("fork"), 3)}; thread storm ${fmt.n(ratioOf("thread"), 3)}; exec storm ${fmt.n(ratioOf("exec"), 3)}.`,
+  ...(base
+    ? [
+        "",
+        `Baseline, the same ratios: fork storm on one shared CPU ${fmt.n(ratioOf("fork-cpu0", base), 3)}; ` +
+          `free placement ${fmt.n(ratioOf("fork", base), 3)}; thread storm ${fmt.n(ratioOf("thread", base), 3)}; exec storm ${fmt.n(ratioOf("exec", base), 3)}.`,
+      ]
+    : []),
 ].join("\n");
-appendResult("Tracer overhead: tsbpf vs execsnoop+exitsnoop", "npm run bench:tracer", body);
+appendResult("Tracer overhead: tsbpf vs execsnoop+exitsnoop", commandLine("bench:tracer"), body);
 console.log(body);
 console.log(`ratio=${fmt.n(ratio, 3)}`);

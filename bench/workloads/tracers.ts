@@ -86,6 +86,22 @@ export interface TsbpfBinary {
 }
 
 /**
+ * Another build of tsbpf named by `--baseline PATH` on a bench's command line (an A/B
+ * within one run: e.g. the binary of main's last commit, built in a second worktree),
+ * or undefined when the flag is absent. Exits with a message when PATH does not run.
+ */
+export function baselineTsbpf(argv: string[] = process.argv): TsbpfBinary | undefined {
+  const i = argv.indexOf("--baseline");
+  if (i === -1) return undefined;
+  const path = argv[i + 1];
+  if (!path || !existsSync(path) || spawnSync(path, ["--version"], { timeout: 30_000 }).status !== 0) {
+    console.error(`--baseline: ${path ?? "(missing)"} is not a tsbpf binary that runs`);
+    process.exit(2);
+  }
+  return { cmd: path, prefix: [], how: `\`${path}\``, shown: path, sizeBytes: statSync(path).size };
+}
+
+/**
  * The single binary dist/tsbpf, rebuilt with `npm run build` when missing or older
  * than src/ or bpf/*.o. If the build fails the benches fall back to
  * `node --import tsx src/cli.ts` and say so.
@@ -124,20 +140,24 @@ export function ensureTsbpf(log: (s: string) => void): TsbpfBinary {
   };
 }
 
-export function tsbpfTracer(bin: TsbpfBinary): Tracer {
+/**
+ * tsbpf as a tracer of the benches. `id`/`label` name another build of it (the
+ * `--baseline PATH` row of an A/B run); its output file is named after the id.
+ */
+export function tsbpfTracer(bin: TsbpfBinary, id = "tsbpf", label = id): Tracer {
   return {
-    id: "tsbpf",
-    label: "tsbpf",
+    id,
+    label,
     covers: ["fork", "exec", "exit"],
     missing: () => (existsSync(bin.cmd) ? undefined : `${bin.cmd} not found`),
     procs: (dir) => [
       {
-        name: "tsbpf",
+        name: id,
         cmd: bin.cmd,
-        args: [...bin.prefix, "trace", "--json", "-o", join(dir, "tsbpf.ndjson")],
+        args: [...bin.prefix, "trace", "--json", "-o", join(dir, `${id}.ndjson`)],
         // A crash then leaves its stack trace in the session's stderr file.
         env: { TSBPF_DEBUG: "1" },
-        out: join(dir, "tsbpf.ndjson"),
+        out: join(dir, `${id}.ndjson`),
         viaStdout: false,
         ready: (line, tag) => line.includes(tag),
         parse: parseTsbpf,
