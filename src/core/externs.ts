@@ -42,6 +42,13 @@ export interface ResolveExternOptions {
   kallsyms?: string;
   /** Module BTFs to search when vmlinux lacks a ksym, read when first needed (default: none). */
   modules?: { name: string; btf: Btf }[] | (() => { name: string; btf: Btf }[]);
+  /**
+   * The RUNNING kernel's BTF, where typed ksyms are looked up (default: the `kernel`
+   * argument). Their ids go to the kernel as they are (ld_imm64 BPF_PSEUDO_BTF_ID, kfunc
+   * calls' imm), so they must be that kernel's even when CO-RE relocates against another
+   * target; read only when the object has a typed ksym.
+   */
+  ksymBtf?: Btf | (() => Btf);
 }
 
 /** bpf(2)'s entry point under each architecture's syscall wrapper (arch/<arch>/include/asm/syscall_wrapper.h). */
@@ -145,6 +152,10 @@ function findKernelSym(
   return undefined;
 }
 
+/**
+ * Resolves `spec`'s externs: kconfig against `kernel` (the load's target), typed ksyms
+ * against `opts.ksymBtf` (the running kernel's BTF) when given, typeless ones from kallsyms.
+ */
 export function resolveExterns(
   spec: CollectionSpec,
   kernel: Btf,
@@ -188,28 +199,34 @@ export function resolveExterns(
   }
   let modules: { name: string; btf: Btf }[] | undefined =
     typeof opts.modules === "function" ? undefined : opts.modules;
-  for (const e of ks) {
-    if (typeless.includes(e)) continue;
+  const typed = ks.filter((e) => !typeless.includes(e));
+  const running =
+    typed.length === 0
+      ? kernel
+      : typeof opts.ksymBtf === "function"
+        ? opts.ksymBtf()
+        : (opts.ksymBtf ?? kernel);
+  for (const e of typed) {
     const local = btf.type(e.btfId);
     const kind = local.kind === "func" ? "func" : "var";
-    let found = findKernelSym(kernel, [], e.name, kind);
+    let found = findKernelSym(running, [], e.name, kind);
     if (!found) {
       modules ??= typeof opts.modules === "function" ? opts.modules() : [];
-      found = findKernelSym(kernel, modules, e.name, kind);
+      found = findKernelSym(running, modules, e.name, kind);
     }
     if (!found) {
       if (e.weak) {
         explain.push({
           name: e.name,
           kind: "ksym",
-          value: `unresolved (weak): no ${kind.toUpperCase()} in ${targetLabel(kernel)}`,
+          value: `unresolved (weak): no ${kind.toUpperCase()} in ${targetLabel(running)}`,
         });
         continue;
       }
       throw new ExternError(
         kind === "func"
-          ? `ksym function '${e.name}': no kfunc of that name in ${targetLabel(kernel)}`
-          : `ksym variable '${e.name}': no BTF VAR of that name in ${targetLabel(kernel)} (per-CPU variables only; declare it typeless \`extern const void ${e.name} __ksym\` to use its address)`,
+          ? `ksym function '${e.name}': no kfunc of that name in ${targetLabel(running)}`
+          : `ksym variable '${e.name}': no BTF VAR of that name in ${targetLabel(running)} (per-CPU variables only; declare it typeless \`extern const void ${e.name} __ksym\` to use its address)`,
       );
     }
     // Compare the declared type (var's type, or the func's prototype) with the kernel's.

@@ -209,6 +209,7 @@ function explainExterns(spec: CollectionSpec, t: TargetChoice): ExplainReport["e
   for (const e of spec.externs) {
     try {
       const ex = resolveExterns({ ...spec, externs: [e] }, t.target(), {
+        ksymBtf: () => t.kernel(),
         modules: () => t.ksymModules(),
       });
       for (const x of ex.explain) out.push({ ...x, weak: e.weak });

@@ -271,7 +271,10 @@ function build(coll: Collection, spec: CollectionSpec, opts: LoadOptions, ctx: L
   // 2. Externs, before the maps: the .kconfig map's contents come from them.
   let ksyms = new Map<string, ResolvedKsym>();
   if (spec.externs.length > 0) {
-    const res = resolveExterns(spec, ctx.target(), { modules: () => ctx.ksymModules() });
+    const res = resolveExterns(spec, ctx.target(), {
+      ksymBtf: () => ctx.kernel(),
+      modules: () => ctx.ksymModules(),
+    });
     ksyms = res.ksyms;
     const kc = spec.maps.find((m) => m.globalData?.section === ".kconfig");
     if (kc?.globalData && res.kconfig) kc.globalData.contents = res.kconfig;
@@ -389,7 +392,7 @@ function build(coll: Collection, spec: CollectionSpec, opts: LoadOptions, ctx: L
       logLevel: opts.logLevel,
       coreResults: core ?? poisoned,
       attachBtfId: cached?.attachBtfId,
-      kernelBtf: () => ctx.btfCache.kernel(),
+      kernelBtf: () => ctx.kernel(),
       features: ctx.features,
       onStep,
     });

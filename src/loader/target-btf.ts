@@ -77,9 +77,14 @@ export interface TargetChoice {
   extra: Btf[];
   /** The target and what is searched after it, for CO-RE. */
   targets(): TargetBtfs;
-  /** The target alone (kconfig, ksym lookups). */
+  /** The target alone (kconfig lookups). */
   target(): Btf;
-  /** Kernel module BTF for ksyms: only with the running kernel as the target. */
+  /**
+   * The running kernel's BTF, whatever the target: BTF ids handed to the kernel (typed
+   * ksyms, attach_btf_id) must be its own, a target override is only for CO-RE.
+   */
+  kernel(): Btf;
+  /** The running kernel's module BTF, searched for ksyms vmlinux lacks. */
   ksymModules(): { name: string; btf: Btf }[];
 }
 
@@ -101,6 +106,7 @@ export function chooseTargets(opts: TargetOptions): TargetChoice {
       return targets;
     },
     target: () => given ?? btfCache.kernel(),
-    ksymModules: () => (given ? [] : btfCache.modules()),
+    kernel: () => btfCache.kernel(),
+    ksymModules: () => btfCache.modules(),
   };
 }
