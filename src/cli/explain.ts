@@ -10,14 +10,16 @@ import { parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 import { closest } from "./suggest.ts";
 
-const help = `Usage: tsbpf explain OBJ [--json] [--btf FILE] [--no-load] [--program NAME]
+const help = `Usage: tsbpf explain OBJ [--json] [--btf FILE] [--no-load] [--program NAME] [--verifier-log]
 
 Show every step of loading a BPF object: its ELF sections, the maps and each
 BPF_MAP_CREATE, every relocation (instruction before -> after), every CO-RE
 record (local type and access path, candidate kernel types, the chosen one,
 the computed value, the instruction before and after), the externs, each
-bpf() call with its decoded attributes and result, and the verifier's verdict
-per program. Everything is unloaded again at the end.
+bpf() call with its decoded attributes and result (feature probes marked as
+such), and a verdict per program: accepted, rejected by the verifier (reason and
+log tail), failed before the verifier, or skipped (and why). A program that
+fails does not stop the others. Everything is unloaded again at the end.
 
 Options:
       --json        print one JSON object (sections, maps, relocations,
@@ -28,12 +30,16 @@ Options:
                     in the kernel (what non-root users get anyway)
       --program NAME  only this program's relocations, CO-RE records, load call
                     and verdict (the object's maps and sections stay)
+      --verifier-log  every program's whole verifier log, accepted ones too:
+                    loads with log_level 2 (each instruction the verifier walked,
+                    with register state); the log buffer grows until it fits
   -h, --help        show this help
 
 Examples:
   sudo tsbpf explain bpf/process.bpf.o
   tsbpf explain test/fixtures/core.bpf.o --no-load --json
-  tsbpf explain bpf/process.bpf.o --program handle_exec`;
+  tsbpf explain bpf/process.bpf.o --program handle_exec
+  sudo tsbpf explain bpf/process.bpf.o --program handle_fork --verifier-log`;
 
 /**
  * The report narrowed to one program: its relocations, CO-RE records and verdict, and
@@ -53,7 +59,8 @@ export function onlyProgram(report: ExplainReport, name: string): ExplainReport 
     relocations: report.relocations.filter((r) => r.program === name),
     core_relocations: report.core_relocations.filter((r) => r.program === name),
     programs: report.programs.filter((p) => p.name === name),
-    bpf_calls: report.bpf_calls.filter((c) => c.cmd !== "BPF_PROG_LOAD" || c.attr.prog_name === name),
+    // Probes and the object's BTF and maps stay: the program's load needs them.
+    bpf_calls: report.bpf_calls.filter((c) => c.cmd !== "BPF_PROG_LOAD" || c.probe || c.program === name),
     steps: report.steps,
   };
 }
@@ -75,6 +82,7 @@ const OPTIONS = {
   btf: { type: "string" },
   "no-load": { type: "boolean", default: false },
   program: { type: "string" },
+  "verifier-log": { type: "boolean", default: false },
 } as const;
 
 const command: Command = {
@@ -93,6 +101,7 @@ const command: Command = {
     let report: ExplainReport = await explainObject(bytes, path, {
       btf: values.btf,
       load: !values["no-load"],
+      verifierLog: values["verifier-log"],
     }).catch((e) => {
       // The library names the file "target BTF X"; here the user gave it as --btf X.
       const lib = `target BTF ${values.btf}: `;
@@ -105,7 +114,8 @@ const command: Command = {
       const { steps: _steps, ...rest } = report;
       process.stdout.write(`${JSON.stringify(snakeKeys(rest), null, 2)}\n`);
     } else process.stdout.write(renderExplainText(report));
-    return report.error ? 1 : 0;
+    const failed = report.programs.some((p) => p.verdict === "rejected" || p.verdict === "failed");
+    return report.error || failed ? 1 : 0;
   },
 };
 

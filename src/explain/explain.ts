@@ -19,9 +19,12 @@ import { linkProgram } from "../loader/link.ts";
 import type { LoadStep } from "../loader/steps.ts";
 import { chooseTargets, type TargetChoice } from "../loader/target-btf.ts";
 import type { CollectionSpec } from "../spec.ts";
-import type { BpfCallRecord } from "../sys/bpf.ts";
+import { FeatureProbes } from "../sys/features.ts";
 import { phase } from "../timing.ts";
-import { BPF_ATTACH_TYPE, BPF_MAP_TYPE_NAMES, BPF_PROG_TYPE_NAMES } from "../uapi.ts";
+import type { AccessStep } from "./access.ts";
+import { readableAttr } from "./attrs.ts";
+import { type CoreBtfs, coreRecord } from "./core-record.ts";
+import { LoadTrace, verdictOf } from "./trace.ts";
 
 const SHT_NAMES: Record<number, string> = {
   0: "NULL",
@@ -39,6 +42,8 @@ export interface ExplainReport {
   object: string;
   target_btf: string;
   loaded: boolean;
+  /** 1 (statistics, the failing path of a rejection) or 2 (every instruction verified: --verifier-log). */
+  verifier_log_level?: number;
   note?: string;
   error?: string;
   sections: { index: number; name: string; type: string; size: number; flags: string }[];
@@ -52,12 +57,25 @@ export interface ExplainReport {
     target: string;
     before?: string;
     after?: string;
+    /**
+     * A 64-bit constant loaded by the patched ld_imm64, as unsigned hex. llvm-objdump
+     * syntax prints it signed, so 0xffffffff81000000 appears as -0x7f000000 in `after`.
+     */
+    imm64?: string;
   }[];
-  /** CoreReloResult with `kind` as libbpf's kind name. */
-  core_relocations: (Omit<CoreReloResult, "kind"> & { program: string; kind: string })[];
+  /** CoreReloResult with `kind` as libbpf's kind name and each access index spelled out. */
+  core_relocations: (Omit<CoreReloResult, "kind" | "kindName" | "access"> & {
+    program: string;
+    kind: string;
+    access: CoreReloResult["access"] & { steps?: AccessStep[]; target_steps?: AccessStep[] };
+  })[];
   externs: { name: string; kind: string; weak?: boolean; value: string }[];
   bpf_calls: {
     cmd: string;
+    /** The feature probe this call belongs to (not the object's own call), with its answer. */
+    probe?: { name: string; supported: boolean };
+    /** The program a BPF_PROG_LOAD loads (prog_name is cut to 15 characters by the kernel). */
+    program?: string;
     attr: Record<string, unknown>;
     result: number;
     errno?: string;
@@ -67,31 +85,25 @@ export interface ExplainReport {
     name: string;
     section: string;
     type: string;
-    verdict: "accepted" | "rejected" | "not_loaded" | "static";
+    /**
+     * accepted / rejected (by the verifier) / failed (before the verifier: linking,
+     * CO-RE, attach target) / skipped (the load stopped before it: `reason` says at
+     * what) / static (nothing was loaded: --no-load or not root).
+     */
+    verdict: "accepted" | "rejected" | "failed" | "skipped" | "static";
+    /** One line: why it was rejected, failed or skipped (or why its CO-RE failed, when static). */
+    reason?: string;
     insns?: number;
     stats?: Record<string, unknown>;
-    error?: string;
+    /** The last lines of a rejected program's verifier log (when the whole log is not asked for). */
     log_tail?: string[];
+    /** The whole verifier log, accepted or rejected (--verifier-log). */
+    verifier_log?: string;
     /** How the program would be attached (explain loads, but attaches nothing). */
     attach?: AttachPlan;
   }[];
   steps: LoadStep[];
 }
-
-const ERRNO: Record<number, string> = {
-  1: "EPERM",
-  2: "ENOENT",
-  7: "E2BIG",
-  9: "EBADF",
-  13: "EACCES",
-  14: "EFAULT",
-  16: "EBUSY",
-  17: "EEXIST",
-  22: "EINVAL",
-  28: "ENOSPC",
-  95: "EOPNOTSUPP",
-  524: "ENOTSUPP",
-};
 
 function jsonSafe(v: unknown): unknown {
   if (typeof v === "bigint")
@@ -101,24 +113,6 @@ function jsonSafe(v: unknown): unknown {
   if (v && typeof v === "object")
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonSafe(x)]));
   return v;
-}
-
-const ATTACH_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(BPF_ATTACH_TYPE).map(([k, v]) => [v, k.toLowerCase()]),
-);
-
-/** Numeric enum fields of bpf_attr with their UAPI names next to them. */
-function decodeNames(attr: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...attr };
-  const name = (key: string, table: Record<number, string>) => {
-    const v = out[key];
-    if (typeof v === "number" && table[v] !== undefined) out[key] = `${v} (${table[v]})`;
-  };
-  name("map_type", BPF_MAP_TYPE_NAMES);
-  name("prog_type", BPF_PROG_TYPE_NAMES);
-  name("expected_attach_type", ATTACH_NAMES);
-  name("attach_type", ATTACH_NAMES);
-  return out;
 }
 
 function staticPart(spec: CollectionSpec, bytes: Uint8Array, report: ExplainReport): void {
@@ -179,7 +173,7 @@ function resolveStatic(spec: CollectionSpec, targets: TargetBtfs): StaticProgram
   return out;
 }
 
-function reportStatic(programs: StaticProgram[], report: ExplainReport): void {
+function reportStatic(programs: StaticProgram[], report: ExplainReport, btfs: CoreBtfs): void {
   for (const { p, lp, core, error } of programs) {
     for (const r of lp.relocations) {
       const target =
@@ -194,9 +188,15 @@ function reportStatic(programs: StaticProgram[], report: ExplainReport): void {
                 : "";
       report.relocations.push({ program: p.name, insn: r.insn, kind: r.kind, symbol: r.symbol, target });
     }
-    for (const r of core) report.core_relocations.push({ program: p.name, ...r, kind: r.kindName });
+    for (const r of core) report.core_relocations.push(coreRecord(p.name, r, btfs));
     if (error !== undefined)
-      report.programs.push({ name: p.name, section: p.section, type: p.typeName, verdict: "static", error });
+      report.programs.push({
+        name: p.name,
+        section: p.section,
+        type: p.typeName,
+        verdict: "static",
+        reason: error,
+      });
   }
 }
 
@@ -227,6 +227,12 @@ export interface ExplainOptions {
   /** A target BTF given as a value (wins over `btf`). */
   targetBtf?: Btf;
   load: boolean;
+  /**
+   * Keep every program's whole verifier log, accepted ones too. Loads with log_level 2:
+   * at level 1 the verifier keeps only the path that failed, so an accepted program's
+   * level-1 log is just its statistics; level 2 has every instruction it walked.
+   */
+  verifierLog?: boolean;
 }
 
 export async function explainObject(
@@ -255,6 +261,7 @@ export async function explainObject(
   const target = choice.target();
   phase("explain: target BTF read");
   if (opts.btf === undefined) report.target_btf = target.name;
+  const btfs: CoreBtfs = { local: spec.btf, target };
   const root = process.getuid?.() === 0;
   const load = opts.load && root;
   if (opts.load && !root)
@@ -263,7 +270,7 @@ export async function explainObject(
     // CO-RE before the rest of the report, so TSBPF_TIMING shows the resolution alone.
     const resolved = resolveStatic(spec, choice.targets());
     phase(`explain: CO-RE resolved (${resolved.reduce((n, x) => n + x.core.length, 0)} relocations)`);
-    reportStatic(resolved, report);
+    reportStatic(resolved, report, btfs);
     staticPart(spec, bytes, report);
     report.externs = explainExterns(spec, choice);
     for (const p of spec.programs) {
@@ -275,16 +282,18 @@ export async function explainObject(
   staticPart(spec, bytes, report);
   // Externs, explained (the loader resolves them again itself, identically).
   report.externs = explainExterns(spec, choice);
-  const calls: BpfCallRecord[] = [];
-  const steps: LoadStep[] = [];
+  const trace = new LoadTrace();
+  report.verifier_log_level = opts.verifierLog ? 2 : 1;
   try {
     const coll = await loadCollection(spec, {
-      onStep: (s) => steps.push(s),
-      recorder: (c) => calls.push(c),
+      onStep: trace.onStep,
+      recorder: trace.recorder,
+      features: new FeatureProbes({ onProbe: trace.onProbe }),
+      onProgramError: trace.onProgramError,
       targetBtf: choice.given,
       btfCache: choice.btfCache,
       // log_level 1 on success too, so each verdict comes with the verifier statistics.
-      logLevel: 1,
+      logLevel: report.verifier_log_level,
     });
     report.loaded = true;
     coll.close();
@@ -292,14 +301,18 @@ export async function explainObject(
     if (!(e instanceof TsbpfError)) throw e;
     report.error = e.message;
   }
-  report.steps = jsonSafe(steps) as LoadStep[];
-  report.bpf_calls = calls.map((c) => ({
-    cmd: c.cmdName,
-    attr: decodeNames(jsonSafe(c.attr) as Record<string, unknown>),
-    result: c.result,
-    ...(c.errno ? { errno: ERRNO[c.errno] ?? String(c.errno) } : {}),
-    duration_us: Math.round(c.durationNs / 100) / 10,
-  }));
+  const steps = trace.steps;
+  // The logs travel in report.programs; the steps keep the rest.
+  report.steps = jsonSafe(
+    steps.map((s) => (s.step === "prog_loaded" && s.log !== undefined ? { ...s, log: undefined } : s)),
+  ) as LoadStep[];
+  report.bpf_calls = trace.calls(
+    spec.programs.map((p) => p.name),
+    (c) =>
+      readableAttr(jsonSafe(c.attr) as Record<string, unknown>, {
+        maps: trace.mapsByFd(spec),
+      }),
+  );
   for (const s of steps) {
     if (s.step === "relocation_applied") {
       report.relocations.push({
@@ -309,34 +322,30 @@ export async function explainObject(
         target: s.target,
         before: s.before,
         after: s.after,
+        ...imm64Of(s.after),
       });
     } else if (s.step === "core_relocation") {
-      const res = s.result as unknown as CoreReloResult;
-      report.core_relocations.push({ program: s.program, ...res, kind: res.kindName });
+      report.core_relocations.push(coreRecord(s.program, s.result as unknown as CoreReloResult, btfs));
     } else if (s.step === "map_created") {
       const m = report.maps.find((x) => x.name === s.name);
       if (m) m.fd = s.fd;
     }
   }
-  for (const p of spec.programs) {
-    const ok = steps.find((s) => s.step === "prog_loaded" && s.program === p.name);
-    const bad = steps.find((s) => s.step === "prog_rejected" && s.program === p.name);
-    const base = { name: p.name, section: p.section, type: p.typeName };
-    if (ok && ok.step === "prog_loaded") {
-      report.programs.push({
-        ...base,
-        verdict: "accepted",
-        insns: ok.insns,
-        stats: ok.stats as Record<string, unknown>,
-      });
-    } else if (bad && bad.step === "prog_rejected") {
-      report.programs.push({ ...base, verdict: "rejected", error: report.error, log_tail: bad.logTail });
-    } else {
-      const mine = report.error?.includes(p.name);
-      report.programs.push({ ...base, verdict: "not_loaded", ...(mine ? { error: report.error } : {}) });
-    }
-  }
+  for (const p of spec.programs)
+    report.programs.push({
+      name: p.name,
+      section: p.section,
+      type: p.typeName,
+      ...verdictOf(p.name, trace, report.error, opts.verifierLog === true),
+    });
   return withAttachPlans(report, spec);
+}
+
+/** `imm64` of a patched `rX = <negative> ll`: the same constant, unsigned, as the kernel sees it. */
+function imm64Of(after: string): { imm64?: string } {
+  const m = / = (-0x[0-9a-f]+) ll$/.exec(after);
+  if (!m) return {};
+  return { imm64: `0x${BigInt.asUintN(64, -BigInt((m[1] as string).slice(1))).toString(16)}` };
 }
 
 /** Adds each program's attach plan (the attach step explain describes but does not take). */

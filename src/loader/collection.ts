@@ -9,6 +9,7 @@ import type { BtfCache } from "../btf/kernel.ts";
 import { resolveExterns } from "../core/externs.ts";
 import { type CoreReloResult, relocateLinked } from "../core/relocate.ts";
 import { readCollectionSpec } from "../elf/collection.ts";
+import { TsbpfError } from "../errors.ts";
 import { GlobalData, type GlobalValue, setRodata } from "../maps/global-data.ts";
 import { BpfMap } from "../maps/map.ts";
 import { createOrReusePinned, DEFAULT_PIN_DIR, pinPath } from "../maps/pin.ts";
@@ -64,8 +65,19 @@ export interface LoadOptions {
   /** Sees every bpf() call the load makes (not those of later attach or map calls). */
   recorder?: BpfRecorder;
   onStep?: OnStep;
-  /** Verifier log level for every program (0: log only on failure). */
+  /**
+   * Verifier log level for every program (0: log only on failure). With 1 or 2 the log
+   * of an accepted program is kept too (its prog_loaded step carries it); the buffer
+   * starts at 1 MiB and grows on ENOSPC to the size the kernel reports.
+   */
   logLevel?: number;
+  /**
+   * Told about a program that fails to link, relocate or load. When given, the load goes
+   * on without that program (the Collection lacks it) instead of failing: for tools
+   * that want a verdict per program, as `tsbpf explain` does. Without it the first
+   * failure fails the whole load, as in libbpf.
+   */
+  onProgramError?: (program: string, error: Error) => void;
   /**
    * Reuse CO-RE results (patched instructions, attach_btf_id) stored by an earlier
    * load of the same object on the same running kernel (src/loader/core-cache.ts).
@@ -353,7 +365,21 @@ function build(coll: Collection, spec: CollectionSpec, opts: LoadOptions, ctx: L
   const hit = cache?.read();
   const fresh: CoreCacheEntry = {};
   const cacheable = cache !== undefined && hit === undefined;
+  const failed = new Set<string>();
   spec.programs.forEach((p, i) => {
+    if (!opts.onProgramError) {
+      loadOne(p, i);
+      return;
+    }
+    try {
+      loadOne(p, i);
+    } catch (e) {
+      if (!(e instanceof TsbpfError)) throw e;
+      failed.add(p.name);
+      opts.onProgramError(p.name, e);
+    }
+  });
+  function loadOne(p: CollectionSpec["programs"][number], i: number): void {
     const lp = linked[i] ?? linkProgram(spec, p, onStep);
     const cached = hit?.[p.name];
     let core: CoreReloResult[] | undefined;
@@ -403,15 +429,17 @@ function build(coll: Collection, spec: CollectionSpec, opts: LoadOptions, ctx: L
         ...(info.attachBtfId !== undefined ? { attachBtfId: info.attachBtfId } : {}),
       };
     coll.programs[p.name] = coll.own(new Program(info.fd, lp, info.stats, onStep, ctx.features));
-  });
+  }
   // Only after every program loaded: an entry never records a load that failed.
-  if (cache && cacheable) cache.write(fresh);
+  if (cache && cacheable && failed.size === 0) cache.write(fresh);
 
   // 5. prog_array slots name programs.
   for (const m of spec.maps) {
     if (m.type !== BPF_MAP_TYPE.PROG_ARRAY) continue;
     for (const slot of m.initialSlots ?? []) {
       const prog = coll.programs[slot.name];
+      // A program that failed was already reported to onProgramError: its slot stays empty.
+      if (!prog && failed.has(slot.name)) continue;
       if (!prog)
         throw new LoadError(
           `${spec.path}: prog_array '${m.name}' slot ${slot.index} names program '${slot.name}', which is not in the object`,

@@ -176,7 +176,15 @@ export function loadProgram(lp: LinkedProgram, o: ProgramLoadOptions): LoadedPro
   const insns = lp.insns.length / 8;
   const done = (fd: number, log?: string): LoadedProgramInfo => {
     const stats = log ? verifierStats(log) : undefined;
-    o.onStep?.({ step: "prog_loaded", program: p.name, fd, insns, attachBtfId, stats });
+    o.onStep?.({
+      step: "prog_loaded",
+      program: p.name,
+      fd,
+      insns,
+      attachBtfId,
+      stats,
+      ...(log !== undefined ? { log } : {}),
+    });
     return { fd, insns, attachBtfId, stats, log };
   };
 

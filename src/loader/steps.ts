@@ -52,6 +52,8 @@ export type LoadStep =
       insns: number;
       attachBtfId?: number;
       stats?: VerifierStats;
+      /** The verifier log, when the load asked for one (LoadOptions.logLevel). */
+      log?: string;
     }
   | { step: "prog_rejected"; program: string; errno: string; logTail: string[] }
   | { step: "attached"; program: string; kind: string; target: string; linkFd: number };

@@ -190,6 +190,28 @@ const PROBES: Record<FeatureName, () => boolean> = {
  */
 export class FeatureProbes {
   readonly #answers = new Map<string, boolean>();
+  readonly #onProbe: ((name: string, answer: boolean | undefined) => void) | undefined;
+
+  /**
+   * `onProbe` is told when a probe starts (answer undefined) and when it ends (its
+   * answer): every bpf() call in between belongs to the probe, which is how `tsbpf
+   * explain` tells probes apart from the object's own calls.
+   */
+  constructor(opts: { onProbe?: (name: string, answer: boolean | undefined) => void } = {}) {
+    this.#onProbe = opts.onProbe;
+  }
+
+  /** Runs one probe between the two onProbe calls. */
+  #run(name: string, fn: () => boolean): boolean {
+    this.#onProbe?.(name, undefined);
+    let answer: boolean | undefined;
+    try {
+      answer = fn();
+      return answer;
+    } finally {
+      this.#onProbe?.(name, answer ?? false);
+    }
+  }
 
   /** Whether this kernel supports a feature. Needs bpf privileges; EPERM is thrown. */
   has(name: FeatureName): boolean {
@@ -200,7 +222,7 @@ export class FeatureProbes {
       throw new TsbpfError(
         `unknown feature probe '${name}' (expected one of ${Object.keys(PROBES).join(", ")})`,
       );
-    const ok = fn();
+    const ok = this.#run(name, fn);
     this.#answers.set(name, ok);
     return ok;
   }
@@ -213,7 +235,7 @@ export class FeatureProbes {
     let v = this.#answers.get(name);
     if (v === undefined) {
       try {
-        v = probe();
+        v = this.#run(name, probe);
       } catch {
         v = false;
       }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { loadCollection } from "../../src/loader/collection.ts";
+import { VerifierError } from "../../src/loader/errors.ts";
 import type { LoadStep } from "../../src/loader/steps.ts";
 import { privileged, ROOT_DIR } from "../helpers/env.ts";
 
@@ -93,6 +94,40 @@ test("maps.bpf.o: every map type is created and round-trips through the exercise
   } finally {
     coll.close();
   }
+});
+
+test("onProgramError: a failing program is reported and skipped, the rest still load", async () => {
+  if (!privileged("onProgramError")) return;
+  // Without the option the first failure fails the load, as in libbpf.
+  let thrown: unknown;
+  await loadCollection(fx("core_fail.bpf.o")).catch((e) => {
+    thrown = e;
+  });
+  assert.ok(thrown instanceof Error);
+  const failed: [string, Error][] = [];
+  const coll = await loadCollection(fx("core_fail.bpf.o"), {
+    onProgramError: (name, e) => failed.push([name, e]),
+  });
+  try {
+    assert.equal(
+      failed.map(([n]) => n),
+      ["read_missing"],
+    );
+    assert.is(coll.programs.read_missing, undefined);
+    assert.ok(coll.programs.guarded && coll.programs.guarded.fd > 0);
+  } finally {
+    coll.close();
+  }
+  const rej: [string, Error][] = [];
+  const c2 = await loadCollection(fx("reject.bpf.o"), { onProgramError: (n, e) => rej.push([n, e]) });
+  c2.close();
+  assert.equal(
+    rej.map(([n, e]) => [n, e instanceof VerifierError]),
+    [
+      ["null_deref", true],
+      ["oob_read", true],
+    ],
+  );
 });
 
 test.run();
