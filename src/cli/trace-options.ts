@@ -129,7 +129,7 @@ export const TRACE_OPTIONS: OptionTable = [
     name: "failed",
     short: "x",
     type: "boolean",
-    help: "also report failed execs (exec_failed, with errno), as execsnoop -x",
+    help: "also report failed execs (exec_failed, with errno), as execsnoop -x; not root, needs CAP_DAC_READ_SEARCH too (tracefs)",
   },
   { name: "threads", short: "T", type: "boolean", help: "also report thread creation and thread exits" },
   {

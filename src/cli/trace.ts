@@ -16,19 +16,30 @@ import { openTrace, type Trace } from "../tracker/trace.ts";
 import { VERSION } from "../version.ts";
 import type { Command } from "./command.ts";
 import { renderOptionsHelp } from "./options.ts";
+import { capsToKeep } from "./trace-caps.ts";
 import { parseTraceArgs, TRACE_OPTIONS, type TraceCliConfig } from "./trace-options.ts";
 
 export const TRACE_DESCRIPTION = `Trace process lifecycle events system-wide (or for one command tree): fork, exec
 with the full argv, failed execs, and exit with its code, signal or core dump, the
 command that ran and its lifetime.
-Needs root, or CAP_BPF + CAP_PERFMON. Stop with Ctrl+C (or SIGTERM): the programs
-are detached, and text mode prints a summary (counts, failed and slowest processes,
-alerts) and the tree of processes that ran. A second Ctrl+C exits at once.
+Stop with Ctrl+C (or SIGTERM): the programs are detached, and text mode prints a
+summary (counts, failed and slowest processes, alerts) and the tree of processes
+that ran. A second Ctrl+C exits at once.
+
+Privileges: root, or CAP_BPF + CAP_PERFMON (e.g. as ambient capabilities); not root,
+--failed also needs CAP_DAC_READ_SEARCH (tracefs, where tracepoint ids are read, is
+root's only), and CAP_SYS_PTRACE lets it read /proc/PID/exe of other users'
+processes that predate the trace. Once attached, tsbpf gives up every capability it
+no longer needs (CAP_SYS_PTRACE when /proc has been read; CAP_DAC_OVERRIDE is kept
+only when the -o or spool directory needs it).
 
 With '-- CMD ARGS...', tsbpf attaches first, then runs CMD (stdio inherited) and
 traces only it and its descendants, like 'strace -f'; it exits with CMD's exit
 status (128+N when CMD is killed by signal N). CMD's output and the events share
 stdout unless the events go elsewhere: -o FILE, or --output-fd 2 (stderr, as strace).
+CMD runs with your uid and groups and never inherits tsbpf's capabilities (ambient
+and inheritable sets are emptied, and a confined root's command gets none); a root
+holding CAP_SYS_ADMIN runs CMD as root, as 'sudo CMD' would.
 
 Filters (--comm, --exit-failed, --alerts-only) apply to the summary too.`;
 
@@ -81,6 +92,10 @@ const trace: Command = {
       t = await openTrace({
         ...cfg.trace,
         rules,
+        // What the running tracer does not need is given up once attached, and `-- CMD`
+        // never gets it (src/tracker/privileges.ts).
+        dropCapabilities: true,
+        keepCapabilities: capsToKeep(cfg),
         ...(exports?.metrics ? { observe: (ev) => exports.observe(ev) } : {}),
         // /proc is read while events flow: the first events are not held up by it,
         // and each event still sees its process's ancestry.

@@ -45,7 +45,13 @@ export function tracepointId(target: string): number {
       throw new AttachError(
         `no such tracepoint ${target} (${path} does not exist; see ${root}/available_events)`,
       );
-    throw new AttachError(`cannot read ${path} for tracepoint ${target}: ${code ?? String(e)}`);
+    // tracefs is mounted mode 0700 root (fs/tracefs/inode.c TRACEFS_DEFAULT_MODE): a
+    // non-root process needs CAP_DAC_READ_SEARCH to read an id, whatever else it holds.
+    const hint =
+      code === "EACCES" || code === "EPERM"
+        ? ` (tracefs is readable by root only: needs root, or CAP_DAC_READ_SEARCH)`
+        : "";
+    throw new AttachError(`cannot read ${path} for tracepoint ${target}: ${code ?? String(e)}${hint}`);
   }
   const id = Number.parseInt(text.trim(), 10);
   if (!Number.isInteger(id) || id < 0)

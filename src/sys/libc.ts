@@ -300,6 +300,27 @@ export let setnsRaw: (fd: number, nstype: number) => number = lazy("int setns(in
   setnsRaw = f;
 });
 
+/** capget(2)/capset(2): a cap_user_header_t and cap_user_data_t[2] (version 3). */
+export let capgetRaw: (hdr: Uint8Array, data: Uint8Array) => number = lazy(
+  "int capget(void *, void *)",
+  (f) => {
+    capgetRaw = f;
+  },
+);
+export let capsetRaw: (hdr: Uint8Array, data: Uint8Array) => number = lazy(
+  "int capset(void *, void *)",
+  (f) => {
+    capsetRaw = f;
+  },
+);
+/** prctl(2) with its four unsigned long arguments. */
+export let prctlRaw: (option: number, a2: number, a3: number, a4: number, a5: number) => number = lazy(
+  "int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)",
+  (f) => {
+    prctlRaw = f;
+  },
+);
+
 /** errno of the last failed call on this thread. */
 export let errno: () => number = () => k().errno();
 

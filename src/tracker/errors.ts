@@ -60,7 +60,7 @@ export class TraceConfigError extends TsbpfError {
 
 /** Tracing needs privileges this process does not have. */
 export class TracePrivilegeError extends TsbpfError {
-  constructor() {
-    super("trace needs root, or CAP_BPF + CAP_PERFMON");
+  constructor(message = "trace needs root, or CAP_BPF + CAP_PERFMON") {
+    super(message);
   }
 }

@@ -102,6 +102,10 @@ export interface TraceSession {
   batches(opts?: { signal?: AbortSignal }): AsyncIterable<readonly TraceEvent[]>;
   /** Add a process to the descendant filter (needs rootPids). */
   track(pid: number): void;
+  /** True while /proc is still being read in the background (seedProc "background"). */
+  readonly seeding: boolean;
+  /** Settles when /proc has been read (at once when that was done up front or not asked). */
+  readonly seeded: Promise<void>;
   /** Ring-buffer fill and per-program BPF run time, read now (for metrics). */
   kernelStats(): TracerKernelStats;
   /** Detach now, let events() drain what is left in the ring and end. */
@@ -294,6 +298,8 @@ class Session implements TraceSession {
   private readonly loss: LossPoller;
   /** Until when waits are cut to STARTUP_POLL_MS (set by the first wait). */
   private pollUntil: number | undefined;
+  readonly seeded: Promise<void>;
+  private markSeeded: () => void = () => {};
 
   constructor(
     private readonly tracer: BpfLoadedTracer,
@@ -305,6 +311,10 @@ class Session implements TraceSession {
     private seeder: ProcSeeder | undefined,
     private readonly onPhase: ((name: string) => void) | undefined,
   ) {
+    this.seeded = new Promise((resolve) => {
+      this.markSeeded = resolve;
+    });
+    if (seeder === undefined) this.markSeeded();
     const reader = tracer.reader;
     this.loss = new LossPoller(
       tracer.lostMap,
@@ -315,6 +325,10 @@ class Session implements TraceSession {
 
   track(pid: number): void {
     this.tracer.track(pid);
+  }
+
+  get seeding(): boolean {
+    return this.seeder !== undefined;
   }
 
   kernelStats(): TracerKernelStats {
@@ -448,6 +462,7 @@ class Session implements TraceSession {
     if (!seeder.done) return true;
     this.seeder = undefined;
     this.onPhase?.(`process table seeded from /proc (${this.table.size} processes)`);
+    this.markSeeded();
     return false;
   }
 

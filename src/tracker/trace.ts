@@ -3,6 +3,7 @@
 // runs a command traced from its first instruction, evaluates rules on each exec and
 // applies the user-space filters. Front ends only choose options and print.
 import type { StdioOptions } from "node:child_process";
+import { capGet } from "../sys/caps.ts";
 import { RuleEvaluator } from "./alerts.ts";
 import type { TracerKernelStats } from "./bpf-load.ts";
 import { cgroupIdOfContainer, cgroupIdOfPath } from "./cgroup.ts";
@@ -11,7 +12,12 @@ import { type EnvRedactionOptions, EnvRedactor } from "./env-redact.ts";
 import { TraceConfigError } from "./errors.ts";
 import type { TraceEvent } from "./events.ts";
 import { EventFilter, type EventFilterOptions } from "./filter.ts";
-import { checkTracePrivileges } from "./privileges.ts";
+import {
+  checkTracePrivileges,
+  clearInheritedCapabilities,
+  commandKeepsRoot,
+  dropAfterAttach,
+} from "./privileges.ts";
 import type { ProcessTable } from "./process-table.ts";
 import { BUILTIN_RULES, type Rule } from "./rules.ts";
 import type { TraceEnd, TraceSink } from "./sink.ts";
@@ -50,6 +56,15 @@ export interface TraceConfig
   envRedaction?: EnvRedactionOptions;
   /** Check for root or CAP_BPF + CAP_PERFMON first, for a clear error (default true). */
   checkPrivileges?: boolean;
+  /**
+   * Once attached, give up every capability the running tracer no longer needs, and
+   * start `command` with none of them (privileges.ts dropAfterAttach). It changes this
+   * process's credentials (its main thread's, and what later children inherit), so it
+   * is off unless asked; `tsbpf trace` asks.
+   */
+  dropCapabilities?: boolean;
+  /** With dropCapabilities: capabilities to keep anyway, a mask of 1n << CAP_* (src/sys/caps.ts). */
+  keepCapabilities?: bigint;
   /**
    * Sees every event and alert before the user filters, in order (metrics count what
    * the kernel reported, whatever the output shows).
@@ -120,14 +135,27 @@ export async function openTrace(cfg: TraceConfig = {}): Promise<Trace> {
   const session = await openSession({ ...cfg, cgroupId, rootPids });
   let command: GatedCommand | undefined;
   try {
+    const drop = cfg.dropCapabilities === true;
+    const keep = cfg.keepCapabilities ?? 0n;
+    const dropNow = () => {
+      dropAfterAttach(session.seeding, keep);
+      // /proc/PID/exe reads end with the seeding, and CAP_SYS_PTRACE with them.
+      if (session.seeding) void session.seeded.then(() => dropAfterAttach(false, keep));
+    };
     if (cfg.command !== undefined) {
+      // An administrator's command runs as root, as it would without the tracer: it is
+      // forked before the tracer gives its capabilities up. Any other gets none of them.
+      const keepsRoot = drop && commandKeepsRoot(process.geteuid?.() ?? -1, capGet().effective);
+      if (keepsRoot) clearInheritedCapabilities();
+      else if (drop) dropNow();
       command = await spawnGated(cfg.command, cfg.commandStdio);
       if (command.pid !== undefined) session.track(command.pid);
       // Its exit record is already in the ring when we hear of it (sched_process_exit
       // runs before the parent is notified): stop() detaches, then the stream drains.
       void command.done.then(() => session.stop());
+      if (keepsRoot) dropNow();
       command.release();
-    }
+    } else if (drop) dropNow();
   } catch (e) {
     session.close();
     throw e;
