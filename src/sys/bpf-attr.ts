@@ -1,9 +1,11 @@
-// union bpf_attr layouts, one per command group, with the field names and offsets of
-// include/uapi/linux/bpf.h (offsets checked with offsetof() against the installed
-// header; fields newer than it, like log_true_size at 140, from the 6.x header).
+// union bpf_attr layouts, one per command group, with the field names of
+// include/uapi/linux/bpf.h. Offsets and widths come from uapi.gen.ts, generated from the
+// kernel's BTF (scripts/gen-uapi.ts); this file only chooses which fields each command
+// writes (one name of a union) and which __aligned_u64 fields carry user pointers.
 // A layout drives both encoding (JS record -> bytes) and decoding (bytes -> record, for
 // the recorder and for error messages).
 import * as U from "../uapi.ts";
+import { bpf_attr } from "../uapi.gen.ts";
 import { addressOf } from "./libc.ts";
 
 export type FieldKind = "u32" | "s32" | "u64" | "ptr" | "name16";
@@ -13,193 +15,210 @@ export type Layout = readonly Field[];
 /** Every bpf() call passes this many bytes; the kernel accepts a larger attr if the tail is zero. */
 export const ATTR_SIZE = 168;
 
-export const MAP_CREATE: Layout = [
-  ["map_type", 0, "u32"],
-  ["key_size", 4, "u32"],
-  ["value_size", 8, "u32"],
-  ["max_entries", 12, "u32"],
-  ["map_flags", 16, "u32"],
-  ["inner_map_fd", 20, "u32"],
-  ["numa_node", 24, "u32"],
-  ["map_name", 28, "name16"],
-  ["map_ifindex", 44, "u32"],
-  ["btf_fd", 48, "u32"],
-  ["btf_key_type_id", 52, "u32"],
-  ["btf_value_type_id", 56, "u32"],
-  ["btf_vmlinux_value_type_id", 60, "u32"],
-  ["map_extra", 64, "u64"],
-];
+type Group = keyof typeof bpf_attr;
+type FieldOf<G extends Group> = keyof (typeof bpf_attr)[G] & string;
+
+/**
+ * The fields `names` of bpf_attr's member `group`, at the kernel's offsets; `ptrs` are
+ * the __aligned_u64 ones holding a user address (BTF records them as plain __u64).
+ */
+function layout<G extends Group>(
+  group: G,
+  names: readonly FieldOf<G>[],
+  ptrs: readonly FieldOf<G>[] = [],
+): Layout {
+  const fields = bpf_attr[group] as Record<string, readonly [number, string]>;
+  return names.map((name): Field => {
+    const [off, type] = fields[name];
+    const kind =
+      type === "u64"
+        ? ptrs.includes(name)
+          ? "ptr"
+          : "u64"
+        : type === "char[16]"
+          ? "name16"
+          : type === "u32" || type === "s32"
+            ? type
+            : undefined;
+    if (!kind || (kind !== "ptr" && ptrs.includes(name)))
+      throw new Error(`bpf_attr ${group}.${name}: ${type} is not a field kind this module writes`);
+    return [name, off, kind];
+  });
+}
+
+export const MAP_CREATE: Layout = layout("BPF_MAP_CREATE", [
+  "map_type",
+  "key_size",
+  "value_size",
+  "max_entries",
+  "map_flags",
+  "inner_map_fd",
+  "numa_node",
+  "map_name",
+  "map_ifindex",
+  "btf_fd",
+  "btf_key_type_id",
+  "btf_value_type_id",
+  "btf_vmlinux_value_type_id",
+  "map_extra",
+]);
 
 /** BPF_MAP_*_ELEM, GET_NEXT_KEY (next_key shares value's slot). */
-export const MAP_ELEM: Layout = [
-  ["map_fd", 0, "u32"],
-  ["key", 8, "ptr"],
-  ["value", 16, "ptr"],
-  ["flags", 24, "u64"],
-];
-export const MAP_NEXT_KEY: Layout = [
-  ["map_fd", 0, "u32"],
-  ["key", 8, "ptr"],
-  ["next_key", 16, "ptr"],
-];
+export const MAP_ELEM: Layout = layout(
+  "BPF_MAP_*_ELEM",
+  ["map_fd", "key", "value", "flags"],
+  ["key", "value"],
+);
+export const MAP_NEXT_KEY: Layout = layout(
+  "BPF_MAP_*_ELEM",
+  ["map_fd", "key", "next_key"],
+  ["key", "next_key"],
+);
 
-/** struct { ... } batch: BPF_MAP_*_BATCH */
-export const MAP_BATCH: Layout = [
-  ["in_batch", 0, "ptr"],
-  ["out_batch", 8, "ptr"],
-  ["keys", 16, "ptr"],
-  ["values", 24, "ptr"],
-  ["count", 32, "u32"],
-  ["map_fd", 36, "u32"],
-  ["elem_flags", 40, "u64"],
-  ["flags", 48, "u64"],
-];
+/** BPF_MAP_*_BATCH */
+export const MAP_BATCH: Layout = layout(
+  "batch",
+  ["in_batch", "out_batch", "keys", "values", "count", "map_fd", "elem_flags", "flags"],
+  ["in_batch", "out_batch", "keys", "values"],
+);
 
-export const PROG_LOAD: Layout = [
-  ["prog_type", 0, "u32"],
-  ["insn_cnt", 4, "u32"],
-  ["insns", 8, "ptr"],
-  ["license", 16, "ptr"],
-  ["log_level", 24, "u32"],
-  ["log_size", 28, "u32"],
-  ["log_buf", 32, "ptr"],
-  ["kern_version", 40, "u32"],
-  ["prog_flags", 44, "u32"],
-  ["prog_name", 48, "name16"],
-  ["prog_ifindex", 64, "u32"],
-  ["expected_attach_type", 68, "u32"],
-  ["prog_btf_fd", 72, "u32"],
-  ["func_info_rec_size", 76, "u32"],
-  ["func_info", 80, "ptr"],
-  ["func_info_cnt", 88, "u32"],
-  ["line_info_rec_size", 92, "u32"],
-  ["line_info", 96, "ptr"],
-  ["line_info_cnt", 104, "u32"],
-  ["attach_btf_id", 108, "u32"],
-  /** union { attach_prog_fd; attach_btf_obj_fd; } */
-  ["attach_btf_obj_fd", 112, "u32"],
-  ["core_relo_cnt", 116, "u32"],
-  ["fd_array", 120, "ptr"],
-  ["core_relos", 128, "ptr"],
-  ["core_relo_rec_size", 136, "u32"],
-  ["log_true_size", 140, "u32"],
-];
+export const PROG_LOAD: Layout = layout(
+  "BPF_PROG_LOAD",
+  [
+    "prog_type",
+    "insn_cnt",
+    "insns",
+    "license",
+    "log_level",
+    "log_size",
+    "log_buf",
+    "kern_version",
+    "prog_flags",
+    "prog_name",
+    "prog_ifindex",
+    "expected_attach_type",
+    "prog_btf_fd",
+    "func_info_rec_size",
+    "func_info",
+    "func_info_cnt",
+    "line_info_rec_size",
+    "line_info",
+    "line_info_cnt",
+    "attach_btf_id",
+    // union { attach_prog_fd; attach_btf_obj_fd; }
+    "attach_btf_obj_fd",
+    "core_relo_cnt",
+    "fd_array",
+    "core_relos",
+    "core_relo_rec_size",
+    "log_true_size",
+  ],
+  ["insns", "license", "log_buf", "func_info", "line_info", "fd_array", "core_relos"],
+);
 
 /** BPF_OBJ_PIN / BPF_OBJ_GET */
-export const OBJ: Layout = [
-  ["pathname", 0, "ptr"],
-  ["bpf_fd", 8, "u32"],
-  ["file_flags", 12, "u32"],
-];
+export const OBJ: Layout = layout("BPF_OBJ_*", ["pathname", "bpf_fd", "file_flags"], ["pathname"]);
 
 /** BPF_*_GET_NEXT_ID / BPF_*_GET_FD_BY_ID (start_id/prog_id/map_id/btf_id/link_id share offset 0) */
-export const GET_ID: Layout = [
-  ["start_id", 0, "u32"],
-  ["next_id", 4, "u32"],
-  ["open_flags", 8, "u32"],
-];
+export const GET_ID: Layout = layout("BPF_*_GET_*_ID", ["start_id", "next_id", "open_flags"]);
 
-export const OBJ_INFO: Layout = [
-  ["bpf_fd", 0, "u32"],
-  ["info_len", 4, "u32"],
-  ["info", 8, "ptr"],
-];
+export const OBJ_INFO: Layout = layout("info", ["bpf_fd", "info_len", "info"], ["info"]);
 
-export const RAW_TRACEPOINT: Layout = [
-  ["name", 0, "ptr"],
-  ["prog_fd", 8, "u32"],
-];
+export const RAW_TRACEPOINT: Layout = layout("raw_tracepoint", ["name", "prog_fd"], ["name"]);
 
-export const BTF_LOAD: Layout = [
-  ["btf", 0, "ptr"],
-  ["btf_log_buf", 8, "ptr"],
-  ["btf_size", 16, "u32"],
-  ["btf_log_size", 20, "u32"],
-  ["btf_log_level", 24, "u32"],
-  ["btf_log_true_size", 28, "u32"],
-];
+export const BTF_LOAD: Layout = layout(
+  "BPF_BTF_LOAD",
+  ["btf", "btf_log_buf", "btf_size", "btf_log_size", "btf_log_level", "btf_log_true_size"],
+  ["btf", "btf_log_buf"],
+);
 
 /**
  * link_create: prog_fd, target_fd, attach_type, flags, then a union at 16:
- * target_btf_id (u32) | perf_event.bpf_cookie (u64) | tracing { target_btf_id; cookie at 24 }.
+ * target_btf_id | perf_event.bpf_cookie | tracing { target_btf_id; cookie } | iterators'
+ * struct bpf_iter_link_info * and its size | tcx (6.6+) { relative_fd; expected_revision }.
  */
-export const LINK_CREATE: Layout = [
-  ["prog_fd", 0, "u32"],
-  ["target_fd", 4, "u32"],
-  ["attach_type", 8, "u32"],
-  ["flags", 12, "u32"],
-  ["target_btf_id", 16, "u32"],
-  ["bpf_cookie", 16, "u64"],
-  ["tracing.cookie", 24, "u64"],
-  /** iterators: struct bpf_iter_link_info * and its size */
-  ["iter_info", 16, "ptr"],
-  ["iter_info_len", 24, "u32"],
-  /** tcx (6.6+): union { relative_fd; relative_id; } then expected_revision */
-  ["tcx.relative_fd", 16, "u32"],
-  ["tcx.expected_revision", 24, "u64"],
-];
+export const LINK_CREATE: Layout = layout(
+  "link_create",
+  [
+    "prog_fd",
+    "target_fd",
+    "attach_type",
+    "flags",
+    "target_btf_id",
+    "perf_event.bpf_cookie",
+    "tracing.cookie",
+    "iter_info",
+    "iter_info_len",
+    "tcx.relative_fd",
+    "tcx.expected_revision",
+  ],
+  ["iter_info"],
+);
 
 /** BPF_PROG_ATTACH / BPF_PROG_DETACH (relative_fd and expected_revision are 6.6+). */
-export const PROG_ATTACH: Layout = [
-  ["target_fd", 0, "u32"],
-  ["attach_bpf_fd", 4, "u32"],
-  ["attach_type", 8, "u32"],
-  ["attach_flags", 12, "u32"],
-  ["replace_bpf_fd", 16, "u32"],
-  ["relative_fd", 20, "u32"],
-  ["expected_revision", 24, "u64"],
-];
+export const PROG_ATTACH: Layout = layout("BPF_PROG_ATTACH", [
+  "target_fd",
+  "attach_bpf_fd",
+  "attach_type",
+  "attach_flags",
+  "replace_bpf_fd",
+  "relative_fd",
+  "expected_revision",
+]);
 
 /** BPF_PROG_QUERY */
-export const PROG_QUERY: Layout = [
-  ["target_fd", 0, "u32"],
-  ["attach_type", 4, "u32"],
-  ["query_flags", 8, "u32"],
-  ["attach_flags", 12, "u32"],
-  ["prog_ids", 16, "ptr"],
-  ["prog_cnt", 24, "u32"],
-];
+export const PROG_QUERY: Layout = layout(
+  "query",
+  ["target_fd", "attach_type", "query_flags", "attach_flags", "prog_ids", "prog_cnt"],
+  ["prog_ids"],
+);
 
 /** BPF_ITER_CREATE */
-export const ITER_CREATE: Layout = [
-  ["link_fd", 0, "u32"],
-  ["flags", 4, "u32"],
-];
+export const ITER_CREATE: Layout = layout("iter_create", ["link_fd", "flags"]);
 
 /** link_create.kprobe_multi (5.18+): the union at 16 for attach_type BPF_TRACE_KPROBE_MULTI. */
-export const LINK_CREATE_KPROBE_MULTI: Layout = [
-  ["prog_fd", 0, "u32"],
-  ["target_fd", 4, "u32"],
-  ["attach_type", 8, "u32"],
-  ["flags", 12, "u32"],
-  ["kprobe_multi.flags", 16, "u32"],
-  ["kprobe_multi.cnt", 20, "u32"],
-  ["kprobe_multi.syms", 24, "ptr"],
-  ["kprobe_multi.addrs", 32, "ptr"],
-  ["kprobe_multi.cookies", 40, "ptr"],
-];
+export const LINK_CREATE_KPROBE_MULTI: Layout = layout(
+  "link_create",
+  [
+    "prog_fd",
+    "target_fd",
+    "attach_type",
+    "flags",
+    "kprobe_multi.flags",
+    "kprobe_multi.cnt",
+    "kprobe_multi.syms",
+    "kprobe_multi.addrs",
+    "kprobe_multi.cookies",
+  ],
+  ["kprobe_multi.syms", "kprobe_multi.addrs", "kprobe_multi.cookies"],
+);
 
-export const PROG_TEST_RUN: Layout = [
-  ["prog_fd", 0, "u32"],
-  ["retval", 4, "u32"],
-  ["data_size_in", 8, "u32"],
-  ["data_size_out", 12, "u32"],
-  ["data_in", 16, "ptr"],
-  ["data_out", 24, "ptr"],
-  ["repeat", 32, "u32"],
-  ["duration", 36, "u32"],
-  ["ctx_size_in", 40, "u32"],
-  ["ctx_size_out", 44, "u32"],
-  ["ctx_in", 48, "ptr"],
-  ["ctx_out", 56, "ptr"],
-  ["flags", 64, "u32"],
-  ["cpu", 68, "u32"],
-  ["batch_size", 72, "u32"],
-];
+export const PROG_TEST_RUN: Layout = layout(
+  "test",
+  [
+    "prog_fd",
+    "retval",
+    "data_size_in",
+    "data_size_out",
+    "data_in",
+    "data_out",
+    "repeat",
+    "duration",
+    "ctx_size_in",
+    "ctx_size_out",
+    "ctx_in",
+    "ctx_out",
+    "flags",
+    "cpu",
+    "batch_size",
+  ],
+  ["data_in", "data_out", "ctx_in", "ctx_out"],
+);
 
-export const MAP_FD_ONLY: Layout = [["map_fd", 0, "u32"]];
+/** BPF_MAP_FREEZE */
+export const MAP_FD_ONLY: Layout = layout("BPF_MAP_*_ELEM", ["map_fd"]);
 
-export const LINK_DETACH: Layout = [["link_fd", 0, "u32"]];
+export const LINK_DETACH: Layout = layout("link_detach", ["link_fd"]);
 
 /** Layout of each command, for decoding. */
 export const LAYOUTS: Record<number, Layout> = {

@@ -158,7 +158,7 @@ export function linkCreate(attrs: LinkCreateAttr, what?: string): number {
     flags: attrs.flags,
     // target_btf_id and bpf_cookie share offset 16: write whichever is given.
     target_btf_id: attrs.target_btf_id,
-    bpf_cookie: attrs.target_btf_id ? undefined : attrs.bpf_cookie,
+    "perf_event.bpf_cookie": attrs.target_btf_id ? undefined : attrs.bpf_cookie,
     "tracing.cookie": attrs.tracing_cookie,
     iter_info: attrs.iter_info,
     iter_info_len: attrs.iter_info?.byteLength,
@@ -170,7 +170,7 @@ export function linkCreate(attrs: LinkCreateAttr, what?: string): number {
 }
 
 /** BPF_F_KPROBE_MULTI_RETURN: kretprobe.multi */
-export const BPF_F_KPROBE_MULTI_RETURN = 1;
+export { BPF_F_KPROBE_MULTI_RETURN } from "../uapi.ts";
 
 export interface KprobeMultiAttr {
   prog_fd: number;
