@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in clang-19 llvm-19 libbpf-dev bpftool libbpf-tools bpftrace util-linux procps gcc make chromium prometheus nats-server iproute2 python3 \
+for pkg in clang-19 llvm-19 libbpf-dev linux-libc-dev bpftool libbpf-tools bpftrace util-linux procps gcc make chromium prometheus nats-server iproute2 python3 \
   qemu-system-x86 busybox-static cpio kmod xz-utils zstd; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done

@@ -4,8 +4,9 @@
 // writes (one name of a union) and which __aligned_u64 fields carry user pointers.
 // A layout drives both encoding (JS record -> bytes) and decoding (bytes -> record, for
 // the recorder and for error messages).
-import * as U from "../uapi.ts";
+
 import { bpf_attr } from "../uapi.gen.ts";
+import * as U from "../uapi.ts";
 import { addressOf } from "./libc.ts";
 
 export type FieldKind = "u32" | "s32" | "u64" | "ptr" | "name16";

@@ -1,14 +1,42 @@
 // Syscall numbers come from a per-architecture table; any other architecture gets one
 // clear error (not a wrong syscall). Oracle for x86-64: the kernel's syscall_64.tbl via
 // the numbers every x86-64 libc uses; arm64: asm-generic/unistd.h.
+import { existsSync, readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { archSyscalls, UnsupportedArchError } from "../../src/sys/arch.ts";
+import { archSyscalls, SYSCALLS_BY_ARCH, UnsupportedArchError } from "../../src/sys/arch.ts";
 import { SYS_bpf, SYS_perf_event_open } from "../../src/sys/libc.ts";
+import { inCI } from "../helpers/env.ts";
 
 test("x86-64 and arm64 numbers", () => {
   assert.equal(archSyscalls("x64"), { bpf: 321, perf_event_open: 298 });
   assert.equal(archSyscalls("arm64"), { bpf: 280, perf_event_open: 241 });
+});
+
+/** `#define __NR_<name> N` of a kernel UAPI header. */
+function headerNumber(path: string, name: string): number | undefined {
+  const m = new RegExp(`^#define __NR_${name}\\s+(\\d+)\\s*$`, "m").exec(readFileSync(path, "utf8"));
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Debian's linux-libc-dev headers: x86-64's own table, and the generic one arm64 uses. */
+const HEADERS: Record<string, string> = {
+  x64: "/usr/include/x86_64-linux-gnu/asm/unistd_64.h",
+  arm64: "/usr/include/asm-generic/unistd.h",
+};
+
+test("the table agrees with the kernel's UAPI headers (unistd_64.h, asm-generic/unistd.h)", () => {
+  for (const [arch, path] of Object.entries(HEADERS)) {
+    if (!existsSync(path)) {
+      if (inCI) throw new Error(`${path} is missing (linux-libc-dev), and CI=true forbids skipping`);
+      console.log(`  (skipping ${arch}: no ${path})`);
+      continue;
+    }
+    const t = archSyscalls(arch);
+    assert.is(t.bpf, headerNumber(path, "bpf"), `${arch} bpf`);
+    assert.is(t.perf_event_open, headerNumber(path, "perf_event_open"), `${arch} perf_event_open`);
+  }
+  assert.equal(Object.keys(SYSCALLS_BY_ARCH).sort(), Object.keys(HEADERS).sort());
 });
 
 test("this machine's numbers are the table's", () => {

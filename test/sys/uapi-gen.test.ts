@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { release } from "node:os";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { generateUapi, GENERATED_PATH, uapiModel } from "../../scripts/gen-uapi.ts";
+import { GENERATED_PATH, generateUapi, uapiModel } from "../../scripts/gen-uapi.ts";
 import { Btf } from "../../src/btf/btf.ts";
 import * as G from "../../src/uapi.gen.ts";
 import { inCI, ROOT_DIR } from "../helpers/env.ts";
