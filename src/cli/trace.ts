@@ -4,6 +4,7 @@ import { accessSync, constants as fsConstants } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { TsbpfError, UsageError } from "../errors.ts";
 import type { TraceExports } from "../export/index.ts";
+import { preloadLibc } from "../sys/libc.ts";
 import { phase, timingOn } from "../timing.ts";
 import { loadRuleSet } from "../tracker/alerts.ts";
 import { TraceConfigError } from "../tracker/errors.ts";
@@ -85,6 +86,12 @@ const trace: Command = {
 
     // Metrics server and NATS first: a busy port or a bad URL fails before anything is loaded.
     const exports = await startExports(cfg);
+    if (timingOn()) {
+      // koffi's addon and libc are otherwise loaded by the first syscall (the feature
+      // probe): load them here so that their cost is a phase of its own.
+      preloadLibc();
+      phase("koffi and libc loaded");
+    }
     // Before any per-event code is optimized (src/tracker/jit-policy.ts).
     useTracerJitPolicy();
     let t: Trace;

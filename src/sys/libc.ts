@@ -133,6 +133,13 @@ export let ioctlRaw: (fd: number, req: number, arg: number | bigint) => number =
   },
 );
 
+export let madviseRaw: (addr: number | bigint, len: number, advice: number) => number = lazy(
+  "int madvise(uintptr_t, size_t, int)",
+  (f) => {
+    madviseRaw = f;
+  },
+);
+
 export let closeRaw: (fd: number) => number = lazy("int close(int)", (f) => {
   closeRaw = f;
 });

@@ -1,7 +1,7 @@
 // mmap(2)/munmap(2) and zero-copy views over mapped memory (ring buffers, mmapable
 // array maps). Constants from include/uapi/asm-generic/mman-common.h / mman.h.
 import { SyscallError } from "./errors.ts";
-import { errno, mmapRaw, munmapRaw, viewOf } from "./libc.ts";
+import { errno, madviseRaw, mmapRaw, munmapRaw, viewOf } from "./libc.ts";
 
 export const PROT_NONE = 0;
 export const PROT_READ = 1;
@@ -37,6 +37,20 @@ export function mmap(
 export function munmap(addr: bigint, len: number): void {
   const r = munmapRaw(addr <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(addr) : addr, len);
   if (r < 0) throw new SyscallError("munmap", errno(), { fields: { len } });
+}
+
+// madvise(2) advice values (include/uapi/asm-generic/mman-common.h).
+/** Drop the range's pages from this process: a private file mapping refaults them from the page cache. */
+export const MADV_DONTNEED = 4;
+/** Deactivate the range's pages: reclaimed first under memory pressure (Linux 5.4). */
+export const MADV_COLD = 20;
+/** Reclaim the range's pages now (Linux 5.4). */
+export const MADV_PAGEOUT = 21;
+
+/** madvise(addr, len, advice); throws SyscallError on failure. */
+export function madvise(addr: bigint, len: number, advice: number): void {
+  const r = madviseRaw(addr <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(addr) : addr, len, advice);
+  if (r < 0) throw new SyscallError("madvise", errno(), { fields: { len, advice } });
 }
 
 /**

@@ -9,6 +9,7 @@ import type { BpfMap } from "../maps/map.ts";
 import { PerfReader } from "../perf/reader.ts";
 import type { EventReaderBase } from "../ringbuf/base.ts";
 import { RingBufReader } from "../ringbuf/reader.ts";
+import type { WaiterMode } from "../ringbuf/waiter.ts";
 import type { CollectionSpec } from "../spec.ts";
 import { progInfo } from "../sys/bpf.ts";
 import { PAGE_SIZE } from "../sys/mm.ts";
@@ -42,6 +43,8 @@ export interface TracerLoadOptions {
    * DEFAULT_RING_SIZE), or for a PERF_EVENT_ARRAY the data size of each CPU's perf ring.
    */
   ringSize?: number;
+  /** How the reader blocks between drains (src/ringbuf/waiter.ts; the readers' default when absent). */
+  waiter?: WaiterMode;
   /**
    * Reuse stored CO-RE results (src/loader/core-cache.ts; default true): a warm start
    * then neither reads nor parses vmlinux BTF. TSBPF_NO_CACHE=1 also turns it off.
@@ -133,8 +136,9 @@ export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Pr
     reader = perf
       ? new PerfReader(events, {
           pages: o.ringSize !== undefined ? Math.max(1, o.ringSize / PAGE_SIZE) : PERF_PAGES_PER_CPU,
+          ...(o.waiter ? { waiter: o.waiter } : {}),
         })
-      : new RingBufReader(events);
+      : new RingBufReader(events, o.waiter ? { waiter: o.waiter } : {});
     const r = reader;
     return {
       reader: r,

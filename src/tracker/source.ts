@@ -4,6 +4,7 @@
 // the session detaches and frees everything: nothing stays in the kernel.
 import { readObjectFile, takePreparsedSpec } from "../assets.ts";
 import { readCollectionSpec } from "../elf/collection.ts";
+import type { WaiterMode } from "../ringbuf/waiter.ts";
 import type { CollectionSpec } from "../spec.ts";
 import { bootToRealtimeOffsetNs } from "../sys/clock.ts";
 import { numPossibleCpus } from "../sys/cpus.ts";
@@ -56,9 +57,17 @@ export interface SessionOptions {
   object?: string;
   /**
    * Bytes of the `events` ring buffer (a power of two, >= the page size; default
-   * 8 MiB, as in process.bpf.c). With the perf fallback: bytes of each CPU's ring.
+   * DEFAULT_RING_SIZE, 2 MiB). With the perf fallback: bytes of each CPU's ring.
    */
   ringSize?: number;
+  /**
+   * How the reader blocks between drains (src/ringbuf/waiter.ts). Default "async": a
+   * koffi `.async` epoll_wait on libuv's pool. A session drains at most every
+   * COALESCE_MAX_MS while events flow, so it needs a few hundred wakeups a second, not
+   * the tens of thousands the worker thread is built for, and the worker's own Node
+   * isolate costs ~10 MB of RSS and its boot competes with the start-up for the CPU.
+   */
+  waiter?: WaiterMode;
   /** How often the loss counters are read (ms, default 1000). */
   lossPollMs?: number;
   /**
@@ -185,7 +194,7 @@ function readOwnObject(objName: string): CollectionSpec {
 export async function openSession(opts: SessionOptions = {}): Promise<TraceSession> {
   const phase = opts.onPhase;
   const objName = opts.object ?? tracerObject();
-  phase?.(`object chosen: ${objName}`);
+  phase?.(`object chosen: ${objName}${opts.object === undefined ? " (ring buffer support probed)" : ""}`);
   // The single binary carries its embedded objects already parsed (src/assets.ts).
   const pre = takePreparsedSpec(objName);
   const parsed = pre ?? readOwnObject(objName);
@@ -211,6 +220,7 @@ export async function openSession(opts: SessionOptions = {}): Promise<TraceSessi
     scratchEntries: numPossibleCpus(),
     btfPath: opts.btfPath,
     ringSize: opts.ringSize,
+    waiter: opts.waiter ?? "async",
     coreCache: opts.coreCache,
     onPhase: phase,
   });
@@ -250,9 +260,9 @@ function requireBtf(spec: CollectionSpec) {
 const SEED_CHUNK = 16;
 
 /**
- * The reader's first wait starts its epoll worker thread (src/sys/epoll-worker.ts),
- * whose isolate takes ~15 ms to boot here (more on a loaded machine); until it runs,
- * no readiness is reported. So for STARTUP_POLL_FOR_MS after the first wait, each
+ * With the "worker" waiter the reader's first wait starts its epoll worker thread
+ * (src/sys/epoll-worker.ts), whose isolate takes ~15 ms to boot here (more on a loaded
+ * machine); until it runs, no readiness is reported. So for STARTUP_POLL_FOR_MS after the first wait, each
  * wait is cut to STARTUP_POLL_MS and the ring is drained on that timer too: events
  * at start-up are not held up by the boot. (Booting the worker ahead of time, while
  * the programs load, was measured slower: on 2 busy cores it competes with the load.)
