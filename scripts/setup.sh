@@ -2,6 +2,7 @@
 # Installs what the tests, the BPF build and the oracles need on a fresh Debian machine:
 # npm packages, clang-19/llvm-19 (BPF build, llvm-objdump/llvm-readelf oracles),
 # libbpf-dev (BPF-side headers, the C ring-buffer peer), bpftool (BTF and xlated oracles),
+# dwarves (pahole: the oracle of `inspect --type` struct layouts),
 # libbpf-tools and bpftrace (peers for the benchmarks), chromium (the report page tests,
 # driven by playwright-core), prometheus and nats-server (the export tests run them on
 # loopback), iproute2 and python3 (the network attach tests build veth pairs in their own
@@ -12,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in clang-19 llvm-19 libbpf-dev linux-libc-dev bpftool libbpf-tools bpftrace util-linux procps gcc make chromium prometheus nats-server iproute2 python3 \
+for pkg in clang-19 llvm-19 libbpf-dev linux-libc-dev bpftool dwarves libbpf-tools bpftrace util-linux procps gcc make chromium prometheus nats-server iproute2 python3 \
   qemu-system-x86 busybox-static cpio kmod xz-utils zstd; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
