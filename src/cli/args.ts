@@ -42,9 +42,40 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
   options: T,
   allowPositionals = true,
 ): Parsed<T> {
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; options: T; allowPositionals: boolean; strict: true; tokens: true }>
+  >;
   try {
-    return parseArgs({ args, options, allowPositionals, strict: true });
+    parsed = parseArgs({ args, options, allowPositionals, strict: true, tokens: true });
   } catch (e) {
     throw new UsageError(`${command}: ${reword(e, options)} (see 'tsbpf ${command} --help')`);
+  }
+  refuseRepeats(command, parsed.tokens ?? [], options);
+  const { tokens: _, ...rest } = parsed;
+  return rest as Parsed<T>;
+}
+
+/**
+ * parseArgs keeps the last of a repeated option's values and drops the others without
+ * a word (`--pid 1 --pid 2` traced pid 2 only). Every option here takes one value, so
+ * a second one is refused, naming both.
+ */
+function refuseRepeats(
+  command: string,
+  tokens: readonly { kind: string; name?: string; rawName?: string; value?: string }[],
+  options: NonNullable<ParseArgsConfig["options"]>,
+): void {
+  const seen = new Map<string, string>();
+  for (const t of tokens) {
+    if (t.kind !== "option" || t.name === undefined) continue;
+    const o = options[t.name];
+    if (o === undefined || o.type !== "string" || o.multiple === true) continue;
+    const given = `${t.rawName} ${t.value ?? ""}`.trimEnd();
+    const first = seen.get(t.name);
+    if (first !== undefined)
+      throw new UsageError(
+        `${command}: --${t.name} given twice ('${first}', '${given}'); it takes one value (see 'tsbpf ${command} --help')`,
+      );
+    seen.set(t.name, given);
   }
 }
