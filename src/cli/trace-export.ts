@@ -7,6 +7,7 @@ import { checkHostName, checkSubjectTemplate } from "../export/identity.ts";
 import type { ExportOptions } from "../export/index.ts";
 import { parseServers } from "../export/nats-client.ts";
 import type { OptionTable } from "./options.ts";
+import { parseByteSize } from "./size.ts";
 
 export const EXPORT_OPTIONS: OptionTable = [
   { group: "Export (docs/running-on-many-machines.md)" },
@@ -73,11 +74,7 @@ export interface TraceExportConfig {
 type Values = Record<string, string | boolean | undefined>;
 
 function size(flag: string, v: string): number {
-  const m = /^(\d+)([KMG]?)$/i.exec(v);
-  const unit = m ? (m[2] as string).toUpperCase() : "";
-  const n = m
-    ? Number(m[1]) * (unit === "K" ? 1024 : unit === "M" ? 1024 ** 2 : unit === "G" ? 1024 ** 3 : 1)
-    : 0;
+  const n = parseByteSize(v) ?? 0;
   if (!(n >= 1024))
     throw new UsageError(
       `trace: ${flag} expects a size of at least 1K (bytes, or with a K/M/G suffix: 100M), got '${v}'`,

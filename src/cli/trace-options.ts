@@ -9,6 +9,7 @@ import type { TraceConfig } from "../tracker/trace.ts";
 import { parseCommandArgs } from "./args.ts";
 import { parseDuration } from "./duration.ts";
 import { type OptionTable, parserSpec } from "./options.ts";
+import { parseByteSize } from "./size.ts";
 import { EXPORT_OPTIONS, parseTraceExportArgs, type TraceExportConfig } from "./trace-export.ts";
 
 /** process.bpf.c clamps to TSBPF_ARGS_MAX (bpf/process.h). */
@@ -205,7 +206,7 @@ export const TRACE_OPTIONS: OptionTable = [
     name: "ring-size",
     type: "string",
     arg: "SIZE",
-    help: "events ring buffer size; default 2M (power of two >= 4K, K/M suffixes; perf fallback: per CPU, 1M)",
+    help: "events ring buffer size; default 2M (power of two from 4K to 1G, K/M/G suffixes; perf fallback: per CPU, 1M)",
   },
 ];
 
@@ -227,18 +228,15 @@ export function parseRate(v: string): number {
 export const MAX_RING_SIZE = 1 << 30;
 
 /**
- * "4096", "64K", "8M" → bytes. The kernel accepts a BPF_MAP_TYPE_RINGBUF only with a
+ * "4096", "64K", "8M", "1G" → bytes. The kernel accepts a BPF_MAP_TYPE_RINGBUF only with a
  * max_entries that is a power of two and a multiple of the page size
  * (kernel/bpf/ringbuf.c ringbuf_map_alloc), so anything else is refused here.
  */
 export function parseRingSize(v: string): number {
-  const m = /^(\d+)([KkMm]?)$/.exec(v);
-  const n = m
-    ? Number(m[1]) * (m[2] === "" ? 1 : /k/i.test(m[2] as string) ? 1024 : 1024 * 1024)
-    : Number.NaN;
+  const n = parseByteSize(v) ?? Number.NaN;
   if (!(n >= 4096 && n <= MAX_RING_SIZE && (n & (n - 1)) === 0))
     throw new UsageError(
-      `trace: --ring-size expects a power of two from 4096 to 1G bytes (K/M suffixes allowed, e.g. 64K, 8M), got '${v}'`,
+      `trace: --ring-size expects a power of two from 4K to 1G bytes (bytes, or with a K/M/G suffix: 64K, 8M, 1G), got '${v}'`,
     );
   return n;
 }

@@ -13,7 +13,21 @@ import { haveTool, privileged, ROOT_DIR } from "../helpers/env.ts";
 
 const CLI = join(ROOT_DIR, "bin", "tsbpf.js");
 
-test("parseRingSize: bytes, K and M suffixes", () => {
+test("parseRingSize: bytes, K, M and G suffixes, the units the error message suggests (issue 18 item 8)", () => {
+  assert.is(parseRingSize("1G"), MAX_RING_SIZE);
+  assert.is(parseRingSize("1g"), MAX_RING_SIZE);
+  assert.is(parseRingSize("4KB"), 4096);
+  assert.is(parseRingSize("512MiB"), 512 * 1024 * 1024);
+  // Every example the refusal names is itself accepted.
+  try {
+    parseRingSize("3000");
+  } catch (e) {
+    const examples = /e\.g\. ([^)]*)|suffix: ([^)]*)/.exec((e as Error).message);
+    assert.ok(examples, (e as Error).message);
+    for (const ex of (examples[1] ?? examples[2] ?? "").split(", ")) assert.ok(parseRingSize(ex) > 0, ex);
+    assert.match((e as Error).message, "to 1G");
+    assert.ok(parseRingSize("1G"));
+  }
   assert.is(parseRingSize("4096"), 4096);
   assert.is(parseRingSize("4K"), 4096);
   assert.is(parseRingSize("4k"), 4096);
@@ -35,10 +49,10 @@ test("parseRingSize: refuses what the kernel would refuse, naming the flag", () 
     "12M",
     "2048M",
     "-4096",
-    "4096.0",
     "4 K",
-    "4KB",
     "8G",
+    "2G",
+    "1.5M",
     "0x1000",
     "abc",
   ]) {
