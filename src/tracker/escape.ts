@@ -6,8 +6,16 @@
 
 const HEX = (n: number, w = 2) => n.toString(16).padStart(w, "0");
 
-/** Code points that are invisible or reorder text: Unicode general category Cf (format), Zl, Zp. */
-const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}]/u;
+/**
+ * Code points that are invisible or reorder text, the rule docs/events.md states for
+ * both outputs: general category Cf (format: bidi controls, zero-width characters,
+ * U+FEFF, the tag characters U+E0000..U+E007F, ...), Zl and Zp (line and paragraph
+ * separators), and Default_Ignorable_Code_Point (what a renderer draws as nothing:
+ * variation selectors, Hangul fillers, the combining grapheme joiner, ...). Property
+ * classes, not a list of ranges: a list missed the astral tag block.
+ */
+const INVISIBLE_CLASS = "\\p{Cf}\\p{Zl}\\p{Zp}\\p{Default_Ignorable_Code_Point}";
+const INVISIBLE = new RegExp(`[${INVISIBLE_CLASS}]`, "u");
 
 /**
  * Makes s safe to print: C0 controls → \xNN (\n and \t as `\n`/`\t`), DEL → \x7f,
@@ -54,18 +62,24 @@ export function formatArgv(argv: readonly string[]): string {
 
 // JSON.stringify already escapes C0, '"', '\\' and lone surrogates (ES2019 well-formed
 // JSON.stringify). These are the remaining code points that are valid raw in JSON but
-// unsafe when the file is `cat`ted: DEL, C1 controls, U+2028/2029 and format characters
-// (bidi overrides/isolates, zero-width). They can only occur inside JSON strings, so
-// replacing them with \uXXXX keeps the line valid JSON with the same value.
-const JSON_UNSAFE =
-  /[\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+// unsafe when the file is `cat`ted: DEL, C1 controls and INVISIBLE (above). They can
+// only occur inside JSON strings, so replacing them with \uXXXX (a surrogate pair for
+// an astral one, as JSON spells it) keeps the line valid JSON with the same value.
+const JSON_UNSAFE = new RegExp(`[\\x7f-\\x9f${INVISIBLE_CLASS}]`, "gu");
+
+/** \uXXXX for each UTF-16 unit of c. */
+function jsonEscapeUnits(c: string): string {
+  let out = "";
+  for (let i = 0; i < c.length; i++) out += `\\u${HEX(c.charCodeAt(i), 4)}`;
+  return out;
+}
 
 function bigintToJson(_k: string, v: unknown): unknown {
   return typeof v === "bigint" ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v;
 }
 
 /** The same set, non-global: one scan that says whether any replacing is needed. */
-const JSON_UNSAFE_ANY = new RegExp(JSON_UNSAFE.source);
+const JSON_UNSAFE_ANY = new RegExp(JSON_UNSAFE.source, "u");
 
 /**
  * One NDJSON line (no trailing newline) that is safe to print on a terminal.
@@ -83,5 +97,5 @@ export function escapeJsonLine(obj: unknown): string {
     s = JSON.stringify(obj, bigintToJson);
   }
   if (!JSON_UNSAFE_ANY.test(s)) return s;
-  return s.replace(JSON_UNSAFE, (c) => `\\u${HEX(c.charCodeAt(0), 4)}`);
+  return s.replace(JSON_UNSAFE, jsonEscapeUnits);
 }

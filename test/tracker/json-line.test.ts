@@ -35,6 +35,8 @@ const hostile = fc.oneof(
       "\udc80",
       "é",
       "🙂",
+      "\u{E0041}",
+      "\u3164",
     ),
     maxLength: 12,
   }),
