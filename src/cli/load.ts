@@ -5,12 +5,12 @@
 // Ctrl+C / SIGTERM and are detached cleanly.
 import { existsSync, mkdirSync, realpathSync, rmSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { UsageError } from "../errors.ts";
+import { TsbpfError, UsageError } from "../errors.ts";
 import { isAttachable } from "../link/attach.ts";
 import { AttachError, type Link } from "../link/link.ts";
 import { type Collection, loadCollection } from "../loader/collection.ts";
 import type { LoadStep } from "../loader/steps.ts";
-import { linkInfo, mapInfo, objGetInfoRaw, progInfo } from "../sys/bpf.ts";
+import { closeFd, linkInfo, mapInfo, objGet, objGetInfoRaw, progInfo } from "../sys/bpf.ts";
 import { mountIfAbsent, mountPointsOf } from "../sys/fs.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
@@ -168,6 +168,7 @@ function checkPinDir(dir: string): void {
  * failed command leaves nothing in the kernel.
  */
 function pinAll(coll: Collection, links: Link[], report: Report, pinDir: string): void {
+  refuseStalePins(report, links, pinDir);
   const made: string[] = [];
   const pin = (path: string, fn: (p: string) => void) => {
     fn(path);
@@ -179,9 +180,9 @@ function pinAll(coll: Collection, links: Link[], report: Report, pinDir: string)
     for (const p of report.programs)
       p.pinned = pin(join(pinDir, p.name), (x) => coll.programs[p.name]?.pin(x));
     for (const m of report.maps) {
-      // bpffs refuses names with '.' (bpf_mkobj_ops): "attach.rodata" is pinned as
-      // "attach_rodata", as libbpf does; the report prints the path next to the name.
-      const path = join(pinDir, "maps", m.name.replace(/\./g, "_"));
+      // The report prints the path next to the name. A path that exists holds this
+      // very map (refuseStalePins): a LIBBPF_PIN_BY_NAME map reused from DIR.
+      const path = mapPinPath(pinDir, m.name);
       m.pinned = existsSync(path) ? path : pin(path, (x) => coll.maps[m.name]?.pin(x));
     }
     if (links.length) mkdirSync(join(pinDir, "links"), { recursive: true });
@@ -199,6 +200,56 @@ function pinAll(coll: Collection, links: Link[], report: Report, pinDir: string)
   } catch (e) {
     for (const p of made.reverse()) rmSync(p, { force: true });
     throw e;
+  }
+}
+
+/** bpffs refuses names with '.' (bpf_mkobj_ops): "attach.rodata" is pinned as "attach_rodata", as libbpf does. */
+const mapPinPath = (pinDir: string, name: string) => join(pinDir, "maps", name.replace(/\./g, "_"));
+
+/** The id of the map pinned at `path`, or undefined when it is not a map. */
+function pinnedMapId(path: string): number | undefined {
+  let fd = -1;
+  try {
+    fd = objGet(path);
+    return mapInfo(fd).id;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd >= 0) closeFd(fd);
+  }
+}
+
+/**
+ * An earlier run's pins under DIR would be left in place (a map pin) or make pinning
+ * fail halfway; a map pin in particular outlived the new program silently, which used
+ * new maps while tools read the old one. So every path this run pins must be free, or
+ * hold the very map this run uses (a LIBBPF_PIN_BY_NAME map reused from DIR): checked
+ * before anything is pinned, so a refusal leaves the old pins as they were.
+ */
+function refuseStalePins(report: Report, links: Link[], pinDir: string): void {
+  const taken = (path: string, what: string) =>
+    new TsbpfError(
+      `load: --pin ${pinDir}: ${path} already holds ${what}; remove the old pins first (rm -r ${pinDir}) or pin elsewhere`,
+    );
+  for (const p of report.programs) {
+    const path = join(pinDir, p.name);
+    if (existsSync(path)) throw taken(path, "an earlier run's pin");
+  }
+  for (const m of report.maps) {
+    const path = mapPinPath(pinDir, m.name);
+    if (!existsSync(path)) continue;
+    const id = pinnedMapId(path);
+    if (id !== m.id)
+      throw taken(
+        path,
+        id === undefined
+          ? "an earlier run's pin"
+          : `map id ${id} from an earlier run (this run's '${m.name}' is id ${m.id})`,
+      );
+  }
+  for (const l of links) {
+    const path = join(pinDir, "links", l.program);
+    if (l.isBpfLink && existsSync(path)) throw taken(path, "an earlier run's link");
   }
 }
 

@@ -97,6 +97,46 @@ test("load --pin attaches with --binary/--symbol, pins links that outlive the co
   }
 });
 
+test("load --pin DIR over an earlier run's pins: refused with one line, the old pins left as they were (issue 18 item 8)", () => {
+  if (!privileged("load --pin stale pins")) return;
+  const dir = `${DIR}-stale`;
+  try {
+    const first = cli(["load", OBJ, "--pin", dir, "--no-attach", "--json"]);
+    assert.is(first.status, 0, first.stderr);
+    const old = JSON.parse(first.stdout) as { maps: { name: string; id: number; pinned: string }[] };
+    const counts = old.maps.find((m) => m.name === "counts");
+    assert.ok(counts);
+    // A different program now (the old program pins gone), the same map name: before,
+    // the new program used a new 'counts' while DIR/maps/counts kept the old one, silently.
+    for (const p of ["up_bare", "uret_libc"]) rmSync(`${dir}/${p}`);
+    const again = cli(["load", OBJ, "--pin", dir, "--no-attach", "--json"]);
+    assertOneLineError(
+      again,
+      1,
+      new RegExp(
+        `${dir}/maps/counts already holds map id ${counts.id} from an earlier run \\(this run's 'counts' is id \\d+\\).*rm -r ${dir}`,
+      ),
+      "stale map pin",
+    );
+    assert.not.ok(existsSync(`${dir}/up_bare`), "nothing pinned by the refused run");
+    const still = spawnSync("bpftool", ["--json", "map", "show", "pinned", `${dir}/maps/counts`], {
+      encoding: "utf8",
+    });
+    assert.is(JSON.parse(still.stdout).id, counts.id, "the old pin is untouched");
+    // Same for a program pin left behind.
+    rmSync(dir, { recursive: true, force: true });
+    assert.is(cli(["load", OBJ, "--pin", dir, "--no-attach"]).status, 0);
+    assertOneLineError(
+      cli(["load", OBJ, "--pin", dir, "--no-attach"]),
+      1,
+      /up_bare already holds an earlier run's pin/,
+      "stale prog pin",
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("load --pid: the uprobe fires only in that process", () => {
   if (!privileged("load --pid")) return;
   if (!haveTool("bpftool")) return;
