@@ -11,7 +11,7 @@
 import { appendResult, commandLine, table } from "./lib.ts";
 import { buildWorkloads, standardWorkloads } from "./workloads/build.ts";
 import { type Cell, compare, fmt, memoryTable, peakRssRatio, rateOf } from "./workloads/compare.ts";
-import { baselineTsbpf, ensurePeers, ensureTsbpf, libbpfTools, tsbpfTracer } from "./workloads/tracers.ts";
+import { abTracers, baselineTsbpf, ensurePeers, ensureTsbpf } from "./workloads/tracers.ts";
 
 const log = (s: string) => console.error(s);
 const DURATION_S = 2;
@@ -27,11 +27,7 @@ log(
 );
 const cmp = await compare({
   bins,
-  tracers: [
-    tsbpfTracer(tsbpf),
-    libbpfTools(),
-    ...(before ? [tsbpfTracer(before, "baseline", "tsbpf baseline")] : []),
-  ],
+  tracers: abTracers(tsbpf, before),
   workloads,
   reps: REPS,
   log,

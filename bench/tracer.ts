@@ -24,7 +24,7 @@ import {
   rateOf,
   slowdown,
 } from "./workloads/compare.ts";
-import { baselineTsbpf, ensurePeers, ensureTsbpf, libbpfTools, tsbpfTracer } from "./workloads/tracers.ts";
+import { abTracers, baselineTsbpf, ensurePeers, ensureTsbpf } from "./workloads/tracers.ts";
 
 const log = (s: string) => console.error(s);
 const DURATION_S = 2;
@@ -40,11 +40,7 @@ log(
 );
 const cmp = await compare({
   bins,
-  tracers: [
-    tsbpfTracer(tsbpf),
-    libbpfTools(),
-    ...(before ? [tsbpfTracer(before, "baseline", "tsbpf baseline")] : []),
-  ],
+  tracers: abTracers(tsbpf, before),
   workloads,
   reps: REPS,
   log,

@@ -262,6 +262,18 @@ export function libbpfTools(): Tracer {
   };
 }
 
+/**
+ * The tracers of an A/B run: tsbpf, execsnoop+exitsnoop, and the `--baseline` build of
+ * tsbpf when there is one (cmp.tracers then reads [ours, peer, baseline]).
+ */
+export function abTracers(bin: TsbpfBinary, baseline: TsbpfBinary | undefined): Tracer[] {
+  return [
+    tsbpfTracer(bin),
+    libbpfTools(),
+    ...(baseline ? [tsbpfTracer(baseline, "baseline", "tsbpf baseline")] : []),
+  ];
+}
+
 /** execsnoop alone: the start-up reference of issue 7. */
 export function execsnoopOnly(): Tracer {
   const both = libbpfTools();
