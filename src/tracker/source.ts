@@ -220,7 +220,8 @@ export async function openSession(opts: SessionOptions = {}): Promise<TraceSessi
     scratchEntries: numPossibleCpus(),
     btfPath: opts.btfPath,
     ringSize: opts.ringSize,
-    waiter: opts.waiter ?? "async",
+    // TSBPF_WAITER=worker|async (read by waiter.ts) still chooses, for A/B runs.
+    waiter: opts.waiter ?? (process.env.TSBPF_WAITER ? undefined : "async"),
     coreCache: opts.coreCache,
     onPhase: phase,
   });
