@@ -9,7 +9,7 @@ import { bpf_attach_type, bpf_cmd, bpf_link_type, bpf_map_type, bpf_prog_type } 
 export * from "./uapi.gen.ts";
 
 /** `obj`'s entries whose key starts with `prefix`, keyed without it (BPF_MAP_TYPE_HASH -> HASH). */
-function withoutPrefix<P extends string, T extends Record<string, number>>(
+export function withoutPrefix<P extends string, T extends Record<string, number>>(
   obj: T,
   prefix: P,
 ): { readonly [K in keyof T as K extends `${P}${infer R}` ? R : never]: T[K] } {

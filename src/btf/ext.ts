@@ -3,6 +3,9 @@
 // Documentation/bpf/llvm_reloc.rst / btf.rst "BTF Ext Section"). Offsets in the
 // header are relative to the end of the header. Each info block is a u32 record
 // size followed by {sec_name_off u32, num_info u32, records...} until its end.
+
+import { bpf_core_relo_kind } from "../uapi.gen.ts";
+import { withoutPrefix } from "../uapi.ts";
 import type { Btf } from "./btf.ts";
 import { BtfError } from "./errors.ts";
 
@@ -108,22 +111,8 @@ export interface BtfExt {
   coreReloRecSize: number;
 }
 
-/** enum bpf_core_relo_kind (include/uapi/linux/bpf.h). */
-export const BPF_CORE = {
-  FIELD_BYTE_OFFSET: 0,
-  FIELD_BYTE_SIZE: 1,
-  FIELD_EXISTS: 2,
-  FIELD_SIGNED: 3,
-  FIELD_LSHIFT_U64: 4,
-  FIELD_RSHIFT_U64: 5,
-  TYPE_ID_LOCAL: 6,
-  TYPE_ID_TARGET: 7,
-  TYPE_EXISTS: 8,
-  TYPE_SIZE: 9,
-  ENUMVAL_EXISTS: 10,
-  ENUMVAL_VALUE: 11,
-  TYPE_MATCHES: 12,
-} as const;
+/** enum bpf_core_relo_kind (include/uapi/linux/bpf.h) without its BPF_CORE_ prefix. */
+export const BPF_CORE = withoutPrefix(bpf_core_relo_kind, "BPF_CORE_");
 
 /** libbpf's short names for BPF_CORE_* (core_relo_kind_str), indexed by kind. */
 export const BPF_CORE_KIND_NAMES: string[] = [

@@ -7,15 +7,16 @@ import { createReadStream, readSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { closeFd, iterCreate, linkCreate } from "../sys/bpf.ts";
 import { openPath } from "../sys/socket.ts";
+import * as U from "../uapi.ts";
 import { BPF_ATTACH_TYPE } from "../uapi.ts";
 import { AttachError, Link, type LinkInit } from "./link.ts";
 
-/** enum bpf_cgroup_iter_order */
+/** enum bpf_cgroup_iter_order, by the short names IterOptions.cgroupOrder takes. */
 export const BPF_CGROUP_ITER_ORDER = {
-  SELF_ONLY: 1,
-  DESCENDANTS_PRE: 2,
-  DESCENDANTS_POST: 3,
-  ANCESTORS_UP: 4,
+  SELF_ONLY: U.BPF_CGROUP_ITER_SELF_ONLY,
+  DESCENDANTS_PRE: U.BPF_CGROUP_ITER_DESCENDANTS_PRE,
+  DESCENDANTS_POST: U.BPF_CGROUP_ITER_DESCENDANTS_POST,
+  ANCESTORS_UP: U.BPF_CGROUP_ITER_ANCESTORS_UP,
 } as const;
 
 export interface IterOptions {

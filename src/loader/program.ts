@@ -9,7 +9,7 @@ import type { CoreReloResult } from "../core/relocate.ts";
 import { kernelObjectName } from "../maps/map.ts";
 import { progLoad, SyscallError } from "../sys/bpf.ts";
 import type { FeatureProbes } from "../sys/features.ts";
-import { BPF_ATTACH_TYPE } from "../uapi.ts";
+import { BPF_ATTACH_TYPE, BPF_F_SLEEPABLE } from "../uapi.ts";
 import { LoadError, UnsupportedProgramError, VerifierError } from "./errors.ts";
 import { haveTrampolines } from "./features.ts";
 import type { LinkedProgram } from "./link.ts";
@@ -17,8 +17,6 @@ import { POISON_CALL_KFUNC_BASE } from "./relocate.ts";
 import type { OnStep, VerifierStats } from "./steps.ts";
 import { lastInsnIndex, lineFor, logLines, rejectionReason, verifierStats } from "./verifier-log.ts";
 
-/** include/uapi/linux/bpf.h */
-const BPF_F_SLEEPABLE = 1 << 4;
 /** libbpf's POISON_CALL_CORE (0xbad2310): the helper id a failed CO-RE relocation leaves behind. */
 export const CORE_POISON_IMM = 0xbad2310;
 

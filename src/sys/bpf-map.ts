@@ -1,5 +1,6 @@
 // Typed wrappers for the map commands of bpf(2). Element operations reuse one
 // preallocated attr, so a lookup costs one FFI call plus the address lookups.
+import { bpf_attr } from "../uapi.gen.ts";
 import * as U from "../uapi.ts";
 import { type AttrValue, describeValues, encodeAttr, MAP_BATCH, MAP_CREATE } from "./bpf-attr.ts";
 import { bpf, bpfError, bpfTry, newAttr } from "./bpf-core.ts";
@@ -34,15 +35,18 @@ export function mapCreate(attrs: MapCreateAttr, what?: string): number {
   });
 }
 
+/** Offsets of the hand-written attrs below (hot paths skip encodeAttr). */
+const ELEM = bpf_attr["BPF_MAP_*_ELEM"];
+const BATCH = bpf_attr.batch;
+
 const elemAttr = newAttr();
 const elemView = new DataView(elemAttr.buffer);
 
 function setElem(fd: number, key: bigint, value: bigint, flags: number): void {
-  elemView.setUint32(0, fd, true);
-  elemView.setUint32(4, 0, true);
-  elemView.setBigUint64(8, key, true);
-  elemView.setBigUint64(16, value, true);
-  elemView.setBigUint64(24, BigInt(flags), true);
+  elemView.setUint32(ELEM.map_fd[0], fd, true);
+  elemView.setBigUint64(ELEM.key[0], key, true);
+  elemView.setBigUint64(ELEM.value[0], value, true);
+  elemView.setBigUint64(ELEM.flags[0], BigInt(flags), true);
 }
 
 /**
@@ -87,7 +91,7 @@ export function mapGetNextKey(fd: number, key: Uint8Array | null, nextKey: Uint8
 /** BPF_MAP_FREEZE: user space can no longer write the map (programs still can unless RDONLY_PROG). */
 export function mapFreeze(fd: number): void {
   const attr = newAttr();
-  new DataView(attr.buffer).setUint32(0, fd, true);
+  new DataView(attr.buffer).setUint32(ELEM.map_fd[0], fd, true);
   bpf(U.BPF_MAP_FREEZE, attr);
 }
 
@@ -114,17 +118,17 @@ export interface BatchResult {
 function batch(cmd: number, fd: number, a: BatchArgs): BatchResult {
   const attr = newAttr();
   const dv = new DataView(attr.buffer);
-  dv.setBigUint64(0, addr(a.inBatch), true);
-  dv.setBigUint64(8, addr(a.outBatch), true);
-  dv.setBigUint64(16, addr(a.keys), true);
-  dv.setBigUint64(24, addr(a.values), true);
-  dv.setUint32(32, a.count, true);
-  dv.setUint32(36, fd, true);
-  dv.setBigUint64(40, BigInt(a.elemFlags ?? 0), true);
-  dv.setBigUint64(48, BigInt(a.flags ?? 0), true);
+  dv.setBigUint64(BATCH.in_batch[0], addr(a.inBatch), true);
+  dv.setBigUint64(BATCH.out_batch[0], addr(a.outBatch), true);
+  dv.setBigUint64(BATCH.keys[0], addr(a.keys), true);
+  dv.setBigUint64(BATCH.values[0], addr(a.values), true);
+  dv.setUint32(BATCH.count[0], a.count, true);
+  dv.setUint32(BATCH.map_fd[0], fd, true);
+  dv.setBigUint64(BATCH.elem_flags[0], BigInt(a.elemFlags ?? 0), true);
+  dv.setBigUint64(BATCH.flags[0], BigInt(a.flags ?? 0), true);
   const r = bpfTry(cmd, attr);
   // The kernel writes back how many elements it processed even when it fails with ENOENT.
-  const count = dv.getUint32(32, true);
+  const count = dv.getUint32(BATCH.count[0], true);
   if (r < 0 && r !== -ERRNO.ENOENT) throw bpfError(cmd, attr, -r, { fields: batchFields(dv) });
   return { count, done: r < 0 };
 }

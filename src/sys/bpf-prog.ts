@@ -1,6 +1,8 @@
 // Typed wrappers for program, BTF, link and test-run commands of bpf(2).
+import { bpf_attr } from "../uapi.gen.ts";
 import * as U from "../uapi.ts";
 import {
+  ATTR_SIZE,
   type AttrValue,
   BTF_LOAD,
   describeValues,
@@ -218,8 +220,8 @@ export function linkCreateKprobeMulti(a: KprobeMultiAttr, what?: string): number
 
 /** BPF_LINK_DETACH: force-detach a link (its fd stays open). */
 export function linkDetach(linkFd: number): void {
-  const attr = new Uint8Array(new ArrayBuffer(168));
-  new DataView(attr.buffer).setUint32(0, linkFd, true);
+  const attr = new Uint8Array(new ArrayBuffer(ATTR_SIZE));
+  new DataView(attr.buffer).setUint32(bpf_attr.link_detach.link_fd[0], linkFd, true);
   bpf(U.BPF_LINK_DETACH, attr);
 }
 

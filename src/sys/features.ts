@@ -3,6 +3,7 @@
 // this kernel accepts, not what its version number suggests (cilium/ebpf's features
 // package works the same way).
 import { TsbpfError } from "../errors.ts";
+import { bpf_attr } from "../uapi.gen.ts";
 import {
   BPF_ATTACH_TYPE,
   BPF_F_MMAPABLE,
@@ -153,11 +154,12 @@ const PROBES: Record<FeatureName, () => boolean> = {
       const out = new Uint8Array(new ArrayBuffer(8));
       const attr = newAttr();
       const dv = new DataView(attr.buffer);
-      dv.setBigUint64(8, addr(out), true);
-      dv.setBigUint64(16, addr(keys), true);
-      dv.setBigUint64(24, addr(vals), true);
-      dv.setUint32(32, 1, true);
-      dv.setUint32(36, fd, true);
+      const b = bpf_attr.batch;
+      dv.setBigUint64(b.out_batch[0], addr(out), true);
+      dv.setBigUint64(b.keys[0], addr(keys), true);
+      dv.setBigUint64(b.values[0], addr(vals), true);
+      dv.setUint32(b.count[0], 1, true);
+      dv.setUint32(b.map_fd[0], fd, true);
       const r = bpfTry(BPF_MAP_LOOKUP_BATCH, attr);
       return r >= 0 || r === -ERRNO.ENOENT;
     } finally {

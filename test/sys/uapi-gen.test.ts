@@ -6,9 +6,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { release } from "node:os";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { GENERATED_PATH, generateUapi, uapiModel } from "../../scripts/gen-uapi.ts";
+import { attrGroups, GENERATED_PATH, GenUapiError, generateUapi, uapiModel } from "../../scripts/gen-uapi.ts";
 import { Btf } from "../../src/btf/btf.ts";
 import * as G from "../../src/uapi.gen.ts";
+import { BtfBuilder } from "../core/btf-builder.ts";
 import { inCI, ROOT_DIR } from "../helpers/env.ts";
 
 const VMLINUX = "/sys/kernel/btf/vmlinux";
@@ -68,6 +69,63 @@ test("the generated enums and layouts hold what the loader uses", () => {
   // Counters that grow with each kernel are not part of the ABI and not emitted.
   assert.not.ok("__MAX_BPF_CMD" in committed);
   assert.not.ok("MAX_BPF_LINK_TYPE" in committed);
+});
+
+test("the generator flattens like C: anonymous members inline, named ones outer.inner", () => {
+  const b = new BtfBuilder();
+  const u32 = b.int("__u32", 4);
+  const u64 = b.int("__u64", 8);
+  const create = b.struct("", 8, [
+    ["map_type", u32, 0],
+    ["key_size", u32, 32],
+  ]);
+  const cookie = b.struct("", 8, [["bpf_cookie", u64, 0]]);
+  const inner = b.struct(
+    "",
+    16,
+    [
+      ["target_btf_id", u32, 0],
+      ["perf_event", cookie, 0],
+    ],
+    "union",
+  );
+  const link = b.struct("", 24, [
+    ["prog_fd", u32, 0],
+    ["", inner, 64],
+  ]);
+  b.struct(
+    "bpf_attr",
+    24,
+    [
+      ["", create, 0],
+      ["link_create", link, 0],
+    ],
+    "union",
+  );
+  const groups = attrGroups(b.build("tiny.btf"));
+  assert.equal([...groups.keys()], ["BPF_MAP_CREATE", "link_create"]);
+  assert.equal(Object.fromEntries(groups.get("link_create") ?? []), {
+    prog_fd: [0, "u32"],
+    target_btf_id: [8, "u32"],
+    "perf_event.bpf_cookie": [8, "u64"],
+  });
+});
+
+test("a new anonymous bpf_attr member or a missing enum is one clear error", () => {
+  const b = new BtfBuilder();
+  const u32 = b.int("__u32", 4);
+  const novel = b.struct("", 4, [["widget_fd", u32, 0]]);
+  b.struct("bpf_attr", 4, [["", novel, 0]], "union");
+  const btf = b.build("novel.btf");
+  assert.throws(
+    () => attrGroups(btf),
+    (e: Error) =>
+      e instanceof GenUapiError && /anonymous member starting with widget_fd is new/.test(e.message),
+  );
+  assert.throws(
+    () => uapiModel(btf),
+    (e: Error) => e instanceof GenUapiError && e.message === "no enum bpf_cmd in novel.btf",
+  );
 });
 
 test.run();

@@ -30,7 +30,8 @@ interface RawType {
   name: string;
   type?: number;
   size?: number;
-  members: { name: string; type: number; bits: number }[];
+  /** bitfield: width in bits (0 otherwise) */
+  members: { name: string; type: number; bits: number; width: number }[];
 }
 
 /** bpftool's raw dump: `[id] KIND 'name' ...` lines, members indented under them. */
@@ -53,15 +54,25 @@ function bpftoolTypes(): Map<number, RawType> {
       types.set(Number(head[1]), cur);
       continue;
     }
-    const m = /^\t'([^']*)' type_id=(\d+) bits_offset=(\d+)/.exec(line);
+    const m = /^\t'([^']*)' type_id=(\d+) bits_offset=(\d+)(?: bitfield_size=(\d+))?/.exec(line);
     if (m && cur)
-      cur.members.push({ name: m[1] === "(anon)" ? "" : m[1], type: Number(m[2]), bits: Number(m[3]) });
+      cur.members.push({
+        name: m[1] === "(anon)" ? "" : m[1],
+        type: Number(m[2]),
+        bits: Number(m[3]),
+        width: Number(m[4] ?? 0),
+      });
   }
   return types;
 }
 
-/** Each bpf_attr member as bpftool sees it: its name and its fields flattened like the generator's. */
-function bpftoolAttr(): { member: string; fields: Map<string, number> }[] {
+type Flat = { member: string; fields: Map<string, number> }[];
+
+/**
+ * The members of bpftool's union bpf_attr and the structs `names`, fields flattened like
+ * the generator's (anonymous members inline, named ones as `outer.inner`).
+ */
+function bpftoolLayouts(names: readonly string[]): { attr: Flat; structs: Map<string, Map<string, number>> } {
   const types = bpftoolTypes();
   const skip = new Set(["TYPEDEF", "CONST", "VOLATILE"]);
   const resolve = (id: number): RawType => {
@@ -69,22 +80,35 @@ function bpftoolAttr(): { member: string; fields: Map<string, number> }[] {
     while (skip.has(t.kind)) t = types.get(t.type as number) as RawType;
     return t;
   };
-  const flatten = (t: RawType, base: number, prefix: string, out: Map<string, number>): void => {
+  const flatten = (
+    t: RawType,
+    base: number,
+    prefix: string,
+    out: Map<string, number>,
+  ): Map<string, number> => {
     for (const m of t.members) {
       const mt = resolve(m.type);
       if (mt.kind === "STRUCT" || mt.kind === "UNION")
         flatten(mt, base + m.bits / 8, m.name ? `${prefix}${m.name}.` : prefix, out);
-      else out.set(`${prefix}${m.name}`, base + m.bits / 8);
+      // A bitfield is at the offset of its 32-bit word (how the generator records it).
+      else out.set(`${prefix}${m.name}`, base + (m.width ? Math.floor(m.bits / 32) * 4 : m.bits / 8));
     }
+    return out;
   };
-  const attr = [...types.values()].find((t) => t.kind === "UNION" && t.name === "bpf_attr");
-  assert.ok(attr, "bpftool shows union bpf_attr");
-  return attr.members.map((m) => {
-    const fields = new Map<string, number>();
-    flatten(resolve(m.type), 0, "", fields);
-    return { member: m.name, fields };
-  });
+  const named = (kind: string, name: string): RawType => {
+    const t = [...types.values()].find((x) => x.kind === kind && x.name === name);
+    assert.ok(t, `bpftool shows ${kind.toLowerCase()} ${name}`);
+    return t;
+  };
+  const attr = named("UNION", "bpf_attr").members.map((m) => ({
+    member: m.name,
+    fields: flatten(resolve(m.type), 0, "", new Map()),
+  }));
+  const structs = new Map(names.map((n) => [n, flatten(named("STRUCT", n), 0, "", new Map())]));
+  return { attr, structs };
 }
+
+const bpftoolAttr = (): Flat => bpftoolLayouts([]).attr;
 
 /**
  * The bpf_attr member each layout writes, as bpf.h declares it: a named member, or
@@ -136,6 +160,37 @@ test("every bpf_attr field the code writes is where bpftool's decoding of the ke
     }
   }
   assert.ok(n > 100, `${n} fields checked`);
+});
+
+test("every field of the generated bpf_attr and bpf_*_info tables is where bpftool puts it", () => {
+  if (!btfPresent || !haveTool("bpftool")) return;
+  const generated = {
+    bpf_prog_info: G.bpf_prog_info,
+    bpf_map_info: G.bpf_map_info,
+    bpf_btf_info: G.bpf_btf_info,
+    bpf_link_info: G.bpf_link_info,
+  };
+  const infos = Object.keys(generated) as (keyof typeof generated)[];
+  const { attr, structs } = bpftoolLayouts(infos);
+  const offsets = (t: object) => new Map(Object.entries(t).map(([k, f]) => [k, (f as number[])[0]]));
+  let n = 0;
+  for (const [group, fields] of Object.entries(G.bpf_attr)) {
+    const mine = offsets(fields);
+    const first = mine.keys().next().value;
+    // Anonymous members are named after their command (BPF_PROG_LOAD): find them by first field.
+    const theirs = group.startsWith("BPF_")
+      ? attr.find((a) => a.member === "" && a.fields.keys().next().value === first)
+      : attr.find((a) => a.member === group);
+    assert.ok(theirs, `bpftool shows no bpf_attr member for ${group}`);
+    assert.equal(mine, theirs.fields, `bpf_attr ${group}`);
+    n += mine.size;
+  }
+  assert.is(Object.keys(G.bpf_attr).length, attr.length, "one generated group per bpf_attr member");
+  for (const s of infos) {
+    assert.equal(offsets(generated[s]), structs.get(s), s);
+    n += structs.get(s)?.size ?? 0;
+  }
+  assert.ok(n > 300, `${n} fields checked`);
 });
 
 /** Compiles and runs `lines` (statements in main) with clang; lines the header lacks names for are dropped. */
