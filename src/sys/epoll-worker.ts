@@ -28,6 +28,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import { getKoffi } from "./koffi.ts";
+import { EPOLL_EVENT_SIZE } from "./poll.ts";
 
 /** Slot src/sys/koffi-sea.ts fills with the embedded addon's /proc/self/fd path. */
 const SEA_ADDON_PATH = Symbol.for("tsbpf.koffi-sea.addon-path");
@@ -57,8 +58,8 @@ const waitAsync: WaitAsync = (a, i, v) => (Atomics as unknown as { waitAsync: Wa
  */
 const SLICE_MS = 200;
 
-// Plain CommonJS, run by `new Worker(src, { eval: true })`. epoll_event is packed on
-// x86-64 (12 bytes), so the events buffer holds 12-byte records.
+// Plain CommonJS, run by `new Worker(src, { eval: true })`. The events buffer holds
+// maxEvents records of this architecture's struct epoll_event (sys/arch.ts).
 const WORKER_SOURCE = `"use strict";
 const { workerData, parentPort } = require("node:worker_threads");
 const { addonPath, epfd, maxEvents, state, sliceMs } = workerData;
@@ -66,7 +67,7 @@ const m = { exports: {} };
 process.dlopen(m, addonPath);
 const lib = m.exports.load("libc.so.6");
 const epollWait = lib.func("int epoll_wait(int, void *, int, int)");
-const events = Buffer.alloc(maxEvents * 12);
+const events = Buffer.alloc(maxEvents * ${EPOLL_EVENT_SIZE});
 parentPort.postMessage(0);
 while (Atomics.load(state, ${STOP}) === 0) {
   if (Atomics.load(state, ${ARM}) === 0) {

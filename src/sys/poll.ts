@@ -1,5 +1,6 @@
 // epoll(7) and eventfd(2) for waiting on ring buffers and perf buffers.
-// struct epoll_event is packed on x86-64 (12 bytes: u32 events, u64 data).
+// struct epoll_event's layout depends on the architecture (sys/arch.ts).
+import { epollEventLayout } from "./arch.ts";
 import { SyscallError } from "./errors.ts";
 import {
   addressOf,
@@ -23,7 +24,8 @@ export const EPOLLERR = 0x008;
 export const EPOLLHUP = 0x010;
 /** 1 << 31 is negative in JS; the kernel reads the u32. */
 export const EPOLLET = 0x80000000;
-export const EPOLL_EVENT_SIZE = 12;
+const EPOLL_EVENT = epollEventLayout();
+export const EPOLL_EVENT_SIZE = EPOLL_EVENT.size;
 
 export const EFD_SEMAPHORE = 1;
 export const EFD_CLOEXEC = 0o2000000;
@@ -44,7 +46,7 @@ const ctlView = new DataView(ctlEvent.buffer);
 /** epoll_ctl(epfd, op, fd, {events, data}); `data` is returned by wait (e.g. an index). */
 export function epollCtl(epfd: number, op: number, fd: number, events = EPOLLIN, data = 0): void {
   ctlView.setUint32(0, events >>> 0, true);
-  ctlView.setBigUint64(4, BigInt(data), true);
+  ctlView.setBigUint64(EPOLL_EVENT.data, BigInt(data), true);
   if (epollCtlRaw(epfd, op, fd, ctlEvent) < 0) {
     throw new SyscallError("epoll_ctl", errno(), { what: `fd ${fd}`, fields: { op, events } });
   }
@@ -67,7 +69,7 @@ export class EpollEvents {
   }
   /** The `data` given to epollCtl (low 53 bits). */
   data(i: number): number {
-    return Number(this.dv.getBigUint64(i * EPOLL_EVENT_SIZE + 4, true));
+    return Number(this.dv.getBigUint64(i * EPOLL_EVENT_SIZE + EPOLL_EVENT.data, true));
   }
 }
 

@@ -1,12 +1,20 @@
 // Syscall numbers come from a per-architecture table; any other architecture gets one
 // clear error (not a wrong syscall). Oracle for x86-64: the kernel's syscall_64.tbl via
 // the numbers every x86-64 libc uses; arm64: asm-generic/unistd.h.
-import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { archSyscalls, SYSCALLS_BY_ARCH, UnsupportedArchError } from "../../src/sys/arch.ts";
+import {
+  archSyscalls,
+  epollEventLayout,
+  SYSCALLS_BY_ARCH,
+  UnsupportedArchError,
+} from "../../src/sys/arch.ts";
 import { SYS_bpf, SYS_perf_event_open } from "../../src/sys/libc.ts";
-import { inCI } from "../helpers/env.ts";
+import { haveTool, inCI } from "../helpers/env.ts";
 
 test("x86-64 and arm64 numbers", () => {
   assert.equal(archSyscalls("x64"), { bpf: 321, perf_event_open: 298 });
@@ -37,6 +45,46 @@ test("the table agrees with the kernel's UAPI headers (unistd_64.h, asm-generic/
     assert.is(t.perf_event_open, headerNumber(path, "perf_event_open"), `${arch} perf_event_open`);
   }
   assert.equal(Object.keys(SYSCALLS_BY_ARCH).sort(), Object.keys(HEADERS).sort());
+});
+
+/** clang's targets for Node's architecture names. */
+const CLANG_TARGET: Record<string, string> = { x64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" };
+
+test("struct epoll_event as the kernel's linux/eventpoll.h lays it out for each architecture (clang)", () => {
+  if (!existsSync("/usr/include/linux/eventpoll.h") || !haveTool("clang-19")) return;
+  const dir = mkdtempSync(join(tmpdir(), "tsbpf-uapi-epoll-"));
+  try {
+    const src = join(dir, "e.c");
+    writeFileSync(
+      src,
+      [
+        "#include <linux/eventpoll.h>",
+        "#include <stddef.h>",
+        '_Static_assert(sizeof(struct epoll_event) == SIZE, "size");',
+        '_Static_assert(offsetof(struct epoll_event, data) == DATA, "data");',
+      ].join("\n"),
+    );
+    const resource = spawnSync("clang-19", ["-print-resource-dir"], { encoding: "utf8" }).stdout.trim();
+    for (const [arch, target] of Object.entries(CLANG_TARGET)) {
+      const { size, data } = epollEventLayout(arch);
+      // The asm/ headers eventpoll.h reaches (asm/types.h: int-ll64) are the same on both.
+      const r = spawnSync(
+        "clang-19",
+        [
+          `--target=${target}`,
+          "-fsyntax-only",
+          "-nostdinc",
+          ...["-isystem", `${resource}/include`, "-isystem", "/usr/include"],
+          ...["-isystem", "/usr/include/x86_64-linux-gnu", `-DSIZE=${size}`, `-DDATA=${data}`, src],
+        ],
+        { encoding: "utf8" },
+      );
+      assert.is(r.status, 0, `${arch}: ${r.stderr}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(Object.keys(CLANG_TARGET).sort(), Object.keys(SYSCALLS_BY_ARCH).sort());
 });
 
 test("this machine's numbers are the table's", () => {
