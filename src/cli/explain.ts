@@ -28,11 +28,13 @@ Options:
                     object whose .BTF section describes the target kernel
       --no-load     static part only: resolve CO-RE and externs, create nothing
                     in the kernel (what non-root users get anyway)
-      --program NAME  only this program's relocations, CO-RE records, load call
-                    and verdict (the object's maps and sections stay)
-      --verifier-log  every program's whole verifier log, accepted ones too:
-                    loads with log_level 2 (each instruction the verifier walked,
-                    with register state); the log buffer grows until it fits
+      --program NAME  report on this one program only
+                    (its relocations, CO-RE records, load call and verdict;
+                    the object's maps and sections stay)
+      --verifier-log  print every program's whole verifier log
+                    (log_level 2), accepted ones too: each instruction the
+                    verifier walked with its register state; the log buffer
+                    grows until it fits
   -h, --help        show this help
 
 Examples:
@@ -94,6 +96,10 @@ const command: Command = {
     const { values, positionals } = parseCommandArgs("explain", args, OPTIONS);
     if (positionals.length !== 1)
       throw new UsageError("explain: expected exactly one OBJ (see 'tsbpf explain --help')");
+    if (values["verifier-log"] && values["no-load"])
+      throw new UsageError(
+        "explain: --verifier-log needs a load, and --no-load loads nothing: drop one of them",
+      );
     const { bytes, path } = readObjectFile(positionals[0] as string);
     // The target BTF is mmapped through libc: load the addon before the timed phases
     // (TSBPF_TIMING=1, read by bench/core.ts) start, as a source run does at import.

@@ -29,10 +29,11 @@ For raw BTF: the type count and the count of each kind.
 Options:
       --disasm     also print each function's instructions, with relocation
                    targets, CO-RE records and source lines from line_info
-      --type NAME  print struct or union NAME (or a typedef of one) as pahole
-                   does: each member with its offset and size in bytes,
-                   bitfields as offset:bit, holes, cache lines, padding and the
-                   total size ('struct NAME' or 'union NAME' picks the kind)
+      --type NAME  print one struct or union laid out as pahole does
+                   (each member's offset and size in bytes, bitfields as
+                   offset:bit, holes, cache lines, padding and the total
+                   size); a typedef of one works too, and 'struct NAME' or
+                   'union NAME' picks the kind
       --json       print one JSON object instead of text
   -h, --help       show this help
 

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readCollectionSpec } from "../../src/elf/collection.ts";
-import { runCli } from "../helpers/cli.ts";
+import { assertOneLineError, runCli } from "../helpers/cli.ts";
 import { privileged, ROOT_DIR } from "../helpers/env.ts";
 
 interface Call {
@@ -67,6 +67,15 @@ test("--verifier-log: an accepted program's whole log_level 2 log; the buffer gr
   const size = (c: Call | undefined) => Number(c?.attr.log_size);
   assert.ok(size(loads[1]) > size(loads[0]), `log_size ${size(loads[0])} -> ${size(loads[1])}`);
   assert.ok(size(loads[1]) > log.length);
+});
+
+test("--verifier-log with --no-load is a usage error (nothing is loaded, so there is no log)", () => {
+  assertOneLineError(
+    runCli(["explain", "bpf/process.bpf.o", "--no-load", "--verifier-log"]),
+    2,
+    /--verifier-log needs a load, and --no-load loads nothing/,
+    "no-load",
+  );
 });
 
 test("--verifier-log in text: the log under the verdict; without it an accepted program shows none", () => {
