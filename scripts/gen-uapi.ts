@@ -1,4 +1,5 @@
-// Writes src/uapi.gen.ts, the bpf(2) UAPI constants and layouts, from a kernel's BTF:
+// Writes src/uapi.gen.ts, the bpf(2) and perf_event_open(2) UAPI constants and layouts,
+// from a kernel's BTF:
 //   npm run gen:uapi                       # the running kernel's /sys/kernel/btf/vmlinux
 //   npm run gen:uapi -- FILE --release R   # a saved vmlinux BTF of release R
 // Why BTF and not /usr/include/linux/bpf.h: Debian's linux-libc-dev lags the kernels
@@ -27,6 +28,11 @@ export const NAMED_ENUMS = [
   "bpf_cgroup_iter_order",
   "bpf_core_relo_kind",
   "bpf_func_id",
+  // include/uapi/linux/perf_event.h, for perf_event_open(2) and perf buffers
+  "perf_type_id",
+  "perf_sw_ids",
+  "perf_event_sample_format",
+  "perf_event_type",
 ] as const;
 
 /** Anonymous bpf.h enums, found by one of their enumerators. */
@@ -40,7 +46,13 @@ export const ANONYMOUS_ENUMS = [
 ] as const;
 
 /** UAPI structs emitted with their field offsets (besides union bpf_attr). */
-export const STRUCTS = ["bpf_prog_info", "bpf_map_info", "bpf_btf_info", "bpf_link_info"] as const;
+export const STRUCTS = [
+  "bpf_prog_info",
+  "bpf_map_info",
+  "bpf_btf_info",
+  "bpf_link_info",
+  "perf_event_attr",
+] as const;
 
 /**
  * union bpf_attr's anonymous members, named as bpf.h's comment on each names it

@@ -599,6 +599,103 @@ export const bpf_func_id = {
   BPF_FUNC_cgrp_storage_delete,
 } as const;
 
+/** enum perf_type_id */
+export const PERF_TYPE_HARDWARE = 0;
+export const PERF_TYPE_SOFTWARE = 1;
+export const PERF_TYPE_TRACEPOINT = 2;
+export const PERF_TYPE_HW_CACHE = 3;
+export const PERF_TYPE_RAW = 4;
+export const PERF_TYPE_BREAKPOINT = 5;
+export const perf_type_id = {
+  PERF_TYPE_HARDWARE, PERF_TYPE_SOFTWARE, PERF_TYPE_TRACEPOINT, PERF_TYPE_HW_CACHE, PERF_TYPE_RAW,
+  PERF_TYPE_BREAKPOINT,
+} as const;
+
+/** enum perf_sw_ids */
+export const PERF_COUNT_SW_CPU_CLOCK = 0;
+export const PERF_COUNT_SW_TASK_CLOCK = 1;
+export const PERF_COUNT_SW_PAGE_FAULTS = 2;
+export const PERF_COUNT_SW_CONTEXT_SWITCHES = 3;
+export const PERF_COUNT_SW_CPU_MIGRATIONS = 4;
+export const PERF_COUNT_SW_PAGE_FAULTS_MIN = 5;
+export const PERF_COUNT_SW_PAGE_FAULTS_MAJ = 6;
+export const PERF_COUNT_SW_ALIGNMENT_FAULTS = 7;
+export const PERF_COUNT_SW_EMULATION_FAULTS = 8;
+export const PERF_COUNT_SW_DUMMY = 9;
+export const PERF_COUNT_SW_BPF_OUTPUT = 10;
+export const PERF_COUNT_SW_CGROUP_SWITCHES = 11;
+export const perf_sw_ids = {
+  PERF_COUNT_SW_CPU_CLOCK, PERF_COUNT_SW_TASK_CLOCK, PERF_COUNT_SW_PAGE_FAULTS,
+  PERF_COUNT_SW_CONTEXT_SWITCHES, PERF_COUNT_SW_CPU_MIGRATIONS, PERF_COUNT_SW_PAGE_FAULTS_MIN,
+  PERF_COUNT_SW_PAGE_FAULTS_MAJ, PERF_COUNT_SW_ALIGNMENT_FAULTS, PERF_COUNT_SW_EMULATION_FAULTS,
+  PERF_COUNT_SW_DUMMY, PERF_COUNT_SW_BPF_OUTPUT, PERF_COUNT_SW_CGROUP_SWITCHES,
+} as const;
+
+/** enum perf_event_sample_format */
+export const PERF_SAMPLE_IP = 1;
+export const PERF_SAMPLE_TID = 2;
+export const PERF_SAMPLE_TIME = 4;
+export const PERF_SAMPLE_ADDR = 8;
+export const PERF_SAMPLE_READ = 16;
+export const PERF_SAMPLE_CALLCHAIN = 32;
+export const PERF_SAMPLE_ID = 64;
+export const PERF_SAMPLE_CPU = 128;
+export const PERF_SAMPLE_PERIOD = 256;
+export const PERF_SAMPLE_STREAM_ID = 512;
+export const PERF_SAMPLE_RAW = 1024;
+export const PERF_SAMPLE_BRANCH_STACK = 2048;
+export const PERF_SAMPLE_REGS_USER = 4096;
+export const PERF_SAMPLE_STACK_USER = 8192;
+export const PERF_SAMPLE_WEIGHT = 16384;
+export const PERF_SAMPLE_DATA_SRC = 32768;
+export const PERF_SAMPLE_IDENTIFIER = 65536;
+export const PERF_SAMPLE_TRANSACTION = 131072;
+export const PERF_SAMPLE_REGS_INTR = 262144;
+export const PERF_SAMPLE_PHYS_ADDR = 524288;
+export const PERF_SAMPLE_AUX = 1048576;
+export const PERF_SAMPLE_CGROUP = 2097152;
+export const PERF_SAMPLE_DATA_PAGE_SIZE = 4194304;
+export const PERF_SAMPLE_CODE_PAGE_SIZE = 8388608;
+export const PERF_SAMPLE_WEIGHT_STRUCT = 16777216;
+export const perf_event_sample_format = {
+  PERF_SAMPLE_IP, PERF_SAMPLE_TID, PERF_SAMPLE_TIME, PERF_SAMPLE_ADDR, PERF_SAMPLE_READ,
+  PERF_SAMPLE_CALLCHAIN, PERF_SAMPLE_ID, PERF_SAMPLE_CPU, PERF_SAMPLE_PERIOD, PERF_SAMPLE_STREAM_ID,
+  PERF_SAMPLE_RAW, PERF_SAMPLE_BRANCH_STACK, PERF_SAMPLE_REGS_USER, PERF_SAMPLE_STACK_USER,
+  PERF_SAMPLE_WEIGHT, PERF_SAMPLE_DATA_SRC, PERF_SAMPLE_IDENTIFIER, PERF_SAMPLE_TRANSACTION,
+  PERF_SAMPLE_REGS_INTR, PERF_SAMPLE_PHYS_ADDR, PERF_SAMPLE_AUX, PERF_SAMPLE_CGROUP,
+  PERF_SAMPLE_DATA_PAGE_SIZE, PERF_SAMPLE_CODE_PAGE_SIZE, PERF_SAMPLE_WEIGHT_STRUCT,
+} as const;
+
+/** enum perf_event_type */
+export const PERF_RECORD_MMAP = 1;
+export const PERF_RECORD_LOST = 2;
+export const PERF_RECORD_COMM = 3;
+export const PERF_RECORD_EXIT = 4;
+export const PERF_RECORD_THROTTLE = 5;
+export const PERF_RECORD_UNTHROTTLE = 6;
+export const PERF_RECORD_FORK = 7;
+export const PERF_RECORD_READ = 8;
+export const PERF_RECORD_SAMPLE = 9;
+export const PERF_RECORD_MMAP2 = 10;
+export const PERF_RECORD_AUX = 11;
+export const PERF_RECORD_ITRACE_START = 12;
+export const PERF_RECORD_LOST_SAMPLES = 13;
+export const PERF_RECORD_SWITCH = 14;
+export const PERF_RECORD_SWITCH_CPU_WIDE = 15;
+export const PERF_RECORD_NAMESPACES = 16;
+export const PERF_RECORD_KSYMBOL = 17;
+export const PERF_RECORD_BPF_EVENT = 18;
+export const PERF_RECORD_CGROUP = 19;
+export const PERF_RECORD_TEXT_POKE = 20;
+export const PERF_RECORD_AUX_OUTPUT_HW_ID = 21;
+export const perf_event_type = {
+  PERF_RECORD_MMAP, PERF_RECORD_LOST, PERF_RECORD_COMM, PERF_RECORD_EXIT, PERF_RECORD_THROTTLE,
+  PERF_RECORD_UNTHROTTLE, PERF_RECORD_FORK, PERF_RECORD_READ, PERF_RECORD_SAMPLE, PERF_RECORD_MMAP2,
+  PERF_RECORD_AUX, PERF_RECORD_ITRACE_START, PERF_RECORD_LOST_SAMPLES, PERF_RECORD_SWITCH,
+  PERF_RECORD_SWITCH_CPU_WIDE, PERF_RECORD_NAMESPACES, PERF_RECORD_KSYMBOL, PERF_RECORD_BPF_EVENT,
+  PERF_RECORD_CGROUP, PERF_RECORD_TEXT_POKE, PERF_RECORD_AUX_OUTPUT_HW_ID,
+} as const;
+
 /** enum { BPF_ANY, ... } */
 export const BPF_ANY = 0;
 export const BPF_NOEXIST = 1;
@@ -1017,4 +1114,80 @@ export const bpf_link_info = {
   "netkit.attach_type": [20, "u32"],
   "sockmap.map_id": [16, "u32"],
   "sockmap.attach_type": [20, "u32"],
+} as const;
+
+/** struct perf_event_attr (136 bytes here) */
+export const perf_event_attr = {
+  type: [0, "u32"],
+  size: [4, "u32"],
+  config: [8, "u64"],
+  sample_period: [16, "u64"],
+  sample_freq: [16, "u64"],
+  sample_type: [24, "u64"],
+  read_format: [32, "u64"],
+  disabled: [40, "u64", 0, 1],
+  inherit: [40, "u64", 1, 1],
+  pinned: [40, "u64", 2, 1],
+  exclusive: [40, "u64", 3, 1],
+  exclude_user: [40, "u64", 4, 1],
+  exclude_kernel: [40, "u64", 5, 1],
+  exclude_hv: [40, "u64", 6, 1],
+  exclude_idle: [40, "u64", 7, 1],
+  mmap: [40, "u64", 8, 1],
+  comm: [40, "u64", 9, 1],
+  freq: [40, "u64", 10, 1],
+  inherit_stat: [40, "u64", 11, 1],
+  enable_on_exec: [40, "u64", 12, 1],
+  task: [40, "u64", 13, 1],
+  watermark: [40, "u64", 14, 1],
+  precise_ip: [40, "u64", 15, 2],
+  mmap_data: [40, "u64", 17, 1],
+  sample_id_all: [40, "u64", 18, 1],
+  exclude_host: [40, "u64", 19, 1],
+  exclude_guest: [40, "u64", 20, 1],
+  exclude_callchain_kernel: [40, "u64", 21, 1],
+  exclude_callchain_user: [40, "u64", 22, 1],
+  mmap2: [40, "u64", 23, 1],
+  comm_exec: [40, "u64", 24, 1],
+  use_clockid: [40, "u64", 25, 1],
+  context_switch: [40, "u64", 26, 1],
+  write_backward: [40, "u64", 27, 1],
+  namespaces: [40, "u64", 28, 1],
+  ksymbol: [40, "u64", 29, 1],
+  bpf_event: [40, "u64", 30, 1],
+  aux_output: [40, "u64", 31, 1],
+  cgroup: [40, "u64", 32, 1],
+  text_poke: [40, "u64", 33, 1],
+  build_id: [40, "u64", 34, 1],
+  inherit_thread: [40, "u64", 35, 1],
+  remove_on_exec: [40, "u64", 36, 1],
+  sigtrap: [40, "u64", 37, 1],
+  __reserved_1: [40, "u64", 38, 26],
+  wakeup_events: [48, "u32"],
+  wakeup_watermark: [48, "u32"],
+  bp_type: [52, "u32"],
+  bp_addr: [56, "u64"],
+  kprobe_func: [56, "u64"],
+  uprobe_path: [56, "u64"],
+  config1: [56, "u64"],
+  bp_len: [64, "u64"],
+  kprobe_addr: [64, "u64"],
+  probe_offset: [64, "u64"],
+  config2: [64, "u64"],
+  branch_sample_type: [72, "u64"],
+  sample_regs_user: [80, "u64"],
+  sample_stack_user: [88, "u32"],
+  clockid: [92, "s32"],
+  sample_regs_intr: [96, "u64"],
+  aux_watermark: [104, "u32"],
+  sample_max_stack: [108, "u16"],
+  __reserved_2: [110, "u16"],
+  aux_sample_size: [112, "u32"],
+  aux_action: [116, "u32"],
+  aux_start_paused: [116, "u32", 0, 1],
+  aux_pause: [116, "u32", 1, 1],
+  aux_resume: [116, "u32", 2, 1],
+  __reserved_3: [116, "u32", 3, 29],
+  sig_data: [120, "u64"],
+  config3: [128, "u64"],
 } as const;

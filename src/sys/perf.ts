@@ -1,23 +1,23 @@
 // perf_event_open(2) and the perf ioctls, for attaching BPF programs to tracepoints.
-// struct perf_event_attr layout from include/uapi/linux/perf_event.h
-// (PERF_ATTR_SIZE_VER8 = 136 bytes; offsets checked with offsetof()).
+// struct perf_event_attr's offsets and flag bits come from the kernel's BTF (uapi.gen.ts);
+// tsbpf passes PERF_ATTR_SIZE_VER8's 136 bytes, which every kernel since 6.3 knows and older
+// ones accept while the tail (config3) is zero.
+import { perf_event_attr as A } from "../uapi.gen.ts";
 import { SyscallError } from "./errors.ts";
 import { addressOf, errno, ioctlRaw, SYS_perf_event_open, sysPerfEventOpen } from "./libc.ts";
 
-/** enum perf_type_id */
-export const PERF_TYPE_HARDWARE = 0;
-export const PERF_TYPE_SOFTWARE = 1;
-export const PERF_TYPE_TRACEPOINT = 2;
-export const PERF_TYPE_HW_CACHE = 3;
-export const PERF_TYPE_RAW = 4;
-export const PERF_TYPE_BREAKPOINT = 5;
-
-/** enum perf_sw_ids (subset) */
-export const PERF_COUNT_SW_CPU_CLOCK = 0;
-export const PERF_COUNT_SW_BPF_OUTPUT = 10;
-
-/** perf_event_sample_format (subset) */
-export const PERF_SAMPLE_RAW = 1 << 10;
+/** enum perf_type_id, perf_sw_ids, perf_event_sample_format: generated from the kernel's BTF. */
+export {
+  PERF_COUNT_SW_BPF_OUTPUT,
+  PERF_COUNT_SW_CPU_CLOCK,
+  PERF_SAMPLE_RAW,
+  PERF_TYPE_BREAKPOINT,
+  PERF_TYPE_HARDWARE,
+  PERF_TYPE_HW_CACHE,
+  PERF_TYPE_RAW,
+  PERF_TYPE_SOFTWARE,
+  PERF_TYPE_TRACEPOINT,
+} from "../uapi.gen.ts";
 
 /** perf_event_open flags */
 export const PERF_FLAG_FD_NO_GROUP = 1 << 0;
@@ -32,42 +32,51 @@ export const PERF_EVENT_IOC_SET_BPF = 0x40042408;
 
 export const PERF_ATTR_SIZE = 136;
 
-/** The flag bitfield of perf_event_attr (offset 40), bit positions per perf_event.h. */
-const FLAG_BITS = {
-  disabled: 0,
-  inherit: 1,
-  pinned: 2,
-  exclusive: 3,
-  exclude_user: 4,
-  exclude_kernel: 5,
-  exclude_hv: 6,
-  exclude_idle: 7,
-  mmap: 8,
-  comm: 9,
-  freq: 10,
-  inherit_stat: 11,
-  enable_on_exec: 12,
-  task: 13,
-  watermark: 14,
-  precise_ip: 15, // 2 bits
-  mmap_data: 17,
-  sample_id_all: 18,
-  exclude_host: 19,
-  exclude_guest: 20,
-  exclude_callchain_kernel: 21,
-  exclude_callchain_user: 22,
-  mmap2: 23,
-  comm_exec: 24,
-  use_clockid: 25,
-  context_switch: 26,
-  write_backward: 27,
-  namespaces: 28,
-  ksymbol: 29,
-  bpf_event: 30,
-  aux_output: 31,
-} as const;
+/** The one-bit flags of perf_event_attr's flag word that callers may set. */
+const FLAGS = [
+  "disabled",
+  "inherit",
+  "pinned",
+  "exclusive",
+  "exclude_user",
+  "exclude_kernel",
+  "exclude_hv",
+  "exclude_idle",
+  "mmap",
+  "comm",
+  "freq",
+  "inherit_stat",
+  "enable_on_exec",
+  "task",
+  "watermark",
+  "mmap_data",
+  "sample_id_all",
+  "exclude_host",
+  "exclude_guest",
+  "exclude_callchain_kernel",
+  "exclude_callchain_user",
+  "mmap2",
+  "comm_exec",
+  "use_clockid",
+  "context_switch",
+  "write_backward",
+  "namespaces",
+  "ksymbol",
+  "bpf_event",
+  "aux_output",
+] as const;
 
-export type PerfFlag = keyof typeof FLAG_BITS;
+export type PerfFlag = (typeof FLAGS)[number] | "precise_ip";
+
+/** Offset of the flag word and each flag's bit in it (precise_ip is 2 bits: its low bit). */
+const FLAG_WORD = A.disabled[0];
+const FLAG_BITS: Record<PerfFlag, number> = Object.fromEntries(
+  [...FLAGS, "precise_ip" as const].map((f) => {
+    const [word, , bit] = A[f];
+    if (word !== FLAG_WORD) throw new Error(`perf_event_attr.${f} is not in the flag word`);
+    return [f, bit];
+  }),
+) as Record<PerfFlag, number>;
 
 export interface PerfEventAttr {
   type: number;
@@ -94,22 +103,22 @@ export function encodePerfEventAttr(a: PerfEventAttr): Uint8Array {
   const u64 = (off: number, v: bigint | number | undefined) => {
     if (v !== undefined) dv.setBigUint64(off, BigInt(v), true);
   };
-  dv.setUint32(0, a.type, true);
-  dv.setUint32(4, PERF_ATTR_SIZE, true);
-  u64(8, a.config);
-  u64(16, a.sample_freq ?? a.sample_period);
-  u64(24, a.sample_type);
-  u64(32, a.read_format);
+  dv.setUint32(A.type[0], a.type, true);
+  dv.setUint32(A.size[0], PERF_ATTR_SIZE, true);
+  u64(A.config[0], a.config);
+  u64(A.sample_period[0], a.sample_freq ?? a.sample_period);
+  u64(A.sample_type[0], a.sample_type);
+  u64(A.read_format[0], a.read_format);
   let bits = 0n;
   for (const [k, on] of Object.entries(a.flags ?? {})) {
     if (on) bits |= 1n << BigInt(FLAG_BITS[k as PerfFlag]);
   }
-  dv.setBigUint64(40, bits, true);
-  dv.setUint32(48, a.wakeup_watermark ?? a.wakeup_events ?? 0, true);
-  dv.setUint32(52, a.bp_type ?? 0, true);
-  u64(56, a.config1);
-  u64(64, a.config2);
-  u64(128, a.config3);
+  dv.setBigUint64(FLAG_WORD, bits, true);
+  dv.setUint32(A.wakeup_events[0], a.wakeup_watermark ?? a.wakeup_events ?? 0, true);
+  dv.setUint32(A.bp_type[0], a.bp_type ?? 0, true);
+  u64(A.config1[0], a.config1);
+  u64(A.config2[0], a.config2);
+  u64(A.config3[0], a.config3);
   return buf;
 }
 

@@ -90,8 +90,11 @@ function bpftoolLayouts(names: readonly string[]): { attr: Flat; structs: Map<st
       const mt = resolve(m.type);
       if (mt.kind === "STRUCT" || mt.kind === "UNION")
         flatten(mt, base + m.bits / 8, m.name ? `${prefix}${m.name}.` : prefix, out);
-      // A bitfield is at the offset of its 32-bit word (how the generator records it).
-      else out.set(`${prefix}${m.name}`, base + (m.width ? Math.floor(m.bits / 32) * 4 : m.bits / 8));
+      else {
+        // A bitfield is at the offset of its storage unit, as the generator records it.
+        const unit = (mt.size ?? 0) * 8;
+        out.set(`${prefix}${m.name}`, base + (m.width ? (Math.floor(m.bits / unit) * unit) / 8 : m.bits / 8));
+      }
     }
     return out;
   };
@@ -162,13 +165,14 @@ test("every bpf_attr field the code writes is where bpftool's decoding of the ke
   assert.ok(n > 100, `${n} fields checked`);
 });
 
-test("every field of the generated bpf_attr and bpf_*_info tables is where bpftool puts it", () => {
+test("every field of the generated bpf_attr, bpf_*_info and perf_event_attr tables is where bpftool puts it", () => {
   if (!btfPresent || !haveTool("bpftool")) return;
   const generated = {
     bpf_prog_info: G.bpf_prog_info,
     bpf_map_info: G.bpf_map_info,
     bpf_btf_info: G.bpf_btf_info,
     bpf_link_info: G.bpf_link_info,
+    perf_event_attr: G.perf_event_attr,
   };
   const infos = Object.keys(generated) as (keyof typeof generated)[];
   const { attr, structs } = bpftoolLayouts(infos);
@@ -205,6 +209,7 @@ function runC(lines: string[]): { out: Map<string, bigint>; dropped: string[] } 
         "#include <stdio.h>",
         "#include <linux/bpf.h>",
         "#include <linux/if_link.h>",
+        "#include <linux/perf_event.h>",
         "int main(void) {",
       ];
       const src = [...pre, ...body, "return 0; }"].join("\n");
@@ -259,7 +264,7 @@ test("clang and linux/bpf.h agree: offsetof/sizeof of the fields written, #defin
   }
   // Values: every numeric export of uapi.ts (hand-written #defines and generated enums).
   for (const [k, v] of Object.entries(U)) {
-    if (typeof v !== "number" || !/^(BPF|XDP|BTF)_/.test(k)) continue;
+    if (typeof v !== "number" || !/^(BPF|XDP|BTF|PERF)_/.test(k)) continue;
     lines.push(say(`val:${k}`, k));
     want.set(`val:${k}`, BigInt(v));
   }
