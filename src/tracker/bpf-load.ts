@@ -94,9 +94,14 @@ export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Pr
     rodata: o.rodata,
     maps: {
       scratch: { maxEntries: o.scratchEntries },
-      // `tracked` is read and written only under filter_descendants (dead code for the
-      // verifier otherwise): 1 entry instead of a 65536-entry LRU to preallocate.
+      // Maps that only code under a .rodata switch uses (dead code for the verifier when
+      // it is off) get 1 entry instead of a preallocated LRU: `tracked` (65536 entries,
+      // filter_descendants), `rate` (10240, rate_limit_per_sec) and `exec_args` (10240,
+      // trace_failed_exec). Each LRU preallocates every element and its per-CPU lists
+      // at BPF_MAP_CREATE, a few ms of start-up apiece.
       ...(o.rodata.filter_descendants ? {} : { tracked: { maxEntries: 1 } }),
+      ...(o.rodata.rate_limit_per_sec ? {} : { rate: { maxEntries: 1 } }),
+      ...(o.rodata.trace_failed_exec ? {} : { exec_args: { maxEntries: 1 } }),
       ...(ringbuf ? { events: { maxEntries: o.ringSize ?? DEFAULT_RING_SIZE } } : {}),
     },
     ...(o.btfPath !== undefined ? { btf: o.btfPath } : {}),
