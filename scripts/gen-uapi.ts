@@ -146,6 +146,8 @@ function flatten(btf: Btf, t: BtfComposite, base: number, prefix: string, out: M
       flatten(btf, inner, base + m.bitOffset / 8, m.name ? `${prefix}${m.name}.` : prefix, out);
       continue;
     }
+    // Reserved padding (__reserved_1) is not ABI: its shape changes when a field is carved out.
+    if (NOT_ABI.test(m.name)) continue;
     const name = `${prefix}${m.name}`;
     if (out.has(name)) throw new GenUapiError(`${t.name || "(anon)"}: two fields named ${name}`);
     const kind = kindOf(btf, m.type);
@@ -195,15 +197,34 @@ export interface UapiModel {
   structs: { name: string; size: number; groups?: Map<string, Map<string, GenField>>; fields?: Map<string, GenField> }[];
 }
 
-export function uapiModel(btf: Btf): UapiModel {
+/**
+ * Everything emitted, from `btf`. `partial` (comparing with an older kernel) skips the
+ * enums and structs that kernel does not have yet instead of failing.
+ */
+export function uapiModel(btf: Btf, opts: { partial?: boolean } = {}): UapiModel {
+  const maybe = <T>(f: () => T): T | undefined => {
+    try {
+      return f();
+    } catch (e) {
+      if (opts.partial && e instanceof GenUapiError) return undefined;
+      throw e;
+    }
+  };
   const enums: UapiModel["enums"] = [];
-  for (const n of NAMED_ENUMS) enums.push({ name: n, values: enumValues(namedEnum(btf, n)) });
-  for (const m of ANONYMOUS_ENUMS) enums.push({ name: "", values: enumValues(anonymousEnum(btf, m)) });
+  for (const n of NAMED_ENUMS) {
+    const t = maybe(() => namedEnum(btf, n));
+    if (t) enums.push({ name: n, values: enumValues(t) });
+  }
+  for (const m of ANONYMOUS_ENUMS) {
+    const t = maybe(() => anonymousEnum(btf, m));
+    if (t) enums.push({ name: "", values: enumValues(t) });
+  }
   const structs: UapiModel["structs"] = [
     { name: "bpf_attr", size: struct(btf, "bpf_attr", "union").size, groups: attrGroups(btf) },
   ];
   for (const n of STRUCTS) {
-    const t = struct(btf, n, "struct");
+    const t = maybe(() => struct(btf, n, "struct"));
+    if (!t) continue;
     const fields = new Map<string, GenField>();
     flatten(btf, t, 0, "", fields);
     structs.push({ name: n, size: t.size, fields });

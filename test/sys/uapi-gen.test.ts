@@ -35,7 +35,7 @@ test("regenerated from this kernel's BTF: the same file (else: every shared valu
     return;
   }
   console.log(`  (generated from ${G.UAPI_KERNEL_RELEASE}, running ${release()}: comparing values)`);
-  const model = uapiModel(btf);
+  const model = uapiModel(btf, { partial: true });
   let shared = 0;
   for (const e of model.enums) {
     for (const [name, value] of e.values) {
