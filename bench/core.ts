@@ -11,7 +11,7 @@
 // the file, not the binary's pre-parsed copy, so the ELF parse is timed too. Second row:
 // the same work from source, a fresh `node --import tsx` child timing itself, without
 // the binary's start-up snapshot (which holds the bytecode of this path:
-// src/snapshot-warmup.ts).
+// src/binary/snapshot-warmup.ts).
 // `--baseline PATH` adds another build's binary as a row, run the same way and
 // interleaved (the before/after A/B of a change).
 // Usage: npm run bench:core [-- --runs N] [-- --baseline PATH]

@@ -6,7 +6,7 @@
 // --trace-deopt (from source: node --import tsx DIR/src/cli.ts; or a built single
 // binary, --bin, where the flags go through NODE_OPTIONS... which a SEA ignores, so
 // for a binary only the CPU figures are printed; VAR=VALUE pairs go into its
-// environment, e.g. TSBPF_TURBO_INLINING=1, see src/tracker/jit-policy.ts), waits until it reports a marker
+// environment, e.g. TSBPF_TURBO_INLINING=1, see src/binary/jit-policy.ts), waits until it reports a marker
 // process, runs `fork -n N`, waits for an end marker, then stops it. It prints, per
 // variant (sums over repetitions, divided by R):
 //   cpu        tracer utime+stime during the storm (/proc/PID/stat, all threads), and

@@ -9,7 +9,7 @@
 //   3. declarations naming Symbol.dispose reference dist/lib/disposable.d.ts (its
 //      declarations, as @types/node writes them), so `using` and `[Symbol.dispose]` type-check for a
 //      consumer whose `lib` predates ES2025 explicit resource management;
-//   4. the tracer's BPF objects go to dist/bpf, where src/assets.ts looks for them
+//   4. the tracer's BPF objects go to dist/bpf, where src/loader/spec-file.ts looks for them
 //      from dist/lib (`tsbpf trace` from the installed package).
 // Usage: node scripts/build-lib.mjs [--out DIR]   (default dist; tests build elsewhere)
 import { spawnSync } from "node:child_process";

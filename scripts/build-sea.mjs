@@ -2,7 +2,7 @@
 // `npm run build`: the single self-contained binary dist/tsbpf (Node's "single
 // executable application", Node >= 20.12). Steps:
 //   1. esbuild bundles src/cli.ts into one CommonJS file (SEA mains must be CommonJS
-//      and may require() only built-ins), with "koffi" redirected to src/sys/koffi-sea.ts;
+//      and may require() only built-ins), with "koffi" redirected to src/binary/koffi-sea.ts;
 //      the optional NATS client (@nats-io/transport-node, @nats-io/jetstream) is bundled
 //      too: esbuild follows src/export/nats-client.ts's dynamic import() (evaluated only
 //      when --nats or `tsbpf fleet` runs), so the build needs it installed (npm ci does);
@@ -53,7 +53,7 @@ const require = createRequire(join(root, "package.json"));
 const strict = process.env.CI === "true" || process.env.CI === "1";
 // Node's fixed SEA sentinel (doc/api/single-executable-applications.md).
 const SENTINEL = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
-// Same key as KOFFI_ADDON_ASSET in src/assets.ts.
+// Same key as KOFFI_ADDON_ASSET in src/binary/assets.ts.
 const KOFFI_ADDON_ASSET = "koffi.node";
 const t0 = Date.now();
 
@@ -97,7 +97,7 @@ function selftest() {
   const say = (m) => process.stderr.write("tsbpf selftest: " + m + "\\n");
   const failed = (e) => { say(what + " FAILED: " + (e && e.message ? e.message : e)); process.on("exit", () => { process.exitCode = 1; }); };
   if (what === "koffi") {
-    import("./src/sys/koffi-sea.ts").then((s) => {
+    import("./src/binary/koffi-sea.ts").then((s) => {
       const koffi = s.getKoffi();
       const getpid = koffi.load("libc.so.6").func("int getpid(void)");
       const pid = getpid();
@@ -105,7 +105,7 @@ function selftest() {
       say("koffi " + koffi.version + " ok: getpid()=" + pid + ", addon loaded from " + s.addonLoadedFrom);
     }).catch(failed);
   } else if (what === "assets") {
-    Promise.all([import("./src/assets.ts"), import("node:crypto")]).then(([a, crypto]) => {
+    Promise.all([import("./src/binary/assets.ts"), import("node:crypto")]).then(([a, crypto]) => {
       for (const n of a.assetNames()) {
         const { bytes, path } = a.readObjectFile(n);
         say("asset " + n + " " + bytes.length + " " + crypto.createHash("sha256").update(bytes).digest("hex") + " " + path);
@@ -127,7 +127,7 @@ selftest();
 // build time. Everything it evaluates lands in the binary's V8 heap snapshot: every
 // module of the bundle (sub-commands included), each embedded BPF object parsed
 // into its CollectionSpec, and the bytecode of the ELF → BTF → CO-RE path, which the
-// warm-up ran once (src/snapshot-warmup.ts). A start then only deserializes the heap and calls the
+// warm-up ran once (src/binary/snapshot-warmup.ts). A start then only deserializes the heap and calls the
 // function given to setDeserializeMainFunction. Snapshot rules (Node's
 // v8.startupSnapshot): only built-ins may be require()d, and no native addon, open
 // handle, fd or timer may be left, which is why src/sys binds koffi on first use and
@@ -136,9 +136,9 @@ function snapshotEntry(objects) {
   const list = JSON.stringify(objects.map((o) => [o.name, o.path]));
   return `
 import { preloadCommands, run } from "./src/cli.ts";
-import { setPreparsedSpec } from "./src/assets.ts";
+import { setPreparsedSpec } from "./src/binary/assets.ts";
 import { readCollectionSpec } from "./src/elf/collection.ts";
-import { lastWarmUpError, warmUpEventPath, warmUpExplain, warmUpTraceLoad } from "./src/snapshot-warmup.ts";
+import { lastWarmUpError, warmUpEventPath, warmUpExplain, warmUpTraceLoad } from "./src/binary/snapshot-warmup.ts";
 ${SELFTEST}
 const v8 = require("node:v8");
 const { readFileSync } = require("node:fs");
@@ -148,7 +148,7 @@ for (const [name, path] of ${list}) {
   try { setPreparsedSpec(name, readCollectionSpec(new Uint8Array(readFileSync(path)), "embedded:" + name)); }
   catch (e) { console.warn("build-sea: " + name + " not pre-parsed: " + (e && e.message)); }
 }
-// Compile the start-up and load paths into the snapshot (src/snapshot-warmup.ts).
+// Compile the start-up and load paths into the snapshot (src/binary/snapshot-warmup.ts).
 async function warmUpTrace() {
   for (const [name, path] of ${list}) {
     const n = await warmUpTraceLoad(path);
@@ -173,12 +173,12 @@ warmUpTrace()
 }
 
 function seaPlugin(stubbed) {
-  const koffiSea = join(root, "src/sys/koffi-sea.ts");
+  const koffiSea = join(root, "src/binary/koffi-sea.ts");
   const koffiTs = join(root, "src/sys/koffi.ts");
   return {
     name: "tsbpf-sea",
     setup(build) {
-      // src/sys/koffi.ts is replaced as a whole by src/sys/koffi-sea.ts (same getKoffi()).
+      // src/sys/koffi.ts is replaced as a whole by src/binary/koffi-sea.ts (same getKoffi()).
       build.onResolve({ filter: /[\\/]koffi\.ts$/ }, (args) =>
         resolve(args.resolveDir, args.path) === koffiTs ? { path: koffiSea } : undefined,
       );
@@ -188,13 +188,13 @@ function seaPlugin(stubbed) {
         return {
           errors: [
             {
-              text: `only src/sys/koffi-sea.ts may import koffi in the binary (imported by ${args.importer})`,
+              text: `only src/binary/koffi-sea.ts may import koffi in the binary (imported by ${args.importer})`,
             },
           ],
         };
       });
       // koffi's loader require()s its platform package; hand it the addon that
-      // src/sys/koffi-sea.ts loaded from the SEA asset.
+      // src/binary/koffi-sea.ts loaded from the SEA asset.
       build.onResolve({ filter: /^@koromix\/koffi-/ }, () => ({
         path: "koffi-addon",
         namespace: "tsbpf-sea",
@@ -203,11 +203,11 @@ function seaPlugin(stubbed) {
         contents: 'module.exports = globalThis[Symbol.for("tsbpf.koffi-sea.addon")];',
         loader: "js",
       }));
-      // src/assets.ts and src/sys/epoll-worker.ts read import.meta.url only outside the
-      // SEA build (the branch is dead here: the binary finds its assets and koffi's addon
-      // through src/sys/koffi-sea.ts); blank it so esbuild's empty-import-meta warning is
-      // kept for real uses elsewhere, which would break in the binary.
-      build.onLoad({ filter: /[\\/]src[\\/](assets|sys[\\/]epoll-worker)\.ts$/ }, (args) => ({
+      // src/loader/spec-file.ts and src/sys/epoll-worker.ts read import.meta.url only
+      // outside the SEA build (the branch is dead here: the binary finds its assets and
+      // koffi's addon through src/binary); blank it so esbuild's empty-import-meta
+      // warning is kept for real uses elsewhere, which would break in the binary.
+      build.onLoad({ filter: /[\\/]src[\\/](loader[\\/]spec-file|sys[\\/]epoll-worker)\.ts$/ }, (args) => ({
         contents: readFileSync(args.path, "utf8").replaceAll("import.meta.url", "undefined"),
         loader: "ts",
       }));

@@ -1,5 +1,7 @@
 // tsbpf command-line entry. Each sub-command lives in src/cli/<name>.ts and is
-// imported lazily so that `tsbpf --version` loads nothing else.
+// imported lazily so that `tsbpf --version` loads nothing else. This is the one module
+// that imports the single-binary layer (src/binary): it hands binaryHost() to every
+// sub-command (see src/cli/host.ts).
 import { COMMANDS } from "./cli/registry.ts";
 import { closest } from "./cli/suggest.ts";
 import { TsbpfError, UsageError } from "./errors.ts";
@@ -40,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     );
   }
   const cmd = await entry.load();
+  const { binaryHost } = await import("./binary/host.ts");
   if (rest.includes("-h") || rest.includes("--help")) {
     const dd = rest.indexOf("--");
     const helpAt = Math.max(rest.indexOf("-h"), rest.indexOf("--help"));
@@ -48,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
   }
-  return cmd.run(rest);
+  return cmd.run(rest, binaryHost());
 }
 
 /**
@@ -101,6 +104,7 @@ export function run(argv: string[]): Promise<void> {
  */
 export async function preloadCommands(): Promise<void> {
   for (const c of Object.values(COMMANDS)) await c.load();
+  await import("./binary/host.ts");
 }
 
 const isEntry =

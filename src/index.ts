@@ -24,7 +24,6 @@
  * @packageDocumentation
  */
 
-export { AssetError } from "./assets.ts";
 export { Btf, type BtfParseOptions } from "./btf/btf.ts";
 export { type Codec, CodecError, type CodecOptions, makeCodec } from "./btf/codec.ts";
 export { BtfError } from "./btf/errors.ts";
@@ -66,7 +65,7 @@ export {
 } from "./loader/collection.ts";
 export { LoadError, UnsupportedProgramError, VerifierError } from "./loader/errors.ts";
 export { Program, type TestRunOptions, type TestRunResult } from "./loader/handle.ts";
-export { loadCollectionSpec } from "./loader/spec-file.ts";
+export { AssetError, loadCollectionSpec } from "./loader/spec-file.ts";
 export type { LoadStep, OnStep, VerifierStats } from "./loader/steps.ts";
 export { GlobalData, GlobalDataError, type GlobalValue } from "./maps/global-data.ts";
 export { BpfMap, type MapCreateOptions, type MapKey, type MapValue } from "./maps/map.ts";

@@ -1,4 +1,5 @@
 // The shape every sub-command module exports. src/cli.ts dispatches on `name`.
+import type { CliHost } from "./host.ts";
 import type { OptionTable } from "./options.ts";
 
 export interface Command {
@@ -11,6 +12,9 @@ export interface Command {
   options?: OptionTable;
   /** Without a table: the parser's node:util parseArgs options. */
   spec?: Readonly<Record<string, { readonly type: "boolean" | "string"; readonly short?: string }>>;
-  /** Runs the command with the arguments after its name; resolves to the exit status. */
-  run(args: string[]): Promise<number>;
+  /**
+   * Runs the command with the arguments after its name; resolves to the exit status.
+   * `host` is what the CLI entry plugs in (src/cli/host.ts).
+   */
+  run(args: string[], host: CliHost): Promise<number>;
 }

@@ -1,6 +1,5 @@
 // `tsbpf explain OBJ [--json] [--btf FILE] [--no-load]`: the whole load path of an
 // object, step by step, for people who want to see what a BPF loader does.
-import { readObjectFile } from "../assets.ts";
 import { KernelBtfError } from "../btf/errors.ts";
 import { UsageError } from "../errors.ts";
 import { type ExplainReport, explainObject } from "../explain/explain.ts";
@@ -8,6 +7,7 @@ import { renderExplainText } from "../explain/explain-text.ts";
 import { preloadLibc } from "../sys/libc.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
+import { type CliHost, plainHost } from "./host.ts";
 import { closest } from "./suggest.ts";
 
 const help = `Usage: tsbpf explain OBJ [--json] [--btf FILE] [--no-load] [--program NAME] [--verifier-log]
@@ -92,7 +92,7 @@ const command: Command = {
   summary: "show every step of loading a BPF object",
   help,
   spec: OPTIONS,
-  async run(args: string[]): Promise<number> {
+  async run(args: string[], host: CliHost = plainHost): Promise<number> {
     const { values, positionals } = parseCommandArgs("explain", args, OPTIONS);
     if (positionals.length !== 1)
       throw new UsageError("explain: expected exactly one OBJ (see 'tsbpf explain --help')");
@@ -100,7 +100,7 @@ const command: Command = {
       throw new UsageError(
         "explain: --verifier-log needs a load, and --no-load loads nothing: drop one of them",
       );
-    const { bytes, path } = readObjectFile(positionals[0] as string);
+    const { bytes, path } = host.files.read(positionals[0] as string);
     // The target BTF is mmapped through libc: load the addon before the timed phases
     // (TSBPF_TIMING=1, read by bench/core.ts) start, as a source run does at import.
     preloadLibc();

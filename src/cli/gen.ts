@@ -1,12 +1,12 @@
 // `tsbpf gen OBJ [-o FILE]`: typed TypeScript bindings for a BPF object (src/gen).
 // Reads the object only: needs no privileges and no kernel.
 import { writeFileSync } from "node:fs";
-import { readObjectFile } from "../assets.ts";
 import { readCollectionSpec } from "../elf/collection.ts";
 import { TsbpfError, UsageError } from "../errors.ts";
 import { generateBindings } from "../gen/bindings.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
+import { type CliHost, plainHost } from "./host.ts";
 
 const help = `Usage: tsbpf gen OBJ [-o FILE] [--name NAME] [--no-embed | --types-only] [--import-from MOD]
 
@@ -44,7 +44,7 @@ const command: Command = {
   summary: "generate typed TypeScript bindings for a BPF object",
   help,
   spec: OPTIONS,
-  async run(args: string[]): Promise<number> {
+  async run(args: string[], host: CliHost = plainHost): Promise<number> {
     const { values, positionals } = parseCommandArgs("gen", args, OPTIONS);
     if (positionals.length !== 1)
       throw new UsageError("gen: expected exactly one OBJ (see 'tsbpf gen --help')");
@@ -52,7 +52,7 @@ const command: Command = {
       throw new UsageError("gen: --no-embed and --types-only exclude each other");
     if (values.name !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(values.name))
       throw new UsageError(`gen: --name must be an identifier (letters, digits, _), got '${values.name}'`);
-    const { bytes, path } = readObjectFile(positionals[0] as string);
+    const { bytes, path } = host.files.read(positionals[0] as string);
     const spec = readCollectionSpec(bytes, path);
     const text = generateBindings(spec, bytes, {
       name: values.name,

@@ -2,7 +2,6 @@
 // /sys/kernel/btf/vmlinux, told apart by their magic numbers; `--type NAME` prints one
 // struct or union of its BTF laid out as pahole does. No kernel access.
 import { existsSync } from "node:fs";
-import { readObjectFile } from "../assets.ts";
 import { Btf } from "../btf/btf.ts";
 import { findAggregate, structLayout } from "../btf/struct-layout.ts";
 import { renderStructLayout } from "../btf/struct-layout-text.ts";
@@ -11,8 +10,10 @@ import { describeBtf, describeCollection } from "../elf/describe.ts";
 import { renderBtfText, renderDisasm, renderObjectText, safe } from "../elf/describe-text.ts";
 import { TsbpfError, UsageError } from "../errors.ts";
 import { BINARY_MAX_BYTES, InputFileError, readInputFile } from "../input-file.ts";
+import type { ObjectFiles } from "../loader/spec-file.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
+import { type CliHost, plainHost } from "./host.ts";
 import { closest } from "./suggest.ts";
 
 const help = `Usage: tsbpf inspect FILE [--disasm] [--json] [--type NAME]
@@ -52,7 +53,7 @@ function kindOf(bytes: Uint8Array): "elf" | "btf" | undefined {
 
 const KERNEL_BTF = "/sys/kernel/btf";
 
-function readInput(path: string): Uint8Array {
+function readInput(path: string, files: ObjectFiles): Uint8Array {
   // The running kernel's BTF by its short name, unless a file of that name is here.
   if (path === "vmlinux" && !existsSync(path)) path = `${KERNEL_BTF}/vmlinux`;
   try {
@@ -62,7 +63,7 @@ function readInput(path: string): Uint8Array {
       throw new TsbpfError(`inspect: cannot read ${safe(path)}: ${e.reason}`);
     const code = e instanceof InputFileError ? e.code : (e as NodeJS.ErrnoException).code;
     // A bare name that is not a file (or embedded:NAME): the object inside the binary.
-    if (code === "ENOENT" && !path.includes("/")) return new Uint8Array(readObjectFile(path).bytes);
+    if (code === "ENOENT" && !path.includes("/")) return new Uint8Array(files.read(path).bytes);
     const why: Record<string, string> = {
       ENOENT: "no such file",
       EACCES: "permission denied",
@@ -141,12 +142,12 @@ const command: Command = {
   summary: "describe a BPF object or a BTF file",
   help,
   spec: OPTIONS,
-  async run(args: string[]): Promise<number> {
+  async run(args: string[], host: CliHost = plainHost): Promise<number> {
     const { values, positionals } = parseCommandArgs("inspect", args, OPTIONS);
     if (positionals.length !== 1)
       throw new UsageError("inspect: expected exactly one FILE (see 'tsbpf inspect --help')");
     const path = positionals[0] as string;
-    const bytes = readInput(path);
+    const bytes = readInput(path, host.files);
     const kind = kindOf(bytes);
     if (kind === undefined) {
       const head = [...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join(" ");

@@ -9,13 +9,13 @@ import { phase, timingOn } from "../timing.ts";
 import { loadRuleSet } from "../tracker/alerts.ts";
 import { TraceConfigError } from "../tracker/errors.ts";
 import { escapeJsonLine } from "../tracker/escape.ts";
-import { useTracerJitPolicy } from "../tracker/jit-policy.ts";
 import { EventWriter } from "../tracker/output.ts";
 import type { TraceSink } from "../tracker/sink.ts";
 import { Summary } from "../tracker/summary.ts";
 import { openTrace, type Trace } from "../tracker/trace.ts";
 import { VERSION } from "../version.ts";
 import type { Command } from "./command.ts";
+import { plainHost } from "./host.ts";
 import { renderOptionsHelp } from "./options.ts";
 import { capsToKeep } from "./trace-caps.ts";
 import { parseTraceArgs, TRACE_OPTIONS, type TraceCliConfig } from "./trace-options.ts";
@@ -76,7 +76,7 @@ const trace: Command = {
   summary: "trace process fork, exec and exit events",
   help,
   options: TRACE_OPTIONS,
-  async run(args) {
+  async run(args, host = plainHost) {
     phase("trace: started");
     const cfg = parseTraceArgs(args);
     if (!cfg.quiet) for (const n of cfg.notes) process.stderr.write(`tsbpf: note: ${n}\n`);
@@ -92,8 +92,8 @@ const trace: Command = {
       preloadLibc();
       phase("koffi and libc loaded");
     }
-    // Before any per-event code is optimized (src/tracker/jit-policy.ts).
-    useTracerJitPolicy();
+    // Before any per-event code is optimized (the single binary's compiler setting).
+    host.beforeTrace?.();
     let t: Trace;
     try {
       t = await openTrace({
@@ -112,6 +112,9 @@ const trace: Command = {
           ? { table: { graceMs: Number.POSITIVE_INFINITY } }
           : {}),
         ...(timingOn() ? { onPhase: phase } : {}),
+        files: host.files,
+        consumeLoop: host.consumeLoop,
+        warmUp: host.warmUp,
       });
     } catch (e) {
       await exports?.close().catch(() => undefined);

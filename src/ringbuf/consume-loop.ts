@@ -1,17 +1,5 @@
-// The record loop of RingBufReader.consume(), compiled once PER READER.
-//
-// Why a compiled copy: V8 keeps type feedback (which function a call site calls) per
-// function literal, shared by every closure made from it. One shared loop sees the
-// callbacks of every reader in the process, turns polymorphic and then megamorphic, and
-// TurboFan stops inlining the callback: each record then pays a real call, and a decode
-// written in the callback cannot be merged into the walk. A loop of its own per reader
-// normally sees one callback, which TurboFan inlines, so the header walk and the
-// caller's decode run as one loop over each record while it is in L1, like libbpf's C
-// loop (bench/ringbuf.ts, bench/RESULTS.md: about 1.3-1.6x consumeBatch's two passes
-// on 64-byte records). `new Function` with a per-reader id in the source is the only
-// way to get a function literal of its own at run time: V8's eval cache would hand
-// identical source the same feedback. The source has no free variables (only its
-// parameters and globals), so it works the same from the esbuild-minified single binary.
+// The record loop of RingBufReader.consume(): walks committed records from our
+// consumer position and hands each to a callback.
 //
 // Protocol (kernel/bpf/ringbuf.c; see reader.ts): the record at data offset `hdr` is an
 // 8-byte header { u32 len; u32 pg_off } then the payload; len bit 31 = BUSY (stop: not
@@ -19,7 +7,7 @@
 // pages are mapped twice in a row, so a record that wraps reads contiguously and only
 // the NEXT header moves back into the first copy.
 
-/** Fields of the reader the loop reads (all loaded on entry, see the note below). */
+/** Fields of the reader the loop reads. */
 export interface ConsumeLoopState {
   /** Size of the data area (max_entries), a power of two. */
   readonly size: number;
@@ -46,55 +34,53 @@ export type ConsumeLoop = (
   limit: number,
 ) => number;
 
-/** A source comment unique to each loop, so V8's eval cache cannot hand two readers one literal. */
-function loopId(): string {
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-}
-
 /**
- * `pageSize` is where the data pages start in the mapping; `atomicHeaders` reads each
- * header with Atomics.load (weakly ordered CPUs) instead of a plain load (x86-64: see
- * ATOMIC_HEADERS in reader.ts).
+ * Makes the loop for one reader. `pageSize` is where the data pages start in the
+ * mapping; `atomicHeaders` reads each header with Atomics.load (weakly ordered CPUs)
+ * instead of a plain load (x86-64: see ATOMIC_HEADERS in reader.ts). The single binary
+ * passes its own factory (src/binary/consume-loop.ts) through
+ * RingBufReaderOptions.consumeLoop.
  */
-export function compileConsumeLoop(pageSize: number, atomicHeaders: boolean): ConsumeLoop {
+export type ConsumeLoopFactory = (pageSize: number, atomicHeaders: boolean) => ConsumeLoop;
+
+/** The default ConsumeLoopFactory: one plain function shared by every reader. */
+export function consumeLoop(pageSize: number, atomicHeaders: boolean): ConsumeLoop {
   if (!Number.isSafeInteger(pageSize) || pageSize <= 0 || pageSize % 8 !== 0) {
     throw new RangeError(`ring buffer page size ${pageSize} is not a positive multiple of 8`);
   }
-  const load = atomicHeaders ? "Atomics.load(ro32, hdr >>> 2)" : "ro32[hdr >>> 2]";
-  // Every field is loaded on entry: a property first reached inside the loop has no type
-  // feedback in the loop's OSR code, which then deoptimizes when the walk catches up.
-  // The walk runs on offsets relative to this call (rel, avail) and on the header's
-  // place in the mapping (hdr), all small integers V8 keeps in int32 registers, while
-  // positions are free-running and pass 2^31. `rel` includes a record BEFORE its
-  // callback runs, so a callback that throws still releases its record: a bad record
-  // cannot wedge the ring. producer_pos is re-read only when the walk catches up.
-  const source = `"use strict"; // tsbpf ring buffer consume loop ${loopId()}
-const size = state.size, ro = state.ro, ro32 = state.ro32, prod64 = state.prod64;
-const start = state.pos;
-const wrapAt = ${pageSize} + size;
-let avail = Number(Atomics.load(prod64, 0)) - start;
-let hdr = ${pageSize} + (start % size);
-let rel = 0;
-let n = 0;
-try {
-  while (rel < avail && n < limit) {
-    const len = ${load};
-    if (len & 0x80000000) break; // BPF_RINGBUF_BUSY_BIT
-    const dataLen = len & 0x3fffffff;
-    const at = hdr + 8; // BPF_RINGBUF_HDR_SZ
-    const step = (dataLen + 15) & ~7;
-    rel += step;
-    hdr += step;
-    if (hdr >= wrapAt) hdr -= size;
-    if (!(len & 0x40000000)) { // BPF_RINGBUF_DISCARD_BIT
-      n++;
-      cb(ro, at, dataLen);
+  return (state, cb, limit) => {
+    // The walk runs on offsets relative to this call (rel, avail) and on the header's
+    // place in the mapping (hdr), small integers, while positions are free-running and
+    // pass 2^31. `rel` includes a record BEFORE its callback runs, so a callback that
+    // throws still releases its record: a bad record cannot wedge the ring.
+    const { size, ro, ro32, prod64 } = state;
+    const start = state.pos;
+    const wrapAt = pageSize + size;
+    let avail = Number(Atomics.load(prod64, 0)) - start;
+    let hdr = pageSize + (start % size);
+    let rel = 0;
+    let n = 0;
+    try {
+      while (rel < avail && n < limit) {
+        const len = atomicHeaders ? Atomics.load(ro32, hdr >>> 2) : (ro32[hdr >>> 2] as number);
+        if (len & 0x80000000) break; // BPF_RINGBUF_BUSY_BIT
+        const dataLen = len & 0x3fffffff;
+        const at = hdr + 8; // BPF_RINGBUF_HDR_SZ
+        const step = (dataLen + 15) & ~7;
+        rel += step;
+        hdr += step;
+        if (hdr >= wrapAt) hdr -= size;
+        if (!(len & 0x40000000)) {
+          // not BPF_RINGBUF_DISCARD_BIT
+          n++;
+          cb(ro, at, dataLen);
+        }
+        // producer_pos is re-read only when the walk catches up.
+        if (rel >= avail) avail = Number(Atomics.load(prod64, 0)) - start;
+      }
+    } finally {
+      state.walked = rel;
     }
-    if (rel >= avail) avail = Number(Atomics.load(prod64, 0)) - start;
-  }
-} finally {
-  state.walked = rel;
-}
-return n;`;
-  return new Function("state", "cb", "limit", source) as ConsumeLoop;
+    return n;
+  };
 }

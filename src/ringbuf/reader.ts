@@ -25,7 +25,12 @@ import type { BpfMap } from "../maps/map.ts";
 import { MAP_SHARED, mmap, munmap, PAGE_SIZE, PROT_READ, PROT_WRITE, view } from "../sys/mm.ts";
 import { BPF_MAP_TYPE } from "../uapi.ts";
 import { EventReaderBase, type RawCallback, RingBufError } from "./base.ts";
-import { type ConsumeLoop, type ConsumeLoopState, compileConsumeLoop } from "./consume-loop.ts";
+import {
+  type ConsumeLoop,
+  type ConsumeLoopFactory,
+  type ConsumeLoopState,
+  consumeLoop,
+} from "./consume-loop.ts";
 import type { LossCounter } from "./loss.ts";
 import { Waiter, type WaiterMode } from "./waiter.ts";
 
@@ -99,6 +104,8 @@ export interface RingBufReaderOptions {
   loss?: LossCounter;
   /** How wait() blocks: "worker" thread (default) or "async" on libuv's pool (see waiter.ts). */
   waiter?: WaiterMode;
+  /** Makes this reader's record loop (default consumeLoop, in consume-loop.ts). */
+  consumeLoop?: ConsumeLoopFactory;
 }
 
 function sourceOf(map: BpfMap | RingBufSource): RingBufSource {
@@ -134,7 +141,7 @@ export class RingBufReader extends EventReaderBase {
   private readonly lengths = new Int32Array(BATCH_MAX);
   /** Bytes the last walk() covered (records and discards). */
   private walked = 0;
-  /** consume()'s loop, compiled for this reader, and the fields it reads. */
+  /** consume()'s loop, made for this reader by its ConsumeLoopFactory, and the fields it reads. */
   private readonly loop: ConsumeLoop;
   private readonly loopState: ConsumeLoopState;
 
@@ -171,7 +178,7 @@ export class RingBufReader extends EventReaderBase {
     this.ro = new DataView(ro);
     this.ro32 = new Uint32Array(ro);
     this.pos = Number(Atomics.load(this.cons64, 0));
-    this.loop = compileConsumeLoop(PAGE_SIZE, ATOMIC_HEADERS);
+    this.loop = (opts.consumeLoop ?? consumeLoop)(PAGE_SIZE, ATOMIC_HEADERS);
     this.loopState = {
       size: maxEntries,
       ro: this.ro,
@@ -195,9 +202,8 @@ export class RingBufReader extends EventReaderBase {
   }
 
   /**
-   * Per-record path (records(), onBatch(), the tracer): the walk is this reader's own
-   * compiled loop (consume-loop.ts), so V8 inlines a callback that stays the same and
-   * the caller's decode runs inside the walk. consumer_pos is published once, after the
+   * Per-record path (records(), onBatch(), the tracer): the walk is this reader's loop
+   * (consume-loop.ts), calling cb for each record. consumer_pos is published once, after the
    * last record (and after beforeCommit), also when cb threw: the record it threw on
    * counts as consumed.
    */

@@ -22,7 +22,7 @@
 // require() only loads built-ins. It runs eval'd source that process.dlopen()s koffi's
 // native addon itself and uses the addon's exports directly (koffi's JS entry is a thin
 // re-export of them). The addon path is the @koromix/koffi-<os>-<arch> package when
-// running from source, and the anonymous file src/sys/koffi-sea.ts keeps open
+// running from source, and the anonymous file src/binary/koffi-sea.ts keeps open
 // (/proc/self/fd/N) in the binary.
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -30,7 +30,7 @@ import type { Worker } from "node:worker_threads";
 import { getKoffi } from "./koffi.ts";
 import { EPOLL_EVENT_SIZE } from "./poll.ts";
 
-/** Slot src/sys/koffi-sea.ts fills with the embedded addon's /proc/self/fd path. */
+/** Slot src/binary/koffi-sea.ts fills with the embedded addon's /proc/self/fd path. */
 const SEA_ADDON_PATH = Symbol.for("tsbpf.koffi-sea.addon-path");
 
 const ARM = 0;
@@ -97,7 +97,7 @@ function loadWorkerClass(): WorkerClass {
 
 /** Where the worker loads koffi's addon from. */
 export function koffiAddonPath(): string {
-  // In the binary the slot is filled when koffi is first loaded (lazily, src/sys/koffi-sea.ts).
+  // In the binary the slot is filled when koffi is first loaded (lazily, src/binary/koffi-sea.ts).
   getKoffi();
   const sea = (globalThis as Record<symbol, unknown>)[SEA_ADDON_PATH];
   if (typeof sea === "string") return sea;

@@ -356,7 +356,7 @@ export interface FakeLibc {
 /**
  * Replaces the libc entry points a trace session's start goes through with `fake` and
  * returns the function that puts the previous ones (normally the unbound stubs) back.
- * Only for the single binary's build (src/snapshot-warmup.ts), where no native addon may
+ * Only for the single binary's build (src/binary/snapshot-warmup.ts), where no native addon may
  * be loaded: it lets the tracer's start-up JavaScript run once, so its bytecode lands in
  * the start-up snapshot.
  */

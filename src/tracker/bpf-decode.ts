@@ -127,7 +127,7 @@ const WARM_COMM = Uint8Array.of(120, 0);
 /**
  * commString runs only on a comm-cache miss, and a first miss in the middle of a storm
  * (a new process name) found its compares without type feedback inside the optimized
- * decode, which then deoptimized: jit-warm.ts runs it before the first event.
+ * decode, which then deoptimized: the single binary's warm-up (src/binary/jit-warm.ts) runs it before the first event.
  */
 export function warmCommDecoding(): void {
   commString(WARM_COMM, 0, 2);
@@ -186,7 +186,7 @@ export interface DecoderOptions {
 export interface RecordDecoder {
   decode(view: DataView, offset: number, length: number): TraceEvent | undefined;
   /**
-   * Decodes synthetic records of every kind (round `i` of jit-warm.ts's rounds) and
+   * Decodes synthetic records of every kind (round `i` of src/binary/jit-warm.ts's rounds) and
    * drops the events. Why: decode() is optimized within the first few hundred records
    * of a storm, and a record kind or branch it had not met by then (an exec, a thread
    * exit, an unknown parent) deoptimized it when it came: a recompile on a core the

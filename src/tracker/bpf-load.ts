@@ -8,6 +8,7 @@ import type { OnStep } from "../loader/steps.ts";
 import type { BpfMap } from "../maps/map.ts";
 import { PerfReader } from "../perf/reader.ts";
 import type { EventReaderBase } from "../ringbuf/base.ts";
+import type { ConsumeLoopFactory } from "../ringbuf/consume-loop.ts";
 import { RingBufReader } from "../ringbuf/reader.ts";
 import type { WaiterMode } from "../ringbuf/waiter.ts";
 import type { CollectionSpec } from "../spec.ts";
@@ -52,6 +53,8 @@ export interface TracerLoadOptions {
   coreCache?: boolean;
   /** Start-up phase marks (TSBPF_TIMING=1): BTF loaded, maps created, each program loaded. */
   onPhase?: (name: string) => void;
+  /** The ring-buffer reader's record loop (RingBufReaderOptions.consumeLoop). */
+  consumeLoop?: ConsumeLoopFactory;
 }
 
 /** The loader steps worth a phase mark; the rest (per relocation, per map) are too fine. */
@@ -143,7 +146,10 @@ export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Pr
           pages: o.ringSize !== undefined ? Math.max(1, o.ringSize / PAGE_SIZE) : PERF_PAGES_PER_CPU,
           ...(o.waiter ? { waiter: o.waiter } : {}),
         })
-      : new RingBufReader(events, o.waiter ? { waiter: o.waiter } : {});
+      : new RingBufReader(events, {
+          ...(o.waiter ? { waiter: o.waiter } : {}),
+          ...(o.consumeLoop ? { consumeLoop: o.consumeLoop } : {}),
+        });
     const r = reader;
     return {
       reader: r,

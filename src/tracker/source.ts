@@ -2,8 +2,8 @@
 // attaches the programs it needs, and turns the `events` ring buffer into an async
 // stream of TraceEvents (plus `lost` events from the kernel's loss counters). Closing
 // the session detaches and frees everything: nothing stays in the kernel.
-import { readObjectFile, takePreparsedSpec } from "../assets.ts";
-import { readCollectionSpec } from "../elf/collection.ts";
+import { loadCollectionSpec, type ObjectFiles, packageObjectFiles } from "../loader/spec-file.ts";
+import type { ConsumeLoopFactory } from "../ringbuf/consume-loop.ts";
 import type { WaiterMode } from "../ringbuf/waiter.ts";
 import type { CollectionSpec } from "../spec.ts";
 import { bootToRealtimeOffsetNs } from "../sys/clock.ts";
@@ -14,7 +14,6 @@ import { makeRecordDecoder, type RecordDecoder } from "./bpf-decode.ts";
 import { type BpfLoadedTracer, loadTracer, type TracerKernelStats } from "./bpf-load.ts";
 import { LossPoller } from "./bpf-loss.ts";
 import type { LostEvent, TraceEvent } from "./events.ts";
-import { EventPathWarmUp, WARM_ROUNDS } from "./jit-warm.ts";
 import { ProcessTable, type ProcessTableOptions } from "./process-table.ts";
 import { ProcSeeder } from "./procfs.ts";
 
@@ -84,6 +83,24 @@ export interface SessionOptions {
   table?: ProcessTableOptions;
   /** Called at each start-up phase with its name (`tsbpf trace` under TSBPF_TIMING=1). */
   onPhase?: (name: string) => void;
+  /** Where `object` is read from (default: the filesystem and the package's bpf/ directory). */
+  files?: ObjectFiles;
+  /** Builds the ring-buffer reader's record loop (see RingBufReaderOptions.consumeLoop). */
+  consumeLoop?: ConsumeLoopFactory;
+  /** Extra work for the first turns of the drain loop (see DrainWarmUp); none by default. */
+  warmUp?: () => DrainWarmUp;
+}
+
+/**
+ * Work run on the first turns of a session's drain loop, one round per turn from the
+ * second turn on, so the first events are not held up. The single binary uses it to
+ * run the per-event code on synthetic events before a storm (src/binary/jit-warm.ts).
+ */
+export interface DrainWarmUp {
+  /** How many rounds to run. */
+  readonly rounds: number;
+  /** Round `i`; `decoder` is the session's record decoder. */
+  round(i: number, decoder: RecordDecoder): void;
 }
 
 /** A running trace: its events, and close() to detach everything. */
@@ -181,11 +198,6 @@ export function programsFor(spec: CollectionSpec, o: SessionOptions): Collection
   return { ...spec, programs: spec.programs.filter((p) => wanted(p.name)) };
 }
 
-function readOwnObject(objName: string): CollectionSpec {
-  const obj = readObjectFile(objName);
-  return readCollectionSpec(obj.bytes, obj.path);
-}
-
 /**
  * The kernel side of a trace and its raw event stream: loads and attaches the programs
  * and decodes the ring. openTrace() (trace.ts) adds what `tsbpf trace` does on top:
@@ -195,9 +207,10 @@ export async function openSession(opts: SessionOptions = {}): Promise<TraceSessi
   const phase = opts.onPhase;
   const objName = opts.object ?? tracerObject();
   phase?.(`object chosen: ${objName}${opts.object === undefined ? " (ring buffer support probed)" : ""}`);
-  // The single binary carries its embedded objects already parsed (src/assets.ts).
-  const pre = takePreparsedSpec(objName);
-  const parsed = pre ?? readOwnObject(objName);
+  // The single binary carries its embedded objects already parsed (src/binary/assets.ts).
+  const files = opts.files ?? packageObjectFiles;
+  const pre = files.takeSpec?.(objName);
+  const parsed = pre ?? loadCollectionSpec(objName, files);
   const spec = programsFor(parsed, opts);
   phase?.(pre ? "ELF parsed (pre-parsed in the binary)" : "ELF parsed");
   const table = new ProcessTable(opts.table);
@@ -224,6 +237,7 @@ export async function openSession(opts: SessionOptions = {}): Promise<TraceSessi
     waiter: opts.waiter ?? (process.env.TSBPF_WAITER ? undefined : "async"),
     coreCache: opts.coreCache,
     onPhase: phase,
+    consumeLoop: opts.consumeLoop,
   });
   phase?.("loaded");
   try {
@@ -242,7 +256,16 @@ export async function openSession(opts: SessionOptions = {}): Promise<TraceSessi
         phase?.(`process table seeded from /proc (${table.size} processes)`);
       } else phase?.("processes listed from /proc");
     }
-    return new Session(tracer, decoder, table, startedAt, opts.lossPollMs ?? 1000, seeder, phase);
+    return new Session(
+      tracer,
+      decoder,
+      table,
+      startedAt,
+      opts.lossPollMs ?? 1000,
+      seeder,
+      phase,
+      opts.warmUp,
+    );
   } catch (e) {
     tracer.close();
     throw e;
@@ -321,6 +344,7 @@ class Session implements TraceSession {
     /** Background /proc seeding still to do (seedProc "background"). */
     private seeder: ProcSeeder | undefined,
     private readonly onPhase: ((name: string) => void) | undefined,
+    private readonly warmUp: (() => DrainWarmUp) | undefined,
   ) {
     this.seeded = new Promise((resolve) => {
       this.markSeeded = resolve;
@@ -397,7 +421,8 @@ class Session implements TraceSession {
     const warmUntil = nextLoss + WARM_MS;
     let turns = 0;
     let warmed = 0;
-    const warmUp = new EventPathWarmUp();
+    const warmUp = this.warmUp?.();
+    const warmRounds = warmUp?.rounds ?? 0;
     const reader = this.tracer.reader;
     let settled = false;
     let pause = COALESCE_MIN_MS;
@@ -409,13 +434,8 @@ class Session implements TraceSession {
           yield queue;
           queue.length = 0;
         }
-        // The per-event code's rare paths, run on synthetic records and events (the
-        // decoder's warm(), jit-warm.ts), one round per turn from the second turn on,
-        // so the first events are not held up.
-        if (warmed < WARM_ROUNDS && turns++ > 0) {
-          decoder.warm(warmed);
-          warmUp.round(warmed++);
-        }
+        // The warm-up hook (DrainWarmUp), one round per turn from the second turn on.
+        if (warmed < warmRounds && turns++ > 0) warmUp?.round(warmed++, decoder);
         if (this.seeder !== undefined && this.seedTurn()) {
           await new Promise((r) => setImmediate(r));
           continue;

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readObjectFile } from "../../src/assets.ts";
+import { readObjectFile } from "../../src/binary/assets.ts";
 import type { Btf } from "../../src/btf/btf.ts";
 import { readCollectionSpec } from "../../src/elf/collection.ts";
 import { coreCacheDir, coreCacheDisabled, openCoreCache, Sum64 } from "../../src/loader/core-cache.ts";

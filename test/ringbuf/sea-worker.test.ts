@@ -1,5 +1,5 @@
 // The epoll worker thread inside the single binary: the worker cannot require() koffi
-// there, so it dlopens the addon file src/sys/koffi-sea.ts keeps open. Builds its own
+// there, so it dlopens the addon file src/binary/koffi-sea.ts keeps open. Builds its own
 // binary (into a temporary directory) and runs it ALONE, with a PATH that has no node.
 import { type SpawnSyncReturns, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";

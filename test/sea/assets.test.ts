@@ -1,11 +1,11 @@
-// src/assets.ts outside the binary: objects come from <repo>/bpf, and
+// src/binary/assets.ts outside the binary: objects come from <repo>/bpf, and
 // readObjectFile() prefers the filesystem, then falls back to the embedded name.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { AssetError, assetNames, isSea, readAsset, readObjectFile } from "../../src/assets.ts";
+import { AssetError, assetNames, isSea, readAsset, readObjectFile } from "../../src/binary/assets.ts";
 import { TsbpfError } from "../../src/errors.ts";
 import { ROOT_DIR } from "../helpers/env.ts";
 

@@ -103,7 +103,7 @@ test("trace takes the pre-parsed spec in the snapshot binary, parses in the plai
 });
 
 test("explain --no-load: the snapshot binary (CO-RE path warmed at build) reports what the source does", () => {
-  // The warm-up (src/snapshot-warmup.ts) resolved CO-RE against the build machine's
+  // The warm-up (src/binary/snapshot-warmup.ts) resolved CO-RE against the build machine's
   // BTF; nothing of it may reach a run: same report, byte for byte, as from source.
   const obj = join(ROOT_DIR, "bpf", "process.bpf.o");
   const fromSource = spawnSync(

@@ -1,7 +1,7 @@
 // Child of test/loader/core-cache.test.ts: loads process.bpf.o with the CO-RE cache
 // in a fresh process and prints whether vmlinux BTF was parsed and, per program, the
 // kernel's tag (a hash of the instructions as loaded, map fds left out) and attach_btf_id.
-import { readObjectFile } from "../../../src/assets.ts";
+import { readObjectFile } from "../../../src/binary/assets.ts";
 import { BtfCache } from "../../../src/btf/kernel.ts";
 import { readCollectionSpec } from "../../../src/elf/collection.ts";
 import { loadCollection } from "../../../src/loader/collection.ts";

@@ -1,4 +1,4 @@
-// src/snapshot-warmup.ts runs at build time inside the single binary's V8 snapshot: it
+// src/binary/snapshot-warmup.ts runs at build time inside the single binary's V8 snapshot: it
 // must exercise the whole ELF → BTF → CO-RE path and leave nothing behind (no kernel
 // object, no cached kernel BTF) that a run on another machine could see.
 import { readdirSync, readFileSync } from "node:fs";
@@ -6,15 +6,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readCollectionSpec } from "../../src/elf/collection.ts";
-import { haveBtfFeature } from "../../src/loader/features.ts";
-import { linkProgram } from "../../src/loader/link.ts";
 import {
   lastWarmUpError,
   warmUpEventPath,
   warmUpExplain,
   warmUpTraceLoad,
-} from "../../src/snapshot-warmup.ts";
+} from "../../src/binary/snapshot-warmup.ts";
+import { readCollectionSpec } from "../../src/elf/collection.ts";
+import { haveBtfFeature } from "../../src/loader/features.ts";
+import { linkProgram } from "../../src/loader/link.ts";
 import { withBpfRecorder } from "../../src/sys/bpf.ts";
 import { FeatureProbes } from "../../src/sys/features.ts";
 import { setBpfRecorder } from "../../src/sys/libc.ts";

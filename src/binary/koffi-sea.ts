@@ -11,8 +11,8 @@ import { closeSync, constants, openSync, unlinkSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type koffiType from "koffi";
-import { KOFFI_ADDON_ASSET, readAsset } from "../assets.ts";
 import { TsbpfError } from "../errors.ts";
+import { KOFFI_ADDON_ASSET, readAsset } from "./assets.ts";
 
 /** No location could load the embedded koffi addon. */
 export class KoffiLoadError extends TsbpfError {}

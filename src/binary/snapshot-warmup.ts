@@ -20,19 +20,21 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Btf } from "./btf/btf.ts";
-import { makeCodec } from "./btf/codec.ts";
-import { readCollectionSpec } from "./elf/collection.ts";
-import { explainObject } from "./explain/explain.ts";
-import { type FakeLibc, installFakeLibc } from "./sys/libc.ts";
-import { loadRuleSet, RuleEvaluator } from "./tracker/alerts.ts";
-import { EV, makeRecordDecoder } from "./tracker/bpf-decode.ts";
-import { EventFilter } from "./tracker/filter.ts";
-import { EventWriter } from "./tracker/output.ts";
-import { ProcessTable } from "./tracker/process-table.ts";
-import { openSession } from "./tracker/source.ts";
-import { Summary } from "./tracker/summary.ts";
-import { BPF_BTF_LOAD, BPF_LINK_CREATE, BPF_MAP_CREATE, BPF_OBJ_GET, BPF_PROG_LOAD } from "./uapi.ts";
+import type { Btf } from "../btf/btf.ts";
+import { makeCodec } from "../btf/codec.ts";
+import { readCollectionSpec } from "../elf/collection.ts";
+import { explainObject } from "../explain/explain.ts";
+import { type FakeLibc, installFakeLibc } from "../sys/libc.ts";
+import { loadRuleSet, RuleEvaluator } from "../tracker/alerts.ts";
+import { EV, makeRecordDecoder } from "../tracker/bpf-decode.ts";
+import { EventFilter } from "../tracker/filter.ts";
+import { EventWriter } from "../tracker/output.ts";
+import { ProcessTable } from "../tracker/process-table.ts";
+import { openSession } from "../tracker/source.ts";
+import { Summary } from "../tracker/summary.ts";
+import { BPF_BTF_LOAD, BPF_LINK_CREATE, BPF_MAP_CREATE, BPF_OBJ_GET, BPF_PROG_LOAD } from "../uapi.ts";
+import { embeddedObjectFiles } from "./assets.ts";
+import { compileConsumeLoop } from "./consume-loop.ts";
 
 /** The running kernel's BTF on the build machine; the objects' own BTF when it has none. */
 const BUILD_VMLINUX = "/sys/kernel/btf/vmlinux";
@@ -128,7 +130,14 @@ export async function warmUpTraceLoad(objectPath: string): Promise<number> {
   process.env.XDG_CACHE_HOME = cacheHome;
   try {
     for (let pass = 0; pass < 2; pass++) {
-      const session = await openSession({ object: objectPath, seedProc: true, coreCache: true });
+      const session = await openSession({
+        object: objectPath,
+        seedProc: true,
+        coreCache: true,
+        // What the CLI passes (src/binary/host.ts), so the same code is compiled.
+        files: embeddedObjectFiles,
+        consumeLoop: compileConsumeLoop,
+      });
       seeded = session.table.size;
       session.close();
     }

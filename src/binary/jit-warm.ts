@@ -8,14 +8,15 @@
 // the middle of a fork storm with no feedback: the function deoptimized and was
 // compiled again, each a 10-30 ms compile on a core the traced workload needs
 // (bench/jit-cost.ts counts them). The events here are built by the same constructors
-// as real ones (build.ts), with the same fields present, so they teach V8 the shapes
+// as real ones (src/tracker/build.ts), with the same fields present, so they teach V8 the shapes
 // real events have and no other.
 
-import { warmCommDecoding } from "./bpf-decode.ts";
-import { execEvent, exitEvent, forkEvent, type RawTask } from "./build.ts";
-import type { TraceEvent } from "./events.ts";
-import { JsonEventWriter } from "./json-bytes.ts";
-import { ProcessTable } from "./process-table.ts";
+import { warmCommDecoding } from "../tracker/bpf-decode.ts";
+import { execEvent, exitEvent, forkEvent, type RawTask } from "../tracker/build.ts";
+import type { TraceEvent } from "../tracker/events.ts";
+import { JsonEventWriter } from "../tracker/json-bytes.ts";
+import { ProcessTable } from "../tracker/process-table.ts";
+import type { DrainWarmUp } from "../tracker/source.ts";
 
 const ARGV = new TextEncoder().encode("/bin/true\0warm\0");
 const FILENAME = new TextEncoder().encode("/bin/true");
@@ -96,4 +97,19 @@ export class EventPathWarmUp {
       this.out = undefined;
     }
   }
+}
+
+/**
+ * The tracer session's DrainWarmUp: each round runs the decoder's own synthetic records
+ * (RecordDecoder.warm) and then an EventPathWarmUp round.
+ */
+export function tracerWarmUp(): DrainWarmUp {
+  const events = new EventPathWarmUp();
+  return {
+    rounds: WARM_ROUNDS,
+    round(i, decoder) {
+      decoder.warm(i);
+      events.round(i);
+    },
+  };
 }

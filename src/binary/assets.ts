@@ -1,31 +1,34 @@
 // Files shipped inside the single binary (dist/tsbpf): every bpf/*.bpf.o and koffi's
 // native addon. In the binary they come from Node's SEA asset store (node:sea,
-// Node >= 20.12); when running from the repository (tsx, bin/tsbpf.js) the same names
-// resolve to files under bpf/, so both modes behave alike.
+// Node >= 20.12); elsewhere (tsx, bin/tsbpf.js, the plain bundle) the same names
+// resolve to the package's bpf/ directory, as the library's packageObjectFiles does,
+// so both modes behave alike.
 //
 // Users name an embedded object either by its bare basename (`tsbpf inspect
 // process.bpf.o` uses ./process.bpf.o when it exists, the embedded copy otherwise) or
 // explicitly with the `embedded:` prefix (`tsbpf inspect embedded:process.bpf.o`).
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { TsbpfError } from "./errors.ts";
-import type { CollectionSpec } from "./spec.ts";
+import {
+  AssetError,
+  EMBEDDED_PREFIX,
+  type ObjectFiles,
+  packageObjectDir,
+  readFailure,
+} from "../loader/spec-file.ts";
+import type { CollectionSpec } from "../spec.ts";
+
+export { AssetError, EMBEDDED_PREFIX };
 
 // Set by scripts/build-sea.mjs through esbuild `define`; absent (typeof "undefined")
-// when the sources run under tsx. In the CommonJS bundle import.meta is empty, so the
-// development branch below must never run there (the build also blanks it).
+// when the sources run under tsx. In the CommonJS bundle import.meta is empty, so
+// packageObjectDir() (which reads it) must never run there.
 declare const __TSBPF_SEA_BUILD__: boolean | undefined;
 declare const __TSBPF_BPF_ASSETS__: readonly string[] | undefined;
 const SEA_BUILD = typeof __TSBPF_SEA_BUILD__ !== "undefined" && __TSBPF_SEA_BUILD__ === true;
 
-/** Prefix that selects an embedded object explicitly, skipping the filesystem. */
-export const EMBEDDED_PREFIX = "embedded:";
 /** SEA asset key of koffi's native addon (scripts/build-sea.mjs uses the same key). */
 export const KOFFI_ADDON_ASSET = "koffi.node";
-
-/** A BPF object or asset that cannot be found or read. */
-export class AssetError extends TsbpfError {}
 
 interface SeaModule {
   isSea(): boolean;
@@ -47,11 +50,11 @@ export function isSea(): boolean {
   return sea() !== null;
 }
 
-/** Directory holding the BPF objects outside the binary: <repo>/bpf. */
+/** Directory holding the BPF objects outside the binary: <repo>/bpf (or dist/bpf). */
 function devBpfDir(): string {
   // The bundle run by plain node (dist/tsbpf.cjs) sits in <repo>/dist.
   if (SEA_BUILD) return join(__dirname, "..", "bpf");
-  return fileURLToPath(new URL("../bpf/", import.meta.url));
+  return packageObjectDir();
 }
 
 /** Basenames of the embedded BPF objects (e.g. "process.bpf.o"), sorted. */
@@ -116,16 +119,8 @@ export function readObjectFile(pathOrName: string): { bytes: Uint8Array; path: s
     if (code === "ENOENT" && bare && assetNames().includes(pathOrName)) {
       return { bytes: readAsset(pathOrName), path: embeddedPath(pathOrName) };
     }
-    const why =
-      code === "ENOENT"
-        ? "no such file"
-        : code === "EISDIR"
-          ? "it is a directory"
-          : code === "EACCES"
-            ? "permission denied"
-            : (e as Error).message;
     const hint = bare ? ` and no embedded object of that name (${describeAvailable()})` : "";
-    throw new AssetError(`cannot read BPF object '${pathOrName}': ${why}${hint}`, { cause: e });
+    throw new AssetError(`cannot read BPF object '${pathOrName}': ${readFailure(e)}${hint}`, { cause: e });
   }
 }
 
@@ -136,7 +131,7 @@ function embeddedPath(name: string): string {
 // Embedded objects already parsed into their CollectionSpec: filled only while the
 // single binary's V8 start-up snapshot is built (scripts/build-sea.mjs parses each
 // embedded object there), so a start of the binary finds the spec in its heap instead
-// of parsing the ELF again (~12-17 ms of a warm `tsbpf trace` start).
+// of parsing the ELF again.
 const preparsed = new Map<string, CollectionSpec>();
 
 /** Records the parsed spec of embedded object `name` (snapshot build only). */
@@ -156,3 +151,6 @@ export function takePreparsedSpec(pathOrName: string): CollectionSpec | undefine
   preparsed.delete(name);
   return spec;
 }
+
+/** The CLI's object files: the filesystem, then the embedded objects (readObjectFile). */
+export const embeddedObjectFiles: ObjectFiles = { read: readObjectFile, takeSpec: takePreparsedSpec };

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { useTracerJitPolicy } from "../../src/tracker/jit-policy.ts";
+import { useTracerJitPolicy } from "../../src/binary/jit-policy.ts";
 
 test("the tracer's compiler setting: opt-out honoured, then applied once", () => {
   assert.is(useTracerJitPolicy({ TSBPF_TURBO_INLINING: "1" }), false, "opt-out leaves V8 as it is");

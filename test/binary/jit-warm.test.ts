@@ -2,10 +2,10 @@
 // leave no trace in what a real session computes or writes.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { EventPathWarmUp, WARM_ROUNDS } from "../../src/binary/jit-warm.ts";
 import { exitEvent, forkEvent, type RawTask } from "../../src/tracker/build.ts";
 import { escapeJsonLine } from "../../src/tracker/escape.ts";
 import { eventTimeMs, isoTimeFromUs } from "../../src/tracker/events.ts";
-import { EventPathWarmUp, WARM_ROUNDS } from "../../src/tracker/jit-warm.ts";
 import { JsonEventWriter } from "../../src/tracker/json-bytes.ts";
 import { ProcessTable } from "../../src/tracker/process-table.ts";
 
