@@ -7,8 +7,9 @@
 // load path at run time. Running that path once here, on fresh copies of the embedded
 // objects, leaves its bytecode in the snapshot:
 //  - warmUpTraceLoad opens a trace session on each object, as `tsbpf trace` would,
-//    against a fake kernel (src/sys/libc.ts installFakeLibc: every bpf() succeeds with a
-//    made-up fd, maps get plain memory, mmap of a real file fails so vmlinux BTF is read),
+//    against a fake kernel (fake-kernel.ts, injected through the syscall seam: every bpf()
+//    succeeds with a made-up fd, maps get plain memory, mmap of a real file fails so
+//    vmlinux BTF is read),
 //    uncached and then from the CO-RE cache;
 //  - warmUpEventPath formats synthetic events through the per-event path;
 //  - warmUpExplain runs `explain --no-load` (ELF, every CO-RE record, externs).
@@ -24,7 +25,7 @@ import type { Btf } from "../btf/btf.ts";
 import { makeCodec } from "../btf/codec.ts";
 import { readCollectionSpec } from "../elf/collection.ts";
 import { explainObject } from "../explain/explain.ts";
-import { type FakeLibc, installFakeLibc } from "../sys/libc.ts";
+import { overrideSyscalls } from "../sys/syscalls.ts";
 import { loadRuleSet, RuleEvaluator } from "../tracker/alerts.ts";
 import { EV, makeRecordDecoder } from "../tracker/bpf-decode.ts";
 import { EventFilter } from "../tracker/filter.ts";
@@ -32,21 +33,12 @@ import { EventWriter } from "../tracker/output.ts";
 import { ProcessTable } from "../tracker/process-table.ts";
 import { openSession } from "../tracker/source.ts";
 import { Summary } from "../tracker/summary.ts";
-import { BPF_BTF_LOAD, BPF_LINK_CREATE, BPF_MAP_CREATE, BPF_OBJ_GET, BPF_PROG_LOAD } from "../uapi.ts";
 import { embeddedObjectFiles } from "./assets.ts";
 import { compileConsumeLoop } from "./consume-loop.ts";
+import { fakeKernel } from "./fake-kernel.ts";
 
 /** The running kernel's BTF on the build machine; the objects' own BTF when it has none. */
 const BUILD_VMLINUX = "/sys/kernel/btf/vmlinux";
-
-/** bpf() commands that return a new fd (include/uapi/linux/bpf.h). */
-const FD_COMMANDS = new Set<number>([
-  BPF_MAP_CREATE,
-  BPF_PROG_LOAD,
-  BPF_OBJ_GET,
-  BPF_BTF_LOAD,
-  BPF_LINK_CREATE,
-]);
 
 type Slots = Record<number, number | bigint>;
 /** What the start-up path uses of Atomics, on unshared memory (see warmUpTraceLoad). */
@@ -62,49 +54,6 @@ const PLAIN_ATOMICS = {
 /** Why the last warm-up step did nothing, for the build's log. */
 export let lastWarmUpError: string | undefined;
 
-/** Far above any real fd, so a slip (a real close of a fake fd) cannot hit one. */
-const FIRST_FAKE_FD = 1 << 24;
-
-/** A kernel that accepts everything: each fd-returning command gets a fresh fake fd. */
-function fakeKernel(): FakeLibc {
-  let nextFd = FIRST_FAKE_FD;
-  const regions: ArrayBuffer[] = [];
-  const ENODEV = 19;
-  let lastErrno = 0;
-  return {
-    sysBpf: (_nr, cmd) => (FD_COMMANDS.has(cmd) ? nextFd++ : 0),
-    // A map's fd gets memory (global data is mmapped); a real file (vmlinux BTF) gets
-    // ENODEV, so kernel-btf.ts reads it instead.
-    mmapRaw: (_addr, len, _prot, _flags, fd) => {
-      if (fd >= FIRST_FAKE_FD) {
-        regions.push(new ArrayBuffer(len));
-        return regions.length * 0x1000_0000;
-      }
-      lastErrno = ENODEV;
-      return 0xffff_ffff_ffff_ffffn;
-    },
-    munmapRaw: () => 0,
-    viewOf: (addr) => regions[Number(addr) / 0x1000_0000 - 1] as ArrayBuffer,
-    // process_perf.bpf.o: one perf event per CPU, enabled by ioctl.
-    sysPerfEventOpen: () => nextFd++,
-    ioctlRaw: () => 0,
-    closeRaw: () => 0,
-    // The ring-buffer reader's epoll set and wake eventfd (never waited on here).
-    epollCreate1Raw: () => nextFd++,
-    epollCtlRaw: () => 0,
-    eventfdRaw: () => nextFd++,
-    readRaw: (_fd, _buf, len) => len,
-    writeRaw: (_fd, _buf, len) => len,
-    // Any clock will do: timestamps only name the synthetic times.
-    clockGettimeRaw: (_clk, ts) => {
-      new DataView(ts.buffer, ts.byteOffset, 16).setBigInt64(0, 1_000_000n, true);
-      return 0;
-    },
-    errno: () => lastErrno,
-    addressOf: () => 0n,
-  };
-}
-
 /**
  * Opens a trace session as `tsbpf trace` does with its default options, against the fake
  * kernel: object parsed (from the file, so the binary's pre-parsed copy stays untaken),
@@ -116,7 +65,7 @@ function fakeKernel(): FakeLibc {
 export async function warmUpTraceLoad(objectPath: string): Promise<number> {
   lastWarmUpError = undefined;
   let seeded = 0;
-  const restore = installFakeLibc(fakeKernel());
+  const restore = overrideSyscalls(fakeKernel());
   // Node builds its snapshots without the Atomics global (and SharedArrayBuffer); the
   // ring-buffer reader reads producer/consumer positions with Atomics.load. Plain loads
   // and stores do for the fake kernel's unshared memory, for the length of this call.

@@ -19,7 +19,7 @@ import {
 } from "../sys/bpf.ts";
 import { numPossibleCpus } from "../sys/cpus.ts";
 import { ERRNO } from "../sys/errors.ts";
-import { addressOf } from "../sys/libc.ts";
+import { sys } from "../sys/syscalls.ts";
 import * as U from "../uapi.ts";
 import { batchDelete, batchEntries } from "./batch.ts";
 import {
@@ -108,9 +108,9 @@ export class BpfMap<K = MapKey, V = unknown> {
     this.keyBuf = new Uint8Array(new ArrayBuffer(Math.max(spec.keySize, 1)));
     this.nextBuf = new Uint8Array(new ArrayBuffer(Math.max(spec.keySize, 1)));
     this.valBuf = new Uint8Array(new ArrayBuffer(Math.max(this.stride * this.nValues, 1)));
-    this.keyAddr = addressOf(this.keyBuf);
-    this.nextAddr = addressOf(this.nextBuf);
-    this.valAddr = addressOf(this.valBuf);
+    this.keyAddr = sys.address_of(this.keyBuf);
+    this.nextAddr = sys.address_of(this.nextBuf);
+    this.valAddr = sys.address_of(this.valBuf);
     if (btf && spec.btfKeyTypeId) this.keyCodec = makeCodec(btf, spec.btfKeyTypeId, { root: "key" });
     const codec =
       btf && spec.btfValueTypeId ? makeCodec(btf, spec.btfValueTypeId, { root: "value" }) : undefined;

@@ -18,7 +18,6 @@ import type { BpfMap } from "../maps/map.ts";
 import { EventReaderBase, type RawCallback, RingBufError } from "../ringbuf/base.ts";
 import { Waiter, type WaiterMode } from "../ringbuf/waiter.ts";
 import { possibleCpus } from "../sys/cpus.ts";
-import { closeRaw } from "../sys/libc.ts";
 import { MAP_SHARED, mmap, munmap, PAGE_SIZE, PROT_READ, PROT_WRITE, view } from "../sys/mm.ts";
 import {
   ioctl,
@@ -28,6 +27,7 @@ import {
   PERF_TYPE_SOFTWARE,
   perfEventOpen,
 } from "../sys/perf.ts";
+import { sys } from "../sys/syscalls.ts";
 import { BPF_MAP_TYPE } from "../uapi.ts";
 
 export const PERF_RECORD_LOST = 2;
@@ -110,7 +110,7 @@ export class PerfReader extends EventReaderBase {
         try {
           addr = mmap(len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, `perf buffer of CPU ${cpu}`);
         } catch (e) {
-          closeRaw(fd);
+          sys.close(fd);
           throw e;
         }
         const buf = view(addr, len);
@@ -216,7 +216,7 @@ export class PerfReader extends EventReaderBase {
         // The map may already be closed by its owner; the slot dies with it.
       }
       munmap(r.addr, r.len);
-      closeRaw(r.fd);
+      sys.close(r.fd);
     }
     this.rings.length = 0;
   }

@@ -32,7 +32,6 @@
 // unref'd (a pending wait() keeps the process alive through its timer instead); release()
 // stops it through the same eventfd and frees the fds once the thread has exited.
 import { EpollWorker } from "../sys/epoll-worker.ts";
-import { closeRaw as closeFdRaw } from "../sys/libc.ts";
 import {
   EPOLL_CTL_ADD,
   EPOLLIN,
@@ -45,6 +44,7 @@ import {
   eventfdRead,
   eventfdWrite,
 } from "../sys/poll.ts";
+import { sys } from "../sys/syscalls.ts";
 
 /** epoll `data` of the wake eventfd; data fds use their index (0, 1, ...). */
 const WAKE = 0xffff_ffff;
@@ -87,8 +87,8 @@ export class Waiter {
       epollCtl(this.epfd, EPOLL_CTL_ADD, this.efd, EPOLLIN, WAKE);
       for (let i = 0; i < fds.length; i++) epollCtl(this.epfd, EPOLL_CTL_ADD, fds[i], EPOLLIN, i);
     } catch (e) {
-      if (this.efd >= 0) closeFdRaw(this.efd);
-      closeFdRaw(this.epfd);
+      if (this.efd >= 0) sys.close(this.efd);
+      sys.close(this.epfd);
       throw e;
     }
     this.events = new EpollEvents(Math.max(4, fds.length + 1));
@@ -223,7 +223,7 @@ export class Waiter {
   private free(): void {
     if (this.freed || this.pending || this.workerAlive) return;
     this.freed = true;
-    closeFdRaw(this.efd);
-    closeFdRaw(this.epfd);
+    sys.close(this.efd);
+    sys.close(this.epfd);
   }
 }

@@ -7,7 +7,7 @@
 
 import { bpf_attr } from "../uapi.gen.ts";
 import * as U from "../uapi.ts";
-import { addressOf } from "./libc.ts";
+import { sys } from "./syscalls.ts";
 
 export type FieldKind = "u32" | "s32" | "u64" | "ptr" | "name16";
 export type Field = readonly [name: string, offset: number, kind: FieldKind];
@@ -290,11 +290,11 @@ export function encodeAttr(
         else if (typeof v === "string") {
           const b = cString(v);
           keep.push(b);
-          addr = addressOf(b);
+          addr = sys.address_of(b);
         } else if (v instanceof Uint8Array) {
           if (v.byteLength === 0) continue;
           keep.push(v);
-          addr = addressOf(v);
+          addr = sys.address_of(v);
         } else addr = BigInt(v);
         dv.setBigUint64(off, addr, true);
         break;

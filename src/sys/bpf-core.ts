@@ -3,7 +3,7 @@
 import { BPF_CMD_NAMES } from "../uapi.ts";
 import { ATTR_SIZE, decodeAttr } from "./bpf-attr.ts";
 import { SyscallError } from "./errors.ts";
-import { errno as lastErrno, bpfRecorder as recorder, SYS_bpf, setBpfRecorder, sysBpf } from "./libc.ts";
+import { bpfRecorder as recorder, setBpfRecorder, sys } from "./syscalls.ts";
 
 export interface BpfCallRecord {
   cmd: number;
@@ -57,8 +57,8 @@ export function cmdName(cmd: number): string {
  */
 export function bpf(cmd: number, attr: Uint8Array, ctx?: BpfCallContext): number {
   if (recorder !== undefined) return recordedCall(recorder, cmd, attr, ctx);
-  const r = sysBpf(SYS_bpf, cmd, attr, attr.byteLength);
-  if (r < 0) throw bpfError(cmd, attr, lastErrno(), ctx);
+  const r = sys.bpf(cmd, attr, attr.byteLength);
+  if (r < 0) throw bpfError(cmd, attr, sys.errno(), ctx);
   return r;
 }
 
@@ -75,8 +75,8 @@ export function bpfTry(cmd: number, attr: Uint8Array): number {
       throw e;
     }
   }
-  const r = sysBpf(SYS_bpf, cmd, attr, attr.byteLength);
-  return r < 0 ? -lastErrno() : r;
+  const r = sys.bpf(cmd, attr, attr.byteLength);
+  return r < 0 ? -sys.errno() : r;
 }
 
 function recordedCall(
@@ -86,8 +86,8 @@ function recordedCall(
   ctx: BpfCallContext | undefined,
 ): number {
   const t0 = process.hrtime.bigint();
-  const r = sysBpf(SYS_bpf, cmd, attr, attr.byteLength);
-  const err = r < 0 ? lastErrno() : 0;
+  const r = sys.bpf(cmd, attr, attr.byteLength);
+  const err = r < 0 ? sys.errno() : 0;
   const durationNs = Number(process.hrtime.bigint() - t0);
   const e: BpfCallRecord = {
     cmd,

@@ -5,7 +5,7 @@ import * as U from "../uapi.ts";
 import { type AttrValue, describeValues, encodeAttr, MAP_BATCH, MAP_CREATE } from "./bpf-attr.ts";
 import { bpf, bpfError, bpfTry, newAttr } from "./bpf-core.ts";
 import { ERRNO } from "./errors.ts";
-import { addressOf } from "./libc.ts";
+import { sys } from "./syscalls.ts";
 
 /** Fields of the BPF_MAP_CREATE attr, named as in linux/bpf.h. */
 export interface MapCreateAttr {
@@ -60,7 +60,7 @@ export function mapElemRaw(cmd: number, fd: number, key: bigint, value: bigint, 
   return r;
 }
 
-const addr = (b: Uint8Array | null | undefined): bigint => (b && b.byteLength > 0 ? addressOf(b) : 0n);
+const addr = (b: Uint8Array | null | undefined): bigint => (b && b.byteLength > 0 ? sys.address_of(b) : 0n);
 
 /** BPF_MAP_LOOKUP_ELEM into `value`; false when the key is absent. */
 export function mapLookupElem(fd: number, key: Uint8Array, value: Uint8Array, flags = 0): boolean {

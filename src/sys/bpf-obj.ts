@@ -5,7 +5,7 @@ import * as U from "../uapi.ts";
 import { cString } from "./bpf-attr.ts";
 import { bpf, bpfError, bpfTry, newAttr as newAttrBuf } from "./bpf-core.ts";
 import { ERRNO, SyscallError } from "./errors.ts";
-import { addressOf, closeRaw, errno } from "./libc.ts";
+import { sys } from "./syscalls.ts";
 
 const OBJ = bpf_attr["BPF_OBJ_*"];
 const ID = bpf_attr["BPF_*_GET_*_ID"];
@@ -16,7 +16,7 @@ export function objPin(fd: number, path: string): void {
   const attr = newAttrBuf();
   const dv = new DataView(attr.buffer);
   const p = cString(path);
-  dv.setBigUint64(OBJ.pathname[0], addressOf(p), true);
+  dv.setBigUint64(OBJ.pathname[0], sys.address_of(p), true);
   dv.setUint32(OBJ.bpf_fd[0], fd, true);
   bpf(U.BPF_OBJ_PIN, attr, { what: `at ${path}`, fields: { pathname: path, bpf_fd: fd } });
 }
@@ -26,7 +26,7 @@ export function objGet(path: string, fileFlags = 0): number {
   const attr = newAttrBuf();
   const dv = new DataView(attr.buffer);
   const p = cString(path);
-  dv.setBigUint64(OBJ.pathname[0], addressOf(p), true);
+  dv.setBigUint64(OBJ.pathname[0], sys.address_of(p), true);
   dv.setUint32(OBJ.file_flags[0], fileFlags, true);
   return bpf(U.BPF_OBJ_GET, attr, {
     what: `at ${path}`,
@@ -93,7 +93,7 @@ export function objGetInfoRaw(fd: number, size: number): Uint8Array {
   const dv = new DataView(attr.buffer);
   dv.setUint32(INFO.bpf_fd[0], fd, true);
   dv.setUint32(INFO.info_len[0], size, true);
-  dv.setBigUint64(INFO.info[0], addressOf(info), true);
+  dv.setBigUint64(INFO.info[0], sys.address_of(info), true);
   bpf(U.BPF_OBJ_GET_INFO_BY_FD, attr, { fields: { bpf_fd: fd, info_len: size } });
   return info.subarray(0, Math.min(size, dv.getUint32(INFO.info_len[0], true)));
 }
@@ -229,5 +229,5 @@ export function objGetInfoByFd(fd: number, kind: "map" | "prog" | "link"): MapIn
 
 /** close(2); throws SyscallError on EBADF so double closes are caught. */
 export function closeFd(fd: number): void {
-  if (closeRaw(fd) < 0) throw new SyscallError("close", errno(), { what: `fd ${fd}` });
+  if (sys.close(fd) < 0) throw new SyscallError("close", sys.errno(), { what: `fd ${fd}` });
 }

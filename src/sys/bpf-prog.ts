@@ -15,7 +15,7 @@ import {
 } from "./bpf-attr.ts";
 import { bpf } from "./bpf-core.ts";
 import { SyscallError } from "./errors.ts";
-import { addressOf } from "./libc.ts";
+import { sys } from "./syscalls.ts";
 
 /** Fields of the BPF_PROG_LOAD attr (linux/bpf.h names); pointers as Uint8Array/string. */
 export interface ProgLoadAttr {
@@ -193,7 +193,7 @@ export function linkCreateKprobeMulti(a: KprobeMultiAttr, what?: string): number
   const strings = a.syms.map((s) => enc.encode(`${s}\0`));
   const ptrs = new Uint8Array(new ArrayBuffer(8 * strings.length));
   const pv = new DataView(ptrs.buffer);
-  for (const [i, s] of strings.entries()) pv.setBigUint64(i * 8, addressOf(s), true);
+  for (const [i, s] of strings.entries()) pv.setBigUint64(i * 8, sys.address_of(s), true);
   let cookies: Uint8Array | undefined;
   if (a.cookies) {
     cookies = new Uint8Array(new ArrayBuffer(8 * a.syms.length));

@@ -6,7 +6,7 @@
 // thread's.
 import { readFileSync } from "node:fs";
 import { SyscallError } from "./errors.ts";
-import { capgetRaw, capsetRaw, errno, prctlRaw } from "./libc.ts";
+import { sys } from "./syscalls.ts";
 
 /** Capability numbers, include/uapi/linux/capability.h (the ones tsbpf reasons about). */
 export const CAP = {
@@ -63,7 +63,7 @@ function header(): Uint8Array {
 /** The calling thread's effective, permitted and inheritable sets. */
 export function capGet(): CapSets {
   const data = new Uint8Array(24);
-  if (capgetRaw(header(), data) < 0) throw new SyscallError("capget", errno());
+  if (sys.capget(header(), data) < 0) throw new SyscallError("capget", sys.errno());
   const v = new DataView(data.buffer);
   // struct __user_cap_data_struct { __u32 effective, permitted, inheritable; } [2]
   const word = (set: number) =>
@@ -86,7 +86,7 @@ export function capSet(sets: CapSets): void {
   put(0, sets.effective);
   put(1, sets.permitted);
   put(2, sets.inheritable);
-  if (capsetRaw(header(), data) < 0) throw new SyscallError("capset", errno());
+  if (sys.capset(header(), data) < 0) throw new SyscallError("capset", sys.errno());
 }
 
 /** The highest capability this kernel knows (/proc/sys/kernel/cap_last_cap). */
@@ -106,23 +106,24 @@ export function allCaps(last = capLastCap()): bigint {
 /** The calling thread's bounding set. */
 export function capBoundingSet(last = capLastCap()): bigint {
   let mask = 0n;
-  for (let c = 0; c <= last; c++) if (prctlRaw(PR_CAPBSET_READ, c, 0, 0, 0) === 1) mask |= capBit(c);
+  for (let c = 0; c <= last; c++) if (sys.prctl(PR_CAPBSET_READ, c, 0, 0, 0) === 1) mask |= capBit(c);
   return mask;
 }
 
 /** Removes `cap` from the calling thread's bounding set (needs CAP_SETPCAP). */
 export function capBoundingDrop(cap: number): void {
-  if (prctlRaw(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) throw new SyscallError("prctl(PR_CAPBSET_DROP)", errno());
+  if (sys.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+    throw new SyscallError("prctl(PR_CAPBSET_DROP)", sys.errno());
 }
 
 /** Empties the calling thread's ambient set (needs no privilege). */
 export function capAmbientClearAll(): void {
-  if (prctlRaw(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-    throw new SyscallError("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", errno());
+  if (sys.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+    throw new SyscallError("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", sys.errno());
 }
 
 /** Sets no_new_privs: no later execve can grant a capability the thread does not have. */
 export function setNoNewPrivs(): void {
-  if (prctlRaw(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    throw new SyscallError("prctl(PR_SET_NO_NEW_PRIVS)", errno());
+  if (sys.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    throw new SyscallError("prctl(PR_SET_NO_NEW_PRIVS)", sys.errno());
 }

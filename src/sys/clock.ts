@@ -2,7 +2,7 @@
 // CLOCK_BOOTTIME (kernel/bpf/helpers.c: ktime_get_boot_fast_ns), which Node does not
 // expose (process.hrtime is CLOCK_MONOTONIC, which stops during suspend), so the
 // tracer reads it here to turn event timestamps into wall-clock time.
-import { clockGettimeRaw } from "./libc.ts";
+import { sys } from "./syscalls.ts";
 
 /** include/uapi/linux/time.h */
 export const CLOCK_REALTIME = 0;
@@ -14,7 +14,7 @@ const tsView = new DataView(ts.buffer);
 
 /** The clock's current value in nanoseconds (struct timespec: i64 tv_sec, i64 tv_nsec). */
 export function clockNs(clk: number): bigint {
-  if (clockGettimeRaw(clk, ts) !== 0) throw new Error(`clock_gettime(${clk}) failed`);
+  if (sys.clock_gettime(clk, ts) !== 0) throw new Error(`clock_gettime(${clk}) failed`);
   return tsView.getBigInt64(0, true) * 1_000_000_000n + tsView.getBigInt64(8, true);
 }
 

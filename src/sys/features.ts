@@ -16,7 +16,7 @@ import { mapCreate } from "./bpf-map.ts";
 import { closeFd } from "./bpf-obj.ts";
 import { btfLoad, linkCreate, progLoad } from "./bpf-prog.ts";
 import { ERRNO, SyscallError } from "./errors.ts";
-import { addressOf as addr } from "./libc.ts";
+import { sys } from "./syscalls.ts";
 
 export type FeatureName =
   | "btf_func_global"
@@ -155,9 +155,9 @@ const PROBES: Record<FeatureName, () => boolean> = {
       const attr = newAttr();
       const dv = new DataView(attr.buffer);
       const b = bpf_attr.batch;
-      dv.setBigUint64(b.out_batch[0], addr(out), true);
-      dv.setBigUint64(b.keys[0], addr(keys), true);
-      dv.setBigUint64(b.values[0], addr(vals), true);
+      dv.setBigUint64(b.out_batch[0], sys.address_of(out), true);
+      dv.setBigUint64(b.keys[0], sys.address_of(keys), true);
+      dv.setBigUint64(b.values[0], sys.address_of(vals), true);
       dv.setUint32(b.count[0], 1, true);
       dv.setUint32(b.map_fd[0], fd, true);
       const r = bpfTry(BPF_MAP_LOOKUP_BATCH, attr);

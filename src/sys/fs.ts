@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { TsbpfError } from "../errors.ts";
 import { ERRNO_NAMES } from "./errors.ts";
-import { errno, mountRaw } from "./libc.ts";
+import { sys } from "./syscalls.ts";
 
 export class MountError extends TsbpfError {}
 
@@ -43,8 +43,8 @@ export function mountIfAbsent(kind: "bpf" | "tracefs"): string {
   } catch (e) {
     throw new MountError(`cannot create mount point ${t.path} for ${kind}: ${(e as Error).message}`);
   }
-  if (mountRaw(t.source, t.path, t.fstype, 0, null) < 0) {
-    const err = errno();
+  if (sys.mount(t.source, t.path, t.fstype, 0, null) < 0) {
+    const err = sys.errno();
     const code = ERRNO_NAMES[err] ?? `errno ${err}`;
     const why =
       code === "EPERM"

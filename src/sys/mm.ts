@@ -1,7 +1,7 @@
 // mmap(2)/munmap(2) and zero-copy views over mapped memory (ring buffers, mmapable
 // array maps). Constants from include/uapi/asm-generic/mman-common.h / mman.h.
 import { SyscallError } from "./errors.ts";
-import { errno, madviseRaw, mmapRaw, munmapRaw, viewOf } from "./libc.ts";
+import { sys } from "./syscalls.ts";
 
 export const PROT_NONE = 0;
 export const PROT_READ = 1;
@@ -23,10 +23,10 @@ export function mmap(
   offset = 0,
   what?: string,
 ): bigint {
-  const r = mmapRaw(0, len, prot, flags, fd, offset);
+  const r = sys.mmap(0, len, prot, flags, fd, offset);
   const addr = BigInt(r);
   if (addr === MAP_FAILED) {
-    throw new SyscallError("mmap", errno(), {
+    throw new SyscallError("mmap", sys.errno(), {
       what: what ?? `fd ${fd}`,
       fields: { len, prot, flags, offset },
     });
@@ -35,8 +35,8 @@ export function mmap(
 }
 
 export function munmap(addr: bigint, len: number): void {
-  const r = munmapRaw(addr <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(addr) : addr, len);
-  if (r < 0) throw new SyscallError("munmap", errno(), { fields: { len } });
+  const r = sys.munmap(addr <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(addr) : addr, len);
+  if (r < 0) throw new SyscallError("munmap", sys.errno(), { fields: { len } });
 }
 
 // madvise(2) advice values (include/uapi/asm-generic/mman-common.h).
@@ -49,8 +49,8 @@ export const MADV_PAGEOUT = 21;
 
 /** madvise(addr, len, advice); throws SyscallError on failure. */
 export function madvise(addr: bigint, len: number, advice: number): void {
-  const r = madviseRaw(addr <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(addr) : addr, len, advice);
-  if (r < 0) throw new SyscallError("madvise", errno(), { fields: { len, advice } });
+  const r = sys.madvise(addr <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(addr) : addr, len, advice);
+  if (r < 0) throw new SyscallError("madvise", sys.errno(), { fields: { len, advice } });
 }
 
 /**
@@ -59,7 +59,7 @@ export function madvise(addr: bigint, len: number, advice: number): void {
  * writable views over writable mappings.
  */
 export function view(addr: bigint, len: number): ArrayBuffer {
-  return viewOf(addr <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(addr) : addr, len);
+  return sys.view_of(addr <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(addr) : addr, len);
 }
 
 /** Page size (x86-64: 4096). */

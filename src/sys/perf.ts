@@ -4,7 +4,7 @@
 // ones accept while the tail (config3) is zero.
 import { perf_event_attr as A } from "../uapi.gen.ts";
 import { SyscallError } from "./errors.ts";
-import { addressOf, errno, ioctlRaw, SYS_perf_event_open, sysPerfEventOpen } from "./libc.ts";
+import { sys } from "./syscalls.ts";
 
 /** enum perf_type_id, perf_sw_ids, perf_event_sample_format: generated from the kernel's BTF. */
 export {
@@ -135,9 +135,9 @@ export function perfEventOpen(
   what?: string,
 ): number {
   const buf = encodePerfEventAttr(attr);
-  const fd = sysPerfEventOpen(SYS_perf_event_open, buf, pid, cpu, groupFd, flags);
+  const fd = sys.perf_event_open(buf, pid, cpu, groupFd, flags);
   if (fd < 0) {
-    throw new SyscallError("perf_event_open", errno(), {
+    throw new SyscallError("perf_event_open", sys.errno(), {
       what,
       fields: { type: attr.type, config: attr.config, pid, cpu },
     });
@@ -147,9 +147,9 @@ export function perfEventOpen(
 
 /** ioctl(fd, req, arg); throws SyscallError naming the request. */
 export function ioctl(fd: number, req: number, arg: number | bigint = 0, what?: string): number {
-  const r = ioctlRaw(fd, req, arg);
+  const r = sys.ioctl(fd, req, arg);
   if (r < 0) {
-    throw new SyscallError(`ioctl(0x${req.toString(16)})`, errno(), { what: what ?? `fd ${fd}` });
+    throw new SyscallError(`ioctl(0x${req.toString(16)})`, sys.errno(), { what: what ?? `fd ${fd}` });
   }
   return r;
 }
@@ -174,19 +174,12 @@ export function perfEventOpenProbe(a: ProbeEventAttr, pid: number, cpu: number, 
   const attr: PerfEventAttr = {
     type: a.type,
     config: a.config,
-    config1: addressOf(name),
+    config1: sys.address_of(name),
     config2: a.offset,
   };
-  const fd = sysPerfEventOpen(
-    SYS_perf_event_open,
-    encodePerfEventAttr(attr),
-    pid,
-    cpu,
-    -1,
-    PERF_FLAG_FD_CLOEXEC,
-  );
+  const fd = sys.perf_event_open(encodePerfEventAttr(attr), pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
   if (fd < 0) {
-    throw new SyscallError("perf_event_open", errno(), {
+    throw new SyscallError("perf_event_open", sys.errno(), {
       what,
       fields: { type: a.type, config: a.config, name: a.name, offset: a.offset, pid, cpu },
     });

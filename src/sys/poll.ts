@@ -2,17 +2,7 @@
 // struct epoll_event's layout depends on the architecture (sys/arch.ts).
 import { epollEventLayout } from "./arch.ts";
 import { SyscallError } from "./errors.ts";
-import {
-  addressOf,
-  epollCreate1Raw,
-  epollCtlRaw,
-  epollWaitAddr,
-  epollWaitRaw,
-  errno,
-  eventfdRaw,
-  readRaw,
-  writeRaw,
-} from "./libc.ts";
+import { sys } from "./syscalls.ts";
 
 export const EPOLL_CLOEXEC = 0o2000000;
 export const EPOLL_CTL_ADD = 1;
@@ -35,8 +25,8 @@ const EINTR = 4;
 const EAGAIN = 11;
 
 export function epollCreate(): number {
-  const fd = epollCreate1Raw(EPOLL_CLOEXEC);
-  if (fd < 0) throw new SyscallError("epoll_create1", errno());
+  const fd = sys.epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0) throw new SyscallError("epoll_create1", sys.errno());
   return fd;
 }
 
@@ -47,8 +37,8 @@ const ctlView = new DataView(ctlEvent.buffer);
 export function epollCtl(epfd: number, op: number, fd: number, events = EPOLLIN, data = 0): void {
   ctlView.setUint32(0, events >>> 0, true);
   ctlView.setBigUint64(EPOLL_EVENT.data, BigInt(data), true);
-  if (epollCtlRaw(epfd, op, fd, ctlEvent) < 0) {
-    throw new SyscallError("epoll_ctl", errno(), { what: `fd ${fd}`, fields: { op, events } });
+  if (sys.epoll_ctl(epfd, op, fd, ctlEvent) < 0) {
+    throw new SyscallError("epoll_ctl", sys.errno(), { what: `fd ${fd}`, fields: { op, events } });
   }
 }
 
@@ -62,7 +52,7 @@ export class EpollEvents {
     this.max = max;
     this.buf = new Uint8Array(new ArrayBuffer(max * EPOLL_EVENT_SIZE));
     this.dv = new DataView(this.buf.buffer);
-    this.addr = addressOf(this.buf);
+    this.addr = sys.address_of(this.buf);
   }
   events(i: number): number {
     return this.dv.getUint32(i * EPOLL_EVENT_SIZE, true);
@@ -75,9 +65,9 @@ export class EpollEvents {
 
 /** Synchronous epoll_wait: number of ready events (0 on timeout or EINTR). Blocks the thread. */
 export function epollWait(epfd: number, ev: EpollEvents, timeoutMs: number): number {
-  const n = epollWaitRaw(epfd, ev.buf, ev.max, timeoutMs);
+  const n = sys.epoll_wait(epfd, ev.buf, ev.max, timeoutMs);
   if (n < 0) {
-    const e = errno();
+    const e = sys.errno();
     if (e === EINTR) return 0;
     throw new SyscallError("epoll_wait", e);
   }
@@ -90,7 +80,7 @@ export function epollWait(epfd: number, ev: EpollEvents, timeoutMs: number): num
  */
 export function epollWaitAsync(epfd: number, ev: EpollEvents, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    epollWaitAddr.async(epfd, ev.addr, ev.max, timeoutMs, (err, n) => {
+    sys.epoll_wait_async(epfd, ev.addr, ev.max, timeoutMs, (err, n) => {
       if (err) reject(err);
       // errno of a pool thread is not observable here; a negative result is reported plainly.
       else if (n < 0) resolve(0);
@@ -100,8 +90,8 @@ export function epollWaitAsync(epfd: number, ev: EpollEvents, timeoutMs: number)
 }
 
 export function eventfd(initval = 0, flags = EFD_CLOEXEC | EFD_NONBLOCK): number {
-  const fd = eventfdRaw(initval, flags);
-  if (fd < 0) throw new SyscallError("eventfd", errno());
+  const fd = sys.eventfd(initval, flags);
+  if (fd < 0) throw new SyscallError("eventfd", sys.errno());
   return fd;
 }
 
@@ -111,14 +101,14 @@ const efdView = new DataView(efdBuf.buffer);
 /** Add `value` to the eventfd counter (wakes its pollers). */
 export function eventfdWrite(fd: number, value: bigint | number = 1): void {
   efdView.setBigUint64(0, BigInt(value), true);
-  if (writeRaw(fd, efdBuf, 8) < 0) throw new SyscallError("write(eventfd)", errno());
+  if (sys.write(fd, efdBuf, 8) < 0) throw new SyscallError("write(eventfd)", sys.errno());
 }
 
 /** Read and reset the counter; 0n when it was zero (non-blocking fd). */
 export function eventfdRead(fd: number): bigint {
-  const n = readRaw(fd, efdBuf, 8);
+  const n = sys.read(fd, efdBuf, 8);
   if (n < 0) {
-    const e = errno();
+    const e = sys.errno();
     if (e === EAGAIN) return 0n;
     throw new SyscallError("read(eventfd)", e);
   }

@@ -3,20 +3,7 @@
 // network namespace. Constants from include/uapi/linux/socket.h, asm-generic/socket.h
 // and linux/netlink.h (x86-64 values).
 import { SyscallError } from "./errors.ts";
-import {
-  bindRaw,
-  closeRaw,
-  connectRaw,
-  errno,
-  getsockoptRaw,
-  ifNametoindexRaw,
-  openRaw,
-  recvfromRaw,
-  sendtoRaw,
-  setnsRaw,
-  setsockoptRaw,
-  socketRaw,
-} from "./libc.ts";
+import { sys } from "./syscalls.ts";
 
 export const AF_UNIX = 1;
 export const AF_INET = 2;
@@ -50,21 +37,21 @@ const O_RDONLY = 0;
 const O_CLOEXEC = 0o2000000;
 
 function check(r: number, call: string, what?: string): number {
-  if (r < 0) throw new SyscallError(call, errno(), { what });
+  if (r < 0) throw new SyscallError(call, sys.errno(), { what });
   return r;
 }
 
 /** socket(2) → fd (always close-on-exec). */
 export function socket(domain: number, type: number, protocol: number, what?: string): number {
-  return check(socketRaw(domain, type | SOCK_CLOEXEC, protocol), "socket", what);
+  return check(sys.socket(domain, type | SOCK_CLOEXEC, protocol), "socket", what);
 }
 
 export function bind(fd: number, addr: Uint8Array, what?: string): void {
-  check(bindRaw(fd, addr, addr.byteLength), "bind", what);
+  check(sys.bind(fd, addr, addr.byteLength), "bind", what);
 }
 
 export function connect(fd: number, addr: Uint8Array, what?: string): void {
-  check(connectRaw(fd, addr, addr.byteLength), "connect", what);
+  check(sys.connect(fd, addr, addr.byteLength), "connect", what);
 }
 
 /** sendto(2) of the whole buffer; returns the bytes sent. */
@@ -75,14 +62,14 @@ export function sendto(
   flags = 0,
   what?: string,
 ): number {
-  return check(sendtoRaw(fd, buf, buf.byteLength, flags, addr, addr?.byteLength ?? 0), "sendto", what);
+  return check(sys.sendto(fd, buf, buf.byteLength, flags, addr, addr?.byteLength ?? 0), "sendto", what);
 }
 
 /** recv(2) into `buf`: bytes received (with MSG_TRUNC, the real length), or -1 on EAGAIN. */
 export function recv(fd: number, buf: Uint8Array, flags = 0, what?: string): number {
-  const r = recvfromRaw(fd, buf, buf.byteLength, flags, null, null);
+  const r = sys.recvfrom(fd, buf, buf.byteLength, flags, null, null);
   if (r < 0) {
-    const e = errno();
+    const e = sys.errno();
     if (e === 11) return -1;
     throw new SyscallError("recv", e, { what });
   }
@@ -90,7 +77,7 @@ export function recv(fd: number, buf: Uint8Array, flags = 0, what?: string): num
 }
 
 export function setsockopt(fd: number, level: number, name: number, val: Uint8Array, what?: string): void {
-  check(setsockoptRaw(fd, level, name, val, val.byteLength), `setsockopt(${level}, ${name})`, what);
+  check(sys.setsockopt(fd, level, name, val, val.byteLength), `setsockopt(${level}, ${name})`, what);
 }
 
 export function setsockoptInt(fd: number, level: number, name: number, v: number, what?: string): void {
@@ -104,22 +91,22 @@ export function getsockopt(fd: number, level: number, name: number, size: number
   const val = new Uint8Array(size);
   const len = new Uint8Array(4);
   new DataView(len.buffer).setUint32(0, size, true);
-  check(getsockoptRaw(fd, level, name, val, len), `getsockopt(${level}, ${name})`, what);
+  check(sys.getsockopt(fd, level, name, val, len), `getsockopt(${level}, ${name})`, what);
   return val.subarray(0, new DataView(len.buffer).getUint32(0, true));
 }
 
 export function close(fd: number): void {
-  check(closeRaw(fd), "close", `fd ${fd}`);
+  check(sys.close(fd), "close", `fd ${fd}`);
 }
 
 /** if_nametoindex(3): the interface's index in the calling thread's network namespace, 0 if none. */
 export function ifNameToIndex(name: string): number {
-  return ifNametoindexRaw(name) >>> 0;
+  return sys.if_nametoindex(name) >>> 0;
 }
 
 /** open(2) read-only and close-on-exec: for namespace files and cgroup directories. */
 export function openPath(path: string, what?: string): number {
-  return check(openRaw(path, O_RDONLY | O_CLOEXEC), "open", what ?? path);
+  return check(sys.open(path, O_RDONLY | O_CLOEXEC), "open", what ?? path);
 }
 
 /**
@@ -135,17 +122,17 @@ export function inNetns<T>(nsPath: string, fn: () => T): T {
   try {
     home = openPath("/proc/thread-self/ns/net", "this thread's network namespace");
   } catch (e) {
-    closeRaw(target);
+    sys.close(target);
     throw e;
   }
   // Returning cannot fail for a namespace we came from; if it ever did, carrying on in
   // the wrong namespace would be worse than stopping with that error.
   const goHome = () => {
-    if (setnsRaw(home, CLONE_NEWNET) < 0)
-      throw new SyscallError("setns", errno(), { what: "returning to this thread's network namespace" });
+    if (sys.setns(home, CLONE_NEWNET) < 0)
+      throw new SyscallError("setns", sys.errno(), { what: "returning to this thread's network namespace" });
   };
   try {
-    check(setnsRaw(target, CLONE_NEWNET), "setns", `network namespace ${nsPath}`);
+    check(sys.setns(target, CLONE_NEWNET), "setns", `network namespace ${nsPath}`);
     let result: T;
     try {
       result = fn();
@@ -156,7 +143,7 @@ export function inNetns<T>(nsPath: string, fn: () => T): T {
     goHome();
     return result;
   } finally {
-    closeRaw(home);
-    closeRaw(target);
+    sys.close(home);
+    sys.close(target);
   }
 }

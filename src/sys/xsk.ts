@@ -5,9 +5,9 @@
 // (mmap at XDP_PGOFF_RX_RING etc.) is not done here. Constants and struct layouts from
 // include/uapi/linux/if_xdp.h.
 import { SyscallError } from "./errors.ts";
-import { closeRaw } from "./libc.ts";
 import { MAP_ANONYMOUS, MAP_PRIVATE, mmap, munmap, PAGE_SIZE, PROT_READ, PROT_WRITE } from "./mm.ts";
 import { AF_XDP, bind, SOCK_RAW, setsockopt, setsockoptInt, socket } from "./socket.ts";
+import { sys } from "./syscalls.ts";
 
 export const SOL_XDP = 283;
 export const XDP_RX_RING = 2;
@@ -73,7 +73,7 @@ export class XdpSocket {
       sv.setUint32(8, o.queue ?? 0, true);
       bind(this.fd, sa, `AF_XDP socket to ifindex ${o.ifindex} queue ${o.queue ?? 0}`);
     } catch (e) {
-      closeRaw(this.fd);
+      sys.close(this.fd);
       if (umem) munmap(umem, this.umemLen);
       throw e;
     }
@@ -84,7 +84,7 @@ export class XdpSocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    closeRaw(this.fd);
+    sys.close(this.fd);
     munmap(this.umem, this.umemLen);
   }
 

@@ -17,7 +17,7 @@ import { haveBtfFeature } from "../../src/loader/features.ts";
 import { linkProgram } from "../../src/loader/link.ts";
 import { withBpfRecorder } from "../../src/sys/bpf.ts";
 import { FeatureProbes } from "../../src/sys/features.ts";
-import { setBpfRecorder } from "../../src/sys/libc.ts";
+import { setBpfRecorder } from "../../src/sys/syscalls.ts";
 import { timingOn } from "../../src/timing.ts";
 import { privileged, ROOT_DIR } from "../helpers/env.ts";
 
