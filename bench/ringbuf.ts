@@ -12,6 +12,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { compileConsumeLoop } from "../src/binary/consume-loop.ts";
 import type { Btf } from "../src/btf/btf.ts";
 import { RingBufReader } from "../src/ringbuf/reader.ts";
 import { OBJECT, Producers } from "../test/ringbuf/producers.ts";
@@ -213,7 +214,8 @@ function runTsbpf(
 async function main(): Promise<void> {
   buildPeer();
   const p = new Producers({ rbSize: RING });
-  const r = new RingBufReader(p.rb);
+  // The record loop `tsbpf trace` uses (src/binary/consume-loop.ts: one per reader).
+  const r = new RingBufReader(p.rb, { consumeLoop: compileConsumeLoop });
   // One decoder pair for both record sizes (one callback, as the peer has one struct):
   // the layouts must agree.
   const layout = fieldLayout(p.btf, "rb_small");

@@ -32,6 +32,14 @@ export { CoreRelocationError, ExternError, KernelBtfError } from "./core/errors.
 export { readCollectionSpec } from "./elf/collection.ts";
 export { ElfError } from "./elf/errors.ts";
 export { TsbpfError } from "./errors.ts";
+export {
+  type BatchOptions,
+  type Decoder,
+  EventReaderBase,
+  type RawCallback,
+  type RecordsOptions,
+  RingBufError,
+} from "./events/base.ts";
 export type {
   AttachOptions,
   AttachOptionsByKind,
@@ -73,14 +81,6 @@ export { PinMismatchError } from "./maps/pin.ts";
 export { MapError } from "./maps/values.ts";
 export { NetlinkError } from "./netlink/conn.ts";
 export { PerfReader, type PerfReaderOptions } from "./perf/reader.ts";
-export {
-  type BatchOptions,
-  type Decoder,
-  EventReaderBase,
-  type RawCallback,
-  type RecordsOptions,
-  RingBufError,
-} from "./ringbuf/base.ts";
 export { LossCounter } from "./ringbuf/loss.ts";
 export { type OpenEventReaderOptions, openEventReader } from "./ringbuf/open.ts";
 export { type BatchCallback, RingBufReader, type RingBufReaderOptions } from "./ringbuf/reader.ts";

@@ -1,6 +1,6 @@
 // Wakeup bench: how fast and how promptly a record committed by a BPF program reaches a
 // JS callback, for the two ways RingBufReader.wait() can wait without blocking Node's
-// event loop (src/ringbuf/waiter.ts), both through the production path:
+// event loop (src/events/waiter.ts), both through the production path:
 //  - "worker" (the default): a worker thread in a blocking epoll_wait loop
 //    (src/sys/epoll-worker.ts) posting a message per readiness;
 //  - "async pool": koffi `.async` epoll_wait on libuv's thread pool (option waiter: "async").

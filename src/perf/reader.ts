@@ -14,9 +14,10 @@
 //    u64 id, u64 lost = samples dropped because the ring was full.
 //  - a record may wrap the end of the data area (perf has no double mapping): we copy it
 //    into a fresh buffer (rare: at most once per lap).
+
+import { EventReaderBase, type RawCallback, RingBufError } from "../events/base.ts";
+import { Waiter, type WaiterMode } from "../events/waiter.ts";
 import type { BpfMap } from "../maps/map.ts";
-import { EventReaderBase, type RawCallback, RingBufError } from "../ringbuf/base.ts";
-import { Waiter, type WaiterMode } from "../ringbuf/waiter.ts";
 import { possibleCpus } from "../sys/cpus.ts";
 import { MAP_SHARED, mmap, munmap, PAGE_SIZE, PROT_READ, PROT_WRITE, view } from "../sys/mm.ts";
 import {

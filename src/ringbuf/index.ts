@@ -5,7 +5,6 @@
  * @packageDocumentation
  */
 
-export { PerfReader, type PerfReaderOptions } from "../perf/reader.ts";
 export {
   type BatchOptions,
   type Decoder,
@@ -13,7 +12,8 @@ export {
   type RawCallback,
   type RecordsOptions,
   RingBufError,
-} from "./base.ts";
+} from "../events/base.ts";
+export { PerfReader, type PerfReaderOptions } from "../perf/reader.ts";
 export { LossCounter } from "./loss.ts";
 export { type OpenEventReaderOptions, openEventReader } from "./open.ts";
 export {

@@ -2,9 +2,10 @@
 // bpf_ringbuf_reserve/output calls, so BPF programs count them in a per-CPU array
 // (one u64 slot per possible CPU, lock-free) and user space sums the slots. The tracer
 // turns each delta into a `lost` event: a drop is always reported, never silent.
+
+import { RingBufError } from "../events/base.ts";
 import type { BpfMap } from "../maps/map.ts";
 import { BPF_MAP_TYPE } from "../uapi.ts";
-import { RingBufError } from "./base.ts";
 
 /** Sums a per-CPU counter of records a BPF program could not send (a full ring buffer). */
 export class LossCounter {

@@ -1,10 +1,11 @@
 // openEventReader: the ring buffer when the kernel has BPF_MAP_TYPE_RINGBUF (5.8+), else
 // the per-CPU perf-event-array fallback. Both readers share one API (EventReaderBase):
 // records(), onBatch(), drain()/consume(), poll(), lost(), close().
+
+import { type EventReaderBase, RingBufError } from "../events/base.ts";
 import type { BpfMap } from "../maps/map.ts";
 import { PerfReader, type PerfReaderOptions } from "../perf/reader.ts";
 import { FeatureProbes } from "../sys/features.ts";
-import { type EventReaderBase, RingBufError } from "./base.ts";
 import type { LossCounter } from "./loss.ts";
 import { RingBufReader } from "./reader.ts";
 

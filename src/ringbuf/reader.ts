@@ -21,10 +21,12 @@
 // we drain. That is safe because the waiter's epoll is level-triggered: the next
 // epoll_wait re-runs the map's poll(), which reports data whenever consumer_pos <
 // producer_pos, and we only wait after a drain found the ring empty.
+
+import { EventReaderBase, type RawCallback, RingBufError } from "../events/base.ts";
+import { Waiter, type WaiterMode } from "../events/waiter.ts";
 import type { BpfMap } from "../maps/map.ts";
 import { MAP_SHARED, mmap, munmap, PAGE_SIZE, PROT_READ, PROT_WRITE, view } from "../sys/mm.ts";
 import { BPF_MAP_TYPE } from "../uapi.ts";
-import { EventReaderBase, type RawCallback, RingBufError } from "./base.ts";
 import {
   type ConsumeLoop,
   type ConsumeLoopFactory,
@@ -32,7 +34,6 @@ import {
   consumeLoop,
 } from "./consume-loop.ts";
 import type { LossCounter } from "./loss.ts";
-import { Waiter, type WaiterMode } from "./waiter.ts";
 
 export const BPF_RINGBUF_BUSY_BIT = 0x8000_0000;
 export const BPF_RINGBUF_DISCARD_BIT = 0x4000_0000;

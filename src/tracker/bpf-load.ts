@@ -3,14 +3,14 @@
 // source.ts so the session logic does not depend on the loader's object shapes.
 
 import { TsbpfError } from "../errors.ts";
+import type { EventReaderBase } from "../events/base.ts";
+import type { WaiterMode } from "../events/waiter.ts";
 import { loadCollection } from "../loader/collection.ts";
 import type { OnStep } from "../loader/steps.ts";
 import type { BpfMap } from "../maps/map.ts";
 import { PerfReader } from "../perf/reader.ts";
-import type { EventReaderBase } from "../ringbuf/base.ts";
 import type { ConsumeLoopFactory } from "../ringbuf/consume-loop.ts";
 import { RingBufReader } from "../ringbuf/reader.ts";
-import type { WaiterMode } from "../ringbuf/waiter.ts";
 import type { CollectionSpec } from "../spec.ts";
 import { progInfo } from "../sys/bpf.ts";
 import { PAGE_SIZE } from "../sys/mm.ts";
@@ -44,7 +44,7 @@ export interface TracerLoadOptions {
    * DEFAULT_RING_SIZE), or for a PERF_EVENT_ARRAY the data size of each CPU's perf ring.
    */
   ringSize?: number;
-  /** How the reader blocks between drains (src/ringbuf/waiter.ts; the readers' default when absent). */
+  /** How the reader blocks between drains (src/events/waiter.ts; the readers' default when absent). */
   waiter?: WaiterMode;
   /**
    * Reuse stored CO-RE results (src/loader/core-cache.ts; default true): a warm start

@@ -2,9 +2,10 @@
 // attaches the programs it needs, and turns the `events` ring buffer into an async
 // stream of TraceEvents (plus `lost` events from the kernel's loss counters). Closing
 // the session detaches and frees everything: nothing stays in the kernel.
+
+import type { WaiterMode } from "../events/waiter.ts";
 import { loadCollectionSpec, type ObjectFiles, packageObjectFiles } from "../loader/spec-file.ts";
 import type { ConsumeLoopFactory } from "../ringbuf/consume-loop.ts";
-import type { WaiterMode } from "../ringbuf/waiter.ts";
 import type { CollectionSpec } from "../spec.ts";
 import { bootToRealtimeOffsetNs } from "../sys/clock.ts";
 import { numPossibleCpus } from "../sys/cpus.ts";
@@ -60,7 +61,7 @@ export interface SessionOptions {
    */
   ringSize?: number;
   /**
-   * How the reader blocks between drains (src/ringbuf/waiter.ts). Default "async": a
+   * How the reader blocks between drains (src/events/waiter.ts). Default "async": a
    * koffi `.async` epoll_wait on libuv's pool. A session drains at most every
    * COALESCE_MAX_MS while events flow, so it needs a few hundred wakeups a second, not
    * the tens of thousands the worker thread is built for, and the worker's own Node

@@ -9,7 +9,20 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ROOT_DIR } from "../helpers/env.ts";
 
-const LIBRARY = ["asm", "btf", "core", "elf", "explain", "link", "loader", "maps", "perf", "ringbuf", "sys"];
+const LIBRARY = [
+  "asm",
+  "btf",
+  "core",
+  "elf",
+  "events",
+  "explain",
+  "link",
+  "loader",
+  "maps",
+  "perf",
+  "ringbuf",
+  "sys",
+];
 
 /**
  * The exceptions, each for a reason: the one libc handle module (koffi bound lazily into

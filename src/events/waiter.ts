@@ -25,7 +25,7 @@
 //    fs/dns/crypto keep 3; test/ringbuf/eventloop.test.ts checks fs.readFile stays prompt);
 //  - each call's timeout is bounded (sliceMs), so even a lost wakeup costs one slice;
 //  - epoll is level-triggered: the ring-buffer kernel side only sends a wakeup when the
-//    consumer has caught up (see reader.ts), and level triggering re-checks the fd's
+//    consumer has caught up (see src/ringbuf/reader.ts), and level triggering re-checks the fd's
 //    poll() state on each wait, so records committed mid-drain are never missed.
 // While a pool call is pending the process stays alive; release() (close) wakes it through
 // the eventfd and frees the fds only after the pool thread has returned. The worker is
