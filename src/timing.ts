@@ -6,7 +6,7 @@
 // (performance.nodeTiming): when V8 started, when Node's bootstrap finished, so the
 // time spent before our code runs is visible too (firstPhase).
 // Node's global `performance`, read only when TIMING is on: importing node:perf_hooks
-// costs ~1 ms of start-up even when nothing is printed.
+// costs start-up time even when nothing is printed.
 
 // The environment is read at each call, never kept: the single binary's modules are
 // evaluated when its start-up snapshot is built, where the environment is the build's.

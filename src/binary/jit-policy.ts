@@ -4,13 +4,9 @@
 // the NDJSON writer's field helpers). The calls that matter are hot from the first
 // event of a storm, so V8 optimizes each helper on its own first and then again
 // inlined into each caller: the same bytecode compiled several times, on the cores
-// the traced workload needs. Measured with dist/tsbpf on a 2 s fork storm started
-// right after the tracer (5 interleaved runs; bench/jit-cost.ts --bin prints the same
-// split): tracer CPU in the storm's first 0.5 s fell from 160-220 ms to 150-170 ms,
-// and the rest of the storm was unchanged. The cost is in the steady state of the
-// pure pipeline (bench/tracer-path.ts, no kernel): 4.3 → 4.5-4.7 µs per event,
-// because each helper is now a call; that is below this machine's noise in a real
-// storm.
+// the traced workload needs. Without inlining the tracer's CPU at the start of a storm
+// falls, for a small steady-state cost per event since each helper is now a call
+// (bench/jit-cost.ts --bin, bench/tracer-path.ts; figures in bench/README.md).
 //
 // V8 reads --turbo-inlining when it creates each compile job (on the main thread),
 // so setting it before the first event changes every later compile. It is never set

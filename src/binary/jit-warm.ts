@@ -6,8 +6,7 @@
 // A path the trace takes rarely, or only in its first events (the first exec, a first
 // child, an exit by a signal, a new process name), then reached the optimized code in
 // the middle of a fork storm with no feedback: the function deoptimized and was
-// compiled again, each a 10-30 ms compile on a core the traced workload needs
-// (bench/jit-cost.ts counts them). The events here are built by the same constructors
+// compiled again, on a core the traced workload needs (bench/jit-cost.ts counts them). The events here are built by the same constructors
 // as real ones (src/tracker/build.ts), with the same fields present, so they teach V8 the shapes
 // real events have and no other.
 
@@ -53,9 +52,8 @@ export class EventPathWarmUp {
   /**
    * Round `i` of the warm-up: a fork, an exec and an exit (by a signal in odd rounds)
    * on the throwaway table, each written as NDJSON into a scratch buffer. A round is
-   * about 0.4 ms (the first, which compiles the functions to bytecode, ~3 ms), so
-   * events() runs one per turn from its second turn on: the first events are never
-   * held up, and all rounds are done within the first 24 turns.
+   * short, so the drain loop runs one per turn from its second turn on: the first
+   * events are never held up, and all rounds are done within the first 24 turns.
    */
   round(i: number): void {
     this.table ??= new ProcessTable({ graceMs: 0 });

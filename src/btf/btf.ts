@@ -272,8 +272,8 @@ export class Btf {
   /** Ids of the types of this kind with exactly this name (empty when there is none). */
   findByNameKind(name: string, kind: BtfKindName): number[] {
     // A few lookups (a tp_btf attach target, an extern) do not pay for the name index:
-    // decoding ~150k vmlinux names into a Map took 250-800 ms in a cold process and
-    // ~10 MB of heap, while a scan of one kind comparing raw bytes takes a few ms.
+    // decoding every vmlinux name into a Map costs far more time and heap than a scan
+    // of one kind comparing raw bytes (bench/README.md, "Measurements behind the code").
     if (this.index === undefined && this.scans < SCANS_BEFORE_INDEX) {
       this.scans++;
       const k = BTF_KIND_NAMES.indexOf(kind);

@@ -31,8 +31,8 @@ export interface BtfExtLineInfo {
 /**
  * The string and bit-field parts of a bpf_line_info record, read when asked for: the
  * loader hands the kernel the raw offsets, and only messages (`explain`, verifier
- * errors, `inspect --disasm`) read the text. process.bpf.o has ~1,000 records, and
- * decoding two strings for each cost a cold load ~1 ms. The offsets are checked when
+ * errors, `inspect --disasm`) read the text, so a load does not decode two strings per
+ * record (process.bpf.o has ~1,000 records). The offsets are checked when
  * the record is parsed, so the getters cannot fail. The BTF sits in a private field:
  * JSON and spreads see the numbers only (copy a record with `at()`).
  */

@@ -3,9 +3,9 @@
 // its base: an offset below `start` belongs to the base (libbpf btf__str_by_offset).
 //
 // Strings are decoded one at a time, when asked for. vmlinux's section is 2.3 MB and
-// a CO-RE run reads a few thousand of its strings: decoding it whole up front cost
-// ~1.6 ms and put a 2.3 MB string on the old-generation heap of a cold process,
-// enough to bring its first full mark-compact (10-30 ms) into the load.
+// a CO-RE run reads a few thousand of its strings: decoding it whole up front put a
+// large string on a cold process's old-generation heap and a full GC into the load
+// (bench/README.md, "Measurements behind the code").
 import { BtfError } from "./errors.ts";
 
 interface Utf8Slicer {

@@ -46,7 +46,7 @@ export function kernelVersionCode(rel: string): number {
 /** Reads /proc/config.gz, else /boot/config-$(uname -r); undefined when neither exists. */
 export function readKernelConfig(): { text: string; path: string } | undefined {
   try {
-    // node:zlib loaded only here: importing it costs ~2 ms of every start, kconfig externs or not.
+    // node:zlib loaded only here: importing it would cost every start, kconfig externs or not.
     const { gunzipSync } = createRequire(process.execPath)("node:zlib") as typeof import("node:zlib");
     return { text: gunzipSync(readFileSync("/proc/config.gz")).toString("latin1"), path: "/proc/config.gz" };
   } catch {

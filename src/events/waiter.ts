@@ -3,20 +3,10 @@
 // One epoll set holds the data fds (ring-buffer map fd, or one perf fd per CPU) and an
 // eventfd: writing the eventfd wakes a blocked wait at once (close(), AbortSignal).
 //
-// Measured (bench/ringbuf/wakeup.ts, run by `npm run bench:ringbuf`; bench/RESULTS.md):
-// koffi `.async` epoll_wait on libuv's pool against a worker thread in a blocking
-// epoll_wait loop, producer = BPF_PROG_TEST_RUN from a child process, ktime-stamped.
-// Prototype (worker posting messages), 3 runs: ping-pong (every record needs a wakeup)
-//   async 5.7k–26k wakeups/s, worker 15k–46k; one record per ms: p50 async 41–59 µs,
-//   worker 54–71 µs, p99 async 4–16 ms (pool contention on the loaded machine), worker
-//   0.16–2 ms.
-// Production path (src/sys/epoll-worker.ts, Atomics.waitAsync signalling), 2026-11-25
-// 04:29, load average 6 on 2 cores: ping-pong worker 17.8k wakeups/s, p99 68 µs against
-//   async 9.3k, p99 2.0 ms; one record per ms: p50 63 vs 60 µs, p99 5.2 vs 2.7 ms (the
-//   periodic p99 is dominated by the machine's load for both, and varies 2–10 ms run
-//   to run).
-// So the WORKER measured better on wakeup rate and tail latency (async only on median
-// latency at low rates), and holds no libuv pool thread: it is the default
+// Two ways to block: a worker thread in a blocking epoll_wait loop, or koffi `.async`
+// epoll_wait on libuv's pool. The WORKER does better on wakeup rate and tail latency
+// (bench/ringbuf/wakeup.ts, `npm run bench:ringbuf`; figures in bench/README.md), and
+// holds no libuv pool thread: it is the default
 // (src/sys/epoll-worker.ts, started lazily by the first wait()). The async call is the
 // fallback when no worker can be started (reported under TSBPF_DEBUG=1), or on request
 // (option `waiter: "async"`, or TSBPF_WAITER=async), under these rules (throughput is

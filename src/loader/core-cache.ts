@@ -2,7 +2,7 @@
 // programs against a given kernel BTF gives the same instructions every time while
 // that kernel runs, and so does the attach_btf_id of a tp_btf/fentry target (BTF ids
 // are fixed for a boot). A hit lets the loader skip reading and parsing vmlinux BTF
-// (5.5 MB, 30-90 ms) and the resolution itself (65-370 ms cold on this machine).
+// (5.5 MB) and the resolution itself, the bulk of a cold load (bench/README.md).
 //
 // Key material: the format version, what CO-RE reads from the object (each program's
 // linked instructions before CO-RE, its CO-RE records and attach target, the object's
@@ -12,8 +12,8 @@
 // compare). The file name is a 64-bit hash of a short summary of it (object path,
 // program names and sizes, target identity): a different object that happens to share
 // the name is a miss, then overwritten, never a wrong hit. No node:crypto on this path:
-// loading that module alone cost ~4.6 ms of every warm start (CPU profile of
-// dist/tsbpf); only --btf FILE still needs a sha256.
+// loading that module alone was a visible part of a warm start; only --btf FILE still
+// needs a sha256.
 // Poisoned records (normal in branches for other kernels) are stored with what
 // explains a rejection (index, insn, reason, source line). Entries are only written
 // after every program loaded. Any problem (unwritable directory, corrupt or foreign file) means
@@ -118,8 +118,8 @@ function summaryKey(spec: CollectionSpec, linked: LinkedProgram[], identity: str
  * mix). Each step is a bijection of the lane for a given input, so any change confined
  * to one word always changes the result; other changes collide with odds ~2^-64. A
  * check against accidental damage and a file name, not a defence against a forger:
- * the entry file's owner and mode are (readEntry). Cheap enough cold (~0.3 ms for the
- * tracer's 13 KB of instructions), where sha256 meant loading node:crypto.
+ * the entry file's owner and mode are (readEntry). Cheap enough cold, where sha256
+ * meant loading node:crypto.
  */
 export class Sum64 {
   private a = 0x811c9dc5 | 0;
@@ -269,8 +269,8 @@ function readEntry(
 
 /**
  * mkdir -p with a depth bound. Not mkdirSync's `recursive`: on Node 20 it spins
- * forever under /proc (measured: mkdirSync("/proc/x/y", { recursive: true }) never
- * returns), and XDG_CACHE_HOME can point anywhere.
+ * forever under /proc (mkdirSync("/proc/x/y", { recursive: true }) never returns), and
+ * XDG_CACHE_HOME can point anywhere.
  */
 function makeDir(dir: string, depth: number): void {
   try {

@@ -30,7 +30,7 @@ interface VarLayout {
 
 // setRodata and GlobalData.create both need the layout of the same section with the
 // same parsed BTF (src/loader/collection.ts calls one then the other); building the
-// codecs was ~4.5 ms of a warm `tsbpf trace` start when done twice. Keyed on the
+// codecs twice showed in a warm `tsbpf trace` start. Keyed on the
 // spec's globalData object (kept when setRodata swaps its contents) and the Btf.
 const layoutCache = new WeakMap<object, { btf: Btf; vars: Map<string, VarLayout> }>();
 

@@ -12,9 +12,8 @@
 //    producer_pos and each len are read with acquire semantics (Atomics.load),
 //    consumer_pos is published with a release store (Atomics.store) after the reads.
 //
-// When consumer_pos is advanced: once per drained batch, not per record. Measured in
-// bench/ringbuf.ts (see bench/RESULTS.md): per-record stores cost a BigInt allocation
-// and a store per record. The price of batching is that the space of a batch is held
+// When consumer_pos is advanced: once per drained batch, not per record: a per-record
+// store costs a BigInt allocation and a store per record. The price of batching is that the space of a batch is held
 // until the batch ends (bounded by TURN_LIMIT records), and that the kernel's wakeup
 // rule (bpf_ringbuf_commit: wake only when consumer_pos equals the committed record's
 // position, i.e. the consumer had caught up) sends no wakeup for records committed while
@@ -45,34 +44,25 @@ const LEN_MASK = 0x3fff_ffff;
  * reordered with older loads) a plain typed-array load already has acquire semantics at
  * the CPU, and V8 keeps typed-array loads in program order on its effect chain; the
  * header is read after producer_pos (an Atomics.load per batch) and before the record
- * data, which is all the protocol needs. Atomics.load on a non-shared ArrayBuffer costs
- * about 20 ns here (measured: 43 M headers/s against 100 M/s plain), which alone would
- * cap the reader below half of libbpf. Weakly ordered CPUs (arm64, ...) keep Atomics.load.
+ * data, which is all the protocol needs. Atomics.load on a non-shared ArrayBuffer is slow
+ * enough to cap the reader below half of libbpf (bench/README.md). Weakly ordered CPUs
+ * (arm64, ...) keep Atomics.load.
  */
 const ATOMIC_HEADERS = process.arch !== "x64";
 
-/**
- * Most records one consumeBatch() call hands out (the size of its offset/length arrays).
- * 4096 was at least as fast as 64 Ki in a best-of-12 comparison on this (noisy) machine.
- */
+/** Most records one consumeBatch() call hands out (the size of its offset/length arrays). */
 export const BATCH_MAX = 4096;
 
 /**
  * Most record bytes one consumeBatch() call spans. A batch is walked twice: our header
- * walk, then the caller's decode loop re-reading the same records; the cap keeps the
- * second pass within L2 (512 KiB per core here, AMD EPYC) whatever the record size
- * (4096 records of 512 bytes span 2.1 MB of ring).
+ * walk, then the caller's decode loop re-reading the same records; the cap is a bound
+ * that keeps the second pass within a typical L2 whatever the record size.
  *
- * consumeBatch is slower than consume() on 64- and 512-byte records alike
- * (bench/RESULTS.md, 2026-11-25T06:56: 0.39x and 0.51x libbpf, against 0.56x and 0.80x
- * for consume()). The walk is a chain of dependent loads (the next header's place
- * depends on this one's length), so it runs at memory speed, ~9 ns per 64-byte record
- * here. consume() runs the caller's decode inside that walk (its compiled loop inlines
- * the callback), where the decode hides under the memory stalls. consumeBatch decodes
- * in a second pass over each record, and that pass is compute-bound even from L1:
- * ~5 ns per record for the bench's 4 fields, because TurboFan re-checks the typed
- * arrays' maps and bounds on every iteration. The cap made no measurable difference
- * through this machine's noise; it is kept as a bound.
+ * consumeBatch is slower than consume() on small and large records alike
+ * (bench/README.md): the walk is a chain of dependent loads (the next header's place
+ * depends on this one's length) and runs at memory speed; consume() runs the caller's
+ * decode inside that walk, where it hides under the memory stalls, while consumeBatch
+ * decodes in a second, compute-bound pass.
  */
 export const BATCH_BYTES = 256 * 1024;
 
@@ -81,8 +71,7 @@ export const BATCH_BYTES = 256 * 1024;
  * DataView over the whole RO mapping). `words` is a Uint32Array over the same mapping:
  * every record starts 8-byte aligned (BPF_RINGBUF_HDR_SZ = 8, lengths rounded up to 8),
  * so `words[(offsets[i] >> 2) + k]` is the record's k-th u32, an aligned typed-array load
- * that V8 compiles to one instruction (measured ~25% faster than DataView.getUint32 for
- * the bench's 4-field decode). The arrays are the reader's, reused by the next batch; like
+ * that V8 compiles to one instruction (faster than DataView.getUint32). The arrays are the reader's, reused by the next batch; like
  * the mapping's contents they are valid only during the call.
  */
 export type BatchCallback = (
@@ -232,9 +221,7 @@ export class RingBufReader extends EventReaderBase {
    * (offset, length) arrays, hand them to cb in ONE call, then publish consumer_pos once.
    * The header walk is a tight monomorphic loop with no call per record, and the caller's
    * decode loop keeps its state in locals. Use it when the caller needs the whole batch at
-   * once. For a per-record decode, consume() is faster (see BATCH_BYTES): bench/RESULTS.md,
-   * 2026-11-25T06:56, 64-byte records, 4 fields: 61.8 M rec/s median against 89.7 for
-   * consume() and 159.5 for libbpf. Returns the count.
+   * once. For a per-record decode, consume() is faster (see BATCH_BYTES). Returns the count.
    */
   consumeBatch(cb: BatchCallback, limit: number = BATCH_MAX): number {
     if (this.closed) return 0;
@@ -270,8 +257,7 @@ export class RingBufReader extends EventReaderBase {
     const start = this.pos;
     // The walk runs on small integers relative to this batch (bytes walked, bytes
     // available, header offset in the mapping), which V8 keeps in int32 registers:
-    // positions pass 2^31 over time and would make the loop's arithmetic double. (No
-    // difference was measurable through this machine's noise; it does no harm.)
+    // positions pass 2^31 over time and would make the loop's arithmetic double.
     // producer_pos is read once per batch, and again only when the walk catches up.
     // Every field the loop needs is loaded here, on entry: a property access first
     // reached inside the loop has no type feedback in the loop's OSR code, which then

@@ -1,18 +1,15 @@
 // A worker thread that blocks in epoll_wait(2) for the main thread, so waiting for ring
 // or perf buffer data costs neither the event loop nor one of libuv's 4 pool threads.
-// Measured against koffi `.async` epoll_wait on the pool (bench/ringbuf/wakeup.ts,
-// bench/RESULTS.md): more wakeups/s and a much shorter p99 on the loaded machine.
+// Against koffi `.async` epoll_wait on the pool: more wakeups/s and a much shorter p99
+// (bench/ringbuf/wakeup.ts; bench/README.md).
 //
 // Protocol, over a SharedArrayBuffer of Int32 slots:
 //   ARM  = 1: the main thread has drained and wants the next readiness. The worker parks
 //        in Atomics.wait while ARM = 0, and clears it before it signals, so exactly one
 //        signal is sent per arm (the main thread re-arms after its drain).
 //   SIGNAL: readiness counter. The worker increments it and Atomics.notify()s; the main
-//        thread awaits it with Atomics.waitAsync. Measured against postMessage per
-//        readiness (bench/ringbuf/wakeup.ts, ping-pong, 2 alternating runs each on this
-//        loaded 2-core machine): 15.6k–17.7k wakeups/s, p99 65–77 µs with waitAsync
-//        against 10.0k–14.4k, p99 190–280 µs with postMessage (MessagePort machinery and
-//        a structured-clone per message).
+//        thread awaits it with Atomics.waitAsync, which beats a postMessage per readiness
+//        (MessagePort machinery and a structured clone per message) on rate and p99.
 //   STOP = 1: exit. close() sets it, then writes the eventfd in the epoll set so a
 //        blocked epoll_wait returns at once.
 // epoll is level-triggered, so data committed during the main thread's drain makes the
@@ -85,8 +82,8 @@ while (Atomics.load(state, ${STOP}) === 0) {
 type WorkerClass = typeof import("node:worker_threads").Worker;
 
 /**
- * node:worker_threads, loaded when the first worker starts: it costs ~2.5 ms, and a
- * tracer's first wait comes after its first events are out. `require` is the
+ * node:worker_threads, loaded when the first worker starts: loading it costs start-up
+ * time, and a tracer's first wait comes after its first events are out. `require` is the
  * CommonJS bundle's (the single binary); from source, one made for this module.
  */
 function loadWorkerClass(): WorkerClass {

@@ -124,7 +124,7 @@ export function encodePerfEventAttr(a: PerfEventAttr): Uint8Array {
 
 /**
  * perf_event_open(attr, pid, cpu, group_fd, flags) → fd. For a tracepoint+BPF pair,
- * pid=-1 cpu=0 sees events of all CPUs (measured here, see PLATFORM.md).
+ * pid=-1 cpu=0 sees events of all CPUs (checked on this project's kernels: PLATFORM.md).
  */
 export function perfEventOpen(
   attr: PerfEventAttr,

@@ -28,9 +28,7 @@ function bad(): never {
 /**
  * A constant (keys and punctuation, all ASCII) as little-endian 32-bit words, zero
  * padded: raw() writes it a word at a time. Copying keys byte by byte was the
- * writer's biggest cost (the hottest JIT function of a fork storm's steady state,
- * `perf record` with --perf-basic-prof); word stores measured 2.5x faster per key in
- * isolation (17 vs 45 ns).
+ * writer's biggest cost in a fork storm's steady state (bench/README.md).
  */
 interface Constant {
   readonly n: number;

@@ -121,8 +121,8 @@ export function cmdlineArgv(bytes: Uint8Array): string[] {
 /** Reads one process from procRoot/<pid>; undefined when it vanished or is malformed. */
 export function readProcessInfo(pid: number, procRoot = "/proc"): ProcessInfo | undefined {
   // Plain concatenation, not path.join: the seeding runs in a trace's first turns, and
-  // 280-odd joins made V8 optimize path's normalizeString there (an ~9 ms compile in
-  // the first half second of a fork storm, bench: --trace-opt). pids are digits and
+  // hundreds of joins made V8 optimize path's normalizeString there, a compile in the
+  // first half second of a fork storm (bench/README.md). pids are digits and
   // procRoot is /proc or a test fixture, so there is nothing to normalize.
   const dir = `${procRoot.endsWith("/") ? procRoot.slice(0, -1) : procRoot}/${pid}`;
   const statBuf = tryRead(`${dir}/stat`);

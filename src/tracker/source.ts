@@ -123,8 +123,8 @@ export interface TraceSession {
    * The same stream as events(), a ring-buffer drain at a time: each array holds the
    * events of one turn, in order, and is only valid until the next iteration (it is
    * reused). This is what `tsbpf trace` reads: an async generator costs a promise and
-   * a microtask turn per item, 0.2-0.35 µs, which per event was ~3% of the tracer's
-   * CPU in a fork storm. Use either this or events(), not both.
+   * a microtask turn per item, a visible share of the tracer's CPU in a fork storm.
+   * Use either this or events(), not both.
    */
   batches(opts?: { signal?: AbortSignal }): AsyncIterable<readonly TraceEvent[]>;
   /** Add a process to the descendant filter (needs rootPids). */
@@ -280,17 +280,17 @@ function requireBtf(spec: CollectionSpec) {
 
 /**
  * Processes read from /proc per turn of events() while seeding in the background:
- * each costs 4 small reads and a readlink (~0.1-0.3 ms here), so a turn stays a few ms.
+ * each costs 4 small reads and a readlink, so a turn stays a few ms.
  */
 const SEED_CHUNK = 16;
 
 /**
  * With the "worker" waiter the reader's first wait starts its epoll worker thread
- * (src/sys/epoll-worker.ts), whose isolate takes ~15 ms to boot here (more on a loaded
+ * (src/sys/epoll-worker.ts), whose isolate takes a while to boot (longer on a loaded
  * machine); until it runs, no readiness is reported. So for STARTUP_POLL_FOR_MS after the first wait, each
  * wait is cut to STARTUP_POLL_MS and the ring is drained on that timer too: events
  * at start-up are not held up by the boot. (Booting the worker ahead of time, while
- * the programs load, was measured slower: on 2 busy cores it competes with the load.)
+ * the programs load, competes with the load for the CPU.)
  */
 const STARTUP_POLL_MS = 2;
 const STARTUP_POLL_FOR_MS = 100;
@@ -311,16 +311,13 @@ const TURN_LIMIT = 4096;
  * Pause after a drain that found records, before draining again. The kernel wakes a
  * waiting reader each time it submits into an empty ring (bpf_ringbuf_commit), so a
  * reader that re-arms after every drain takes one wakeup (worker futex, promise,
- * timer) per fork in a storm: measured on a 20k-fork storm, the wait path was the
- * biggest user-side cost. So while events keep coming the reader sleeps between drains
+ * timer) per fork in a storm, and the wait path became the biggest user-side cost. So while events keep coming the reader sleeps between drains
  * and lets them batch up: 1 ms after the first drain, doubling while each drain finds
  * records, up to COALESCE_MAX_MS; back to 1 ms once a drain finds nothing. An event
  * that arrives after an idle period is still read at once (the pause only follows a
- * drain that found something), and a storm is read in batches of ~16 ms.
- * Each drain costs a fixed ~40 µs (timer, promise, generator resume, loss-poll check):
- * on a 3 s fork storm (~8,000 events/s) the tracer's CPU per event was 31-32 µs with a
- * fixed 1 ms pause, 26-27 µs with 4 ms and 21-23 µs with 10 ms (dist/tsbpf, three
- * interleaved runs each). The ring holds far more than 16 ms of any storm: 8 MiB, while
+ * drain that found something), and a storm is read in batches of ~16 ms: each drain
+ * has a fixed cost (timer, promise, generator resume, loss-poll check), so longer
+ * pauses cut the tracer's CPU per event (bench/README.md). The ring holds far more than 16 ms of any storm: 8 MiB, while
  * 16 ms of 100,000 fork/exit records/s is ~300 KiB.
  */
 const COALESCE_MIN_MS = 1;
