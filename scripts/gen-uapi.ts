@@ -52,6 +52,7 @@ export const STRUCTS = [
   "bpf_btf_info",
   "bpf_link_info",
   "perf_event_attr",
+  "perf_event_mmap_page",
 ] as const;
 
 /**

@@ -29,14 +29,17 @@ import {
   perfEventOpen,
 } from "../sys/perf.ts";
 import { sys } from "../sys/syscalls.ts";
-import { BPF_MAP_TYPE } from "../uapi.ts";
+import { perf_event_mmap_page } from "../uapi.gen.ts";
+import { BPF_MAP_TYPE, PERF_RECORD_LOST, PERF_RECORD_SAMPLE } from "../uapi.ts";
 
-export const PERF_RECORD_LOST = 2;
-export const PERF_RECORD_SAMPLE = 9;
-const DATA_HEAD = 1024;
-const DATA_TAIL = 1032;
-const DATA_OFFSET = 1040;
-const DATA_SIZE = 1048;
+/** enum perf_event_type (generated from BTF). */
+export { PERF_RECORD_LOST, PERF_RECORD_SAMPLE };
+
+/** struct perf_event_mmap_page's control fields (generated from BTF). */
+const DATA_HEAD = perf_event_mmap_page.data_head[0];
+const DATA_TAIL = perf_event_mmap_page.data_tail[0];
+const DATA_OFFSET = perf_event_mmap_page.data_offset[0];
+const DATA_SIZE = perf_event_mmap_page.data_size[0];
 
 /** Options of new PerfReader(). */
 export interface PerfReaderOptions {

@@ -25,7 +25,7 @@ import { EventReaderBase, type RawCallback, RingBufError } from "../events/base.
 import { Waiter, type WaiterMode } from "../events/waiter.ts";
 import type { BpfMap } from "../maps/map.ts";
 import { MAP_SHARED, mmap, munmap, PAGE_SIZE, PROT_READ, PROT_WRITE, view } from "../sys/mm.ts";
-import { BPF_MAP_TYPE } from "../uapi.ts";
+import { BPF_MAP_TYPE, BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ } from "../uapi.ts";
 import {
   type ConsumeLoop,
   type ConsumeLoopFactory,
@@ -34,9 +34,9 @@ import {
 } from "./consume-loop.ts";
 import type { LossCounter } from "./loss.ts";
 
-export const BPF_RINGBUF_BUSY_BIT = 0x8000_0000;
-export const BPF_RINGBUF_DISCARD_BIT = 0x4000_0000;
-export const BPF_RINGBUF_HDR_SZ = 8;
+/** The record header's bits and size (bpf.h's anonymous enum, generated from BTF). */
+export { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ };
+
 const LEN_MASK = 0x3fff_ffff;
 
 /**

@@ -79,7 +79,7 @@ function emptyTarget(): Btf {
 test("extraTargets are searched after the target: candidates the target lacks come from them", () => {
   if (!privileged("loading process.bpf.o")) return;
   const vmlinux = new BtfCache().kernel();
-  // The tracer's object: CO-RE records and no externs (a ksym is looked up in the target only).
+  // The tracer's object: CO-RE records and no externs (kconfig would be read from the target).
   const viaExtra = load(TRACER, { ...TRACER_OPTS, targetBtf: emptyTarget(), extraTargets: [vmlinux] });
   assert.is(viaExtra.error, undefined, viaExtra.error?.message);
   const direct = load(TRACER, { ...TRACER_OPTS, targetBtf: vmlinux });

@@ -87,6 +87,7 @@ function bpftoolLayouts(names: readonly string[]): { attr: Flat; structs: Map<st
     out: Map<string, number>,
   ): Map<string, number> => {
     for (const m of t.members) {
+      if (m.name.startsWith("__")) continue; // reserved padding, not generated
       const mt = resolve(m.type);
       if (mt.kind === "STRUCT" || mt.kind === "UNION")
         flatten(mt, base + m.bits / 8, m.name ? `${prefix}${m.name}.` : prefix, out);
@@ -173,6 +174,7 @@ test("every field of the generated bpf_attr, bpf_*_info and perf_event_attr tabl
     bpf_btf_info: G.bpf_btf_info,
     bpf_link_info: G.bpf_link_info,
     perf_event_attr: G.perf_event_attr,
+    perf_event_mmap_page: G.perf_event_mmap_page,
   };
   const infos = Object.keys(generated) as (keyof typeof generated)[];
   const { attr, structs } = bpftoolLayouts(infos);
