@@ -13,6 +13,12 @@
 import { readFileSync, readlinkSync } from "node:fs";
 import { MADV_DONTNEED, madvise } from "../sys/mm.ts";
 
+/**
+ * How long after the session opened the tracer's start-up is over: the /proc seeding
+ * runs in the background and the first drains compile the per-event code.
+ */
+export const STARTUP_OVER_MS = 1000;
+
 /** One mapping of /proc/self/smaps (proc(5)). */
 export interface SmapsMapping {
   start: bigint;

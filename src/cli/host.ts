@@ -11,6 +11,8 @@ export interface CliHost {
   readonly files: ObjectFiles;
   /** Called once before `tsbpf trace` opens its session. */
   readonly beforeTrace?: () => void;
+  /** Called once `tsbpf trace` has opened its session (programs loaded and attached). */
+  readonly traceOpened?: () => void;
   /** The tracer's ring-buffer record loop (SessionOptions.consumeLoop). */
   readonly consumeLoop?: ConsumeLoopFactory;
   /** The tracer's drain-loop warm-up (SessionOptions.warmUp). */

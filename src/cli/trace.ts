@@ -121,6 +121,7 @@ const trace: Command = {
       throw asCliError(e);
     }
     const opened = t;
+    host.traceOpened?.();
     exports?.bind({ processTableSize: () => opened.table.size, kernelStats: () => opened.kernelStats() });
     try {
       return await printTrace(t, cfg, exports);
