@@ -292,7 +292,8 @@ export async function explainObject(
       onProgramError: trace.onProgramError,
       targetBtf: choice.given,
       btfCache: choice.btfCache,
-      // log_level 1 on success too, so each verdict comes with the verifier statistics.
+      // A log on success too: level 1 gives each verdict its statistics, level 2
+      // (--verifier-log) every instruction the verifier walked.
       logLevel: report.verifier_log_level,
     });
     report.loaded = true;
@@ -306,12 +307,12 @@ export async function explainObject(
   report.steps = jsonSafe(
     steps.map((s) => (s.step === "prog_loaded" && s.log !== undefined ? { ...s, log: undefined } : s)),
   ) as LoadStep[];
+  // A probe's own map may have had an fd number the object's maps reuse later.
+  const maps = trace.mapsByFd(spec);
+  const noMaps: typeof maps = new Map();
   report.bpf_calls = trace.calls(
     spec.programs.map((p) => p.name),
-    (c) =>
-      readableAttr(jsonSafe(c.attr) as Record<string, unknown>, {
-        maps: trace.mapsByFd(spec),
-      }),
+    (c, probe) => readableAttr(jsonSafe(c.attr) as Record<string, unknown>, { maps: probe ? noMaps : maps }),
   );
   for (const s of steps) {
     if (s.step === "relocation_applied") {

@@ -93,7 +93,10 @@ export class LoadTrace {
    * The calls for the report. A BPF_PROG_LOAD that is not a probe belongs to the program
    * whose verdict (prog_loaded, prog_rejected, or a failure) comes next on the timeline.
    */
-  calls(programs: string[], attr: (c: BpfCallRecord) => Record<string, unknown>): ExplainReport["bpf_calls"] {
+  calls(
+    programs: string[],
+    attr: (c: BpfCallRecord, probe: boolean) => Record<string, unknown>,
+  ): ExplainReport["bpf_calls"] {
     const out: ExplainReport["bpf_calls"] = [];
     this.#timeline.forEach((e, i) => {
       if (!("call" in e)) return;
@@ -118,7 +121,7 @@ export class LoadTrace {
         cmd: c.cmdName,
         ...(e.probe ? { probe: e.probe } : {}),
         ...(program !== undefined ? { program } : {}),
-        attr: attr(c),
+        attr: attr(c, e.probe !== undefined),
         result: c.result,
         ...(c.errno ? { errno: ERRNO[c.errno] ?? String(c.errno) } : {}),
         duration_us: Math.round(c.durationNs / 100) / 10,
