@@ -130,7 +130,12 @@ export function renderExplainText(r: ExplainReport): string {
     else if (p.verdict === "failed") v = "FAILED before the verifier";
     else v = "REJECTED by the verifier";
     out.push(`  ${p.name} (${p.type}, SEC("${p.section}")): ${v}`);
-    if (p.reason) out.push(`    ${p.reason.split("\n").join("\n    ")}`);
+    // Every skipped program shares the load's error: it is printed once, at the end.
+    const reason =
+      p.verdict === "skipped" && r.error && p.reason?.includes(r.error.split("\n")[0] as string)
+        ? "not tried: the load stopped before this program (why: 'load failed' below)"
+        : p.reason;
+    if (reason) out.push(`    ${reason.split("\n").join("\n    ")}`);
     if (p.verifier_log !== undefined) {
       const lines = p.verifier_log.split("\n").filter((l) => l.trim() !== "");
       out.push(`    verifier log (log_level ${r.verifier_log_level ?? 1}, ${lines.length} lines):`);

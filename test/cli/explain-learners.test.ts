@@ -134,9 +134,17 @@ test("explain goes on past a failing program: every later program has a verdict 
   // A load that stops before any program: each program says it was skipped, and why.
   const u = runCli(["explain", "test/fixtures/unknown_sec.bpf.o"]);
   assert.is(u.status, 1);
+  // In text the shared cause is printed once, at the end; in JSON each reason carries it.
   assert.match(
     u.stdout,
-    /filter_named \(unspec, SEC\("socket\/name"\)\): skipped\n {4}not tried: the load stopped before this program: .*gives no program type/,
+    /filter_named \(unspec, SEC\("socket\/name"\)\): skipped\n {4}not tried: the load stopped before this program \(why: 'load failed' below\)/,
+  );
+  assert.is(count(u.stdout, "gives no program type"), 1);
+  assert.match(u.stdout, /\nload failed: .*gives no program type/);
+  const uj = explainJson(["test/fixtures/unknown_sec.bpf.o"]).j;
+  assert.match(
+    uj.programs[0].reason,
+    /^not tried: the load stopped before this program: .*gives no program type/,
   );
   for (const o of [
     "test/fixtures/reject.bpf.o",
