@@ -88,18 +88,13 @@ function btfOf(path: string, bytes: Uint8Array, kind: "elf" | "btf"): Btf {
       throw new TsbpfError(`${safe(path)}: the object has no .BTF section (build it with clang -g)`);
     return spec.btf;
   }
-  const raw = Btf.parse(bytes, { name: safe(path) });
-  // Split BTF (a kernel module's) starts numbering after its base: read vmlinux under it.
-  if (raw.header && isModuleBtf(path)) {
-    const base = Btf.parse(
-      new Uint8Array(readInputFile(`${KERNEL_BTF}/vmlinux`, { what: "file", maxBytes: BINARY_MAX_BYTES })),
-      {
-        name: `${KERNEL_BTF}/vmlinux`,
-      },
-    );
+  // Split BTF (a kernel module's) numbers its types after its base's: read vmlinux under it.
+  if (isModuleBtf(path)) {
+    const vmlinux = readInputFile(`${KERNEL_BTF}/vmlinux`, { what: "file", maxBytes: BINARY_MAX_BYTES });
+    const base = Btf.parse(new Uint8Array(vmlinux), { name: `${KERNEL_BTF}/vmlinux` });
     return Btf.parse(bytes, { name: safe(path), base });
   }
-  return raw;
+  return Btf.parse(bytes, { name: safe(path) });
 }
 
 function isModuleBtf(path: string): boolean {
