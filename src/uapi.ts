@@ -3,7 +3,7 @@
 // The enums (bpf_cmd, bpf_map_type, ..., the anonymous flag enums) and the bpf_attr
 // layouts are generated from the kernel's BTF into uapi.gen.ts (scripts/gen-uapi.ts);
 // what BTF cannot carry, bpf.h's #defines, is written out below and checked against the
-// installed header (test/oracle/uapi-header.test.ts).
+// installed header (test/sys/uapi-oracle.test.ts).
 import { bpf_attach_type, bpf_cmd, bpf_link_type, bpf_map_type, bpf_prog_type } from "./uapi.gen.ts";
 
 export * from "./uapi.gen.ts";
