@@ -95,7 +95,13 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } events SEC(".maps");
 #define TSBPF_ENOSPC 28
-#define EMIT_FAILED(ret) ((ret) && (ret) != -TSBPF_ENOSPC)
+/* A function, not a macro: the macro this was named its argument twice, so
+ * "failed(output(...))" called the output again whenever it failed, and a full
+ * ring counted one exec as two drops (or delivered it after counting it lost). */
+static __always_inline bool emit_failed(long ret)
+{
+	return ret && ret != -TSBPF_ENOSPC;
+}
 /* Fixed-size records are built on the stack (<= 120 bytes), then copied out. */
 #define EV_BEGIN(e, type) \
 	typeof(*(e)) __ev_buf; \
@@ -103,7 +109,7 @@ struct {
 #define EV_SUBMIT(ctx, e, type) \
 	do { \
 		long __r = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, (e), sizeof(*(e))); \
-		if (EMIT_FAILED(__r)) \
+		if (emit_failed(__r)) \
 			count(&lost, type); \
 	} while (0)
 #define EV_OUTPUT(ctx, data, size) bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, data, size)
@@ -113,7 +119,10 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 * 1024 * 1024);
 } events SEC(".maps");
-#define EMIT_FAILED(ret) ((ret) != 0)
+static __always_inline bool emit_failed(long ret)
+{
+	return ret != 0;
+}
 /* Fixed-size records are reserved in the ring and written in place. */
 #define EV_BEGIN(e, type) \
 	(e) = bpf_ringbuf_reserve(&events, sizeof(*(e)), 0); \
@@ -706,7 +715,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 
 	if (off > TSBPF_SCRATCH_SIZE) /* cannot happen; tells the verifier the bound */
 		off = TSBPF_SCRATCH_SIZE;
-	if (EMIT_FAILED(EV_OUTPUT(ctx, s->buf, off)))
+	if (emit_failed(EV_OUTPUT(ctx, s->buf, off)))
 		count(&lost, TSBPF_EV_EXEC);
 	scratch_put(s);
 	return 0;
@@ -784,7 +793,7 @@ static __always_inline int exec_exit(void *ctx, long ret)
 	fill_hdr(&e->hdr, t, TSBPF_EV_EXEC_FAILED, off, cgid);
 	if (off > TSBPF_SCRATCH_SIZE)
 		off = TSBPF_SCRATCH_SIZE;
-	if (EMIT_FAILED(EV_OUTPUT(ctx, s->buf, off)))
+	if (emit_failed(EV_OUTPUT(ctx, s->buf, off)))
 		count(&lost, TSBPF_EV_EXEC_FAILED);
 	scratch_put(s);
 	return 0;

@@ -19,14 +19,17 @@ import { EventReaderBase, type RawCallback, RingBufError } from "../events/base.
 import { Waiter, type WaiterMode } from "../events/waiter.ts";
 import type { BpfMap } from "../maps/map.ts";
 import { possibleCpus } from "../sys/cpus.ts";
+import { SyscallError } from "../sys/errors.ts";
 import { MAP_SHARED, mmap, munmap, PAGE_SIZE, PROT_READ, PROT_WRITE, view } from "../sys/mm.ts";
 import {
   ioctl,
   PERF_COUNT_SW_BPF_OUTPUT,
   PERF_EVENT_IOC_ENABLE,
+  PERF_FORMAT_LOST,
   PERF_SAMPLE_RAW,
   PERF_TYPE_SOFTWARE,
   perfEventOpen,
+  perfReadLost,
 } from "../sys/perf.ts";
 import { sys } from "../sys/syscalls.ts";
 import { perf_event_mmap_page } from "../uapi.gen.ts";
@@ -72,6 +75,13 @@ export class PerfReader extends EventReaderBase {
   protected readonly waiter: Waiter;
   private readonly rings: CpuRing[] = [];
   private lostCount = 0;
+  /**
+   * The kernel counts each ring's drops where read(2) reports them (PERF_FORMAT_LOST,
+   * Linux 6.0+). A PERF_RECORD_LOST is written only in front of the next sample that
+   * fits, so the drops after the last one (a trace that ends while its rings are
+   * full) would never be reported from the records alone.
+   */
+  private lostByRead = true;
 
   constructor(map: BpfMap, opts: PerfReaderOptions = {}) {
     super();
@@ -94,22 +104,33 @@ export class PerfReader extends EventReaderBase {
             `perf map '${map.spec.name}' has ${map.spec.maxEntries} slots, CPU ${cpu} needs slot ${cpu}`,
           );
         }
-        const fd = perfEventOpen(
-          {
-            type: PERF_TYPE_SOFTWARE,
-            config: PERF_COUNT_SW_BPF_OUTPUT,
-            sample_type: PERF_SAMPLE_RAW,
-            sample_period: 1,
-            flags: { watermark: opts.watermark !== undefined },
-            wakeup_events: opts.watermark === undefined ? 1 : undefined,
-            wakeup_watermark: opts.watermark,
-          },
-          -1,
-          cpu,
-          -1,
-          undefined,
-          `perf buffer of CPU ${cpu}`,
-        );
+        const open = () =>
+          perfEventOpen(
+            {
+              type: PERF_TYPE_SOFTWARE,
+              config: PERF_COUNT_SW_BPF_OUTPUT,
+              sample_type: PERF_SAMPLE_RAW,
+              sample_period: 1,
+              read_format: this.lostByRead ? PERF_FORMAT_LOST : 0,
+              flags: { watermark: opts.watermark !== undefined },
+              wakeup_events: opts.watermark === undefined ? 1 : undefined,
+              wakeup_watermark: opts.watermark,
+            },
+            -1,
+            cpu,
+            -1,
+            undefined,
+            `perf buffer of CPU ${cpu}`,
+          );
+        let fd: number;
+        try {
+          fd = open();
+        } catch (e) {
+          // Before Linux 6.0 an unknown read_format bit is EINVAL: count the records then.
+          if (!(this.lostByRead && e instanceof SyscallError && e.code === "EINVAL")) throw e;
+          this.lostByRead = false;
+          fd = open();
+        }
         let addr: bigint;
         try {
           addr = mmap(len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, `perf buffer of CPU ${cpu}`);
@@ -207,9 +228,15 @@ export class PerfReader extends EventReaderBase {
     return n;
   }
 
-  /** Samples the kernel dropped (PERF_RECORD_LOST totals) so far. */
+  /**
+   * Samples the kernel dropped so far: its per-ring counters (Linux 6.0+), else the
+   * PERF_RECORD_LOST totals read so far (which miss drops no later sample reported).
+   */
   lost(): number {
-    return this.lostCount;
+    if (!this.lostByRead) return this.lostCount;
+    let n = 0;
+    for (const r of this.rings) n += Number(perfReadLost(r.fd, `perf buffer of CPU ${r.cpu}`));
+    return n;
   }
 
   protected dispose(): void {

@@ -18,6 +18,8 @@ export {
   PERF_TYPE_SOFTWARE,
   PERF_TYPE_TRACEPOINT,
 } from "../uapi.gen.ts";
+/** read_format bit: read() also returns the samples the event could not write (Linux 6.0+). */
+export const PERF_FORMAT_LOST = 1 << 4;
 
 /** perf_event_open flags */
 export const PERF_FLAG_FD_NO_GROUP = 1 << 0;
@@ -143,6 +145,20 @@ export function perfEventOpen(
     });
   }
   return fd;
+}
+
+/**
+ * The samples an event opened with read_format PERF_FORMAT_LOST (and no other
+ * read_format bit) failed to write so far: read(2) gives { u64 value; u64 lost; }
+ * (include/uapi/linux/perf_event.h, "read_format"). The kernel counts each failed
+ * perf_output_begin() there (kernel/events/ring_buffer.c, event->lost_samples), also
+ * the ones no PERF_RECORD_LOST has reported yet.
+ */
+export function perfReadLost(fd: number, what?: string): bigint {
+  const buf = new Uint8Array(16);
+  if (sys.read(fd, buf, 16) !== 16)
+    throw new SyscallError("read", sys.errno(), { what: what ?? `perf event fd ${fd}` });
+  return new DataView(buf.buffer).getBigUint64(8, true);
 }
 
 /** ioctl(fd, req, arg); throws SyscallError naming the request. */
