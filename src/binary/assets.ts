@@ -7,14 +7,16 @@
 // Users name an embedded object either by its bare basename (`tsbpf inspect
 // process.bpf.o` uses ./process.bpf.o when it exists, the embedded copy otherwise) or
 // explicitly with the `embedded:` prefix (`tsbpf inspect embedded:process.bpf.o`).
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   AssetError,
+  describeShipped,
   EMBEDDED_PREFIX,
   type ObjectFiles,
+  objectFiles,
+  objectNamesIn,
   packageObjectDir,
-  readFailure,
+  shippedIn,
 } from "../loader/spec-file.ts";
 import type { CollectionSpec } from "../spec.ts";
 
@@ -57,21 +59,13 @@ function devBpfDir(): string {
   return packageObjectDir();
 }
 
+/** The objects next to the sources or the bundle (objects in files, not in the blob). */
+const onDisk = shippedIn(devBpfDir);
+
 /** Basenames of the embedded BPF objects (e.g. "process.bpf.o"), sorted. */
 export function assetNames(): string[] {
   if (sea() && typeof __TSBPF_BPF_ASSETS__ !== "undefined") return [...__TSBPF_BPF_ASSETS__];
-  try {
-    return readdirSync(devBpfDir())
-      .filter((n) => n.endsWith(".bpf.o"))
-      .sort();
-  } catch {
-    return [];
-  }
-}
-
-function describeAvailable(): string {
-  const names = assetNames();
-  return names.length ? `embedded objects: ${names.join(", ")}` : "no BPF objects are embedded in this build";
+  return objectNamesIn(devBpfDir());
 }
 
 /**
@@ -80,21 +74,11 @@ function describeAvailable(): string {
  */
 export function readAsset(name: string): Uint8Array {
   const s = sea();
-  if (s) {
-    try {
-      return new Uint8Array(s.getAsset(name));
-    } catch (e) {
-      throw new AssetError(`no embedded asset named '${name}' (${describeAvailable()})`, { cause: e });
-    }
-  }
-  if (name.includes("/") || name === "" || name === "." || name === "..") {
-    throw new AssetError(`invalid embedded asset name '${name}': expected a basename like 'process.bpf.o'`);
-  }
-  const path = join(devBpfDir(), name);
+  if (!s) return onDisk.read(name);
   try {
-    return readFileSync(path);
+    return new Uint8Array(s.getAsset(name));
   } catch (e) {
-    throw new AssetError(`no embedded asset named '${name}': cannot read ${path} (${describeAvailable()})`, {
+    throw new AssetError(`no embedded asset named '${name}' (${describeShipped(assetNames())})`, {
       cause: e,
     });
   }
@@ -106,27 +90,11 @@ export function readAsset(name: string): Uint8Array {
  * `embedded:<name>` always means the embedded one. `path` is what to show the user:
  * the file path, or `embedded:<name>`.
  */
-export function readObjectFile(pathOrName: string): { bytes: Uint8Array; path: string } {
-  if (pathOrName.startsWith(EMBEDDED_PREFIX)) {
-    const name = pathOrName.slice(EMBEDDED_PREFIX.length);
-    return { bytes: readAsset(name), path: embeddedPath(name) };
-  }
-  try {
-    return { bytes: readFileSync(pathOrName), path: pathOrName };
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const bare = !pathOrName.includes("/");
-    if (code === "ENOENT" && bare && assetNames().includes(pathOrName)) {
-      return { bytes: readAsset(pathOrName), path: embeddedPath(pathOrName) };
-    }
-    const hint = bare ? ` and no embedded object of that name (${describeAvailable()})` : "";
-    throw new AssetError(`cannot read BPF object '${pathOrName}': ${readFailure(e)}${hint}`, { cause: e });
-  }
-}
-
-function embeddedPath(name: string): string {
-  return sea() ? `${EMBEDDED_PREFIX}${name}` : join(devBpfDir(), name);
-}
+export const readObjectFile = objectFiles({
+  names: assetNames,
+  read: readAsset,
+  pathOf: (name) => (sea() ? `${EMBEDDED_PREFIX}${name}` : join(devBpfDir(), name)),
+}).read;
 
 // Embedded objects already parsed into their CollectionSpec: filled only while the
 // single binary's V8 start-up snapshot is built (scripts/build-sea.mjs parses each

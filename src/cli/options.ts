@@ -63,17 +63,6 @@ export function renderOptionsHelp(table: OptionTable, withHelp = true): string {
   return rows.join("\n");
 }
 
-/** Every long and short flag of a table, for "did you mean" and completions. */
-export function flagNames(table: OptionTable): string[] {
-  const out: string[] = [];
-  for (const o of table) {
-    if (!isOption(o)) continue;
-    out.push(`--${o.name}`);
-    if (o.short) out.push(`-${o.short}`);
-  }
-  return out;
-}
-
 /** Words of `text` in lines of at most `cols` characters (a longer word gets a line of its own). */
 export function wrap(text: string, cols: number): string[] {
   const lines: string[] = [];

@@ -45,10 +45,10 @@ export function packageObjectDir(): string {
   return fileURLToPath(new URL("../../bpf/", import.meta.url));
 }
 
-/** Basenames of the objects in packageObjectDir() (e.g. "process.bpf.o"), sorted; [] without one. */
-export function packageObjectNames(): string[] {
+/** Basenames of the objects in `dir` (e.g. "process.bpf.o"), sorted; [] without one. */
+export function objectNamesIn(dir: string): string[] {
   try {
-    return readdirSync(packageObjectDir())
+    return readdirSync(dir)
       .filter((n) => n.endsWith(".bpf.o"))
       .sort();
   } catch {
@@ -56,28 +56,48 @@ export function packageObjectNames(): string[] {
   }
 }
 
-/** The bytes of the shipped object `name` (a basename) and its path; AssetError when there is none. */
-export function readPackageObject(name: string): { bytes: Uint8Array; path: string } {
-  if (name.includes("/") || name === "" || name === "." || name === "..") {
-    throw new AssetError(`invalid embedded asset name '${name}': expected a basename like 'process.bpf.o'`);
-  }
-  const path = join(packageObjectDir(), name);
-  try {
-    return { bytes: readFileSync(path), path };
-  } catch (e) {
-    throw new AssetError(`no embedded asset named '${name}': cannot read ${path} (${describeShipped()})`, {
-      cause: e,
-    });
-  }
+/** Where the objects shipped with tsbpf come from, for objectFiles(). */
+export interface ShippedObjects {
+  /** Their basenames, sorted. */
+  names(): string[];
+  /** The bytes of one, by basename; AssetError when there is none. */
+  read(name: string): Uint8Array;
+  /** What to show the user for one (its file path, or `embedded:NAME`). */
+  pathOf(name: string): string;
 }
 
-function describeShipped(): string {
-  const names = packageObjectNames();
+/** The shipped objects as files in `dir`. */
+export function shippedIn(dir: () => string): ShippedObjects {
+  const names = () => objectNamesIn(dir());
+  return {
+    names,
+    read(name) {
+      if (name.includes("/") || name === "" || name === "." || name === "..") {
+        throw new AssetError(
+          `invalid embedded asset name '${name}': expected a basename like 'process.bpf.o'`,
+        );
+      }
+      const path = join(dir(), name);
+      try {
+        return readFileSync(path);
+      } catch (e) {
+        throw new AssetError(
+          `no embedded asset named '${name}': cannot read ${path} (${describeShipped(names())})`,
+          { cause: e },
+        );
+      }
+    },
+    pathOf: (name) => join(dir(), name),
+  };
+}
+
+/** "embedded objects: a, b" for messages. */
+export function describeShipped(names: readonly string[]): string {
   return names.length ? `embedded objects: ${names.join(", ")}` : "no BPF objects are embedded in this build";
 }
 
 /** Why a read failed, in words (errno code → phrase). */
-export function readFailure(e: unknown): string {
+function readFailure(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
   return code === "ENOENT"
     ? "no such file"
@@ -89,24 +109,34 @@ export function readFailure(e: unknown): string {
 }
 
 /**
- * `embedded:<name>` is the shipped object; otherwise the filesystem wins, and a bare
- * basename that is not a file falls back to the shipped object of that name.
+ * ObjectFiles over `shipped`: `embedded:<name>` is the shipped object; otherwise the
+ * filesystem wins, and a bare basename that is not a file falls back to the shipped
+ * object of that name.
  */
-export const packageObjectFiles: ObjectFiles = {
-  read(pathOrName) {
-    if (pathOrName.startsWith(EMBEDDED_PREFIX))
-      return readPackageObject(pathOrName.slice(EMBEDDED_PREFIX.length));
-    try {
-      return { bytes: readFileSync(pathOrName), path: pathOrName };
-    } catch (e) {
-      const bare = !pathOrName.includes("/");
-      if ((e as NodeJS.ErrnoException).code === "ENOENT" && bare && packageObjectNames().includes(pathOrName))
-        return readPackageObject(pathOrName);
-      const hint = bare ? ` and no embedded object of that name (${describeShipped()})` : "";
-      throw new AssetError(`cannot read BPF object '${pathOrName}': ${readFailure(e)}${hint}`, { cause: e });
-    }
-  },
-};
+export function objectFiles(shipped: ShippedObjects): ObjectFiles {
+  const fromShipped = (name: string) => ({ bytes: shipped.read(name), path: shipped.pathOf(name) });
+  return {
+    read(pathOrName) {
+      if (pathOrName.startsWith(EMBEDDED_PREFIX))
+        return fromShipped(pathOrName.slice(EMBEDDED_PREFIX.length));
+      try {
+        return { bytes: readFileSync(pathOrName), path: pathOrName };
+      } catch (e) {
+        const bare = !pathOrName.includes("/");
+        const names = bare ? shipped.names() : [];
+        if ((e as NodeJS.ErrnoException).code === "ENOENT" && names.includes(pathOrName))
+          return fromShipped(pathOrName);
+        const hint = bare ? ` and no embedded object of that name (${describeShipped(names)})` : "";
+        throw new AssetError(`cannot read BPF object '${pathOrName}': ${readFailure(e)}${hint}`, {
+          cause: e,
+        });
+      }
+    },
+  };
+}
+
+/** The library's default: the filesystem, then the package's bpf/ directory. */
+export const packageObjectFiles: ObjectFiles = objectFiles(shippedIn(packageObjectDir));
 
 /**
  * Reads and parses a BPF object (an ELF file from `clang -target bpf`) into its

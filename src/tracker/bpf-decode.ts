@@ -25,8 +25,6 @@ export const EV = {
   EXIT: TsbpfEventType.TSBPF_EV_EXIT,
   THREAD_EXIT: TsbpfEventType.TSBPF_EV_THREAD_EXIT,
 } as const;
-/** Names used for `lost` events, indexed by event type. */
-export const EV_KIND = ["", "fork", "thread", "exec", "exec_failed", "exit", "thread_exit"];
 const EXEC_ARGS_TRUNCATED = TsbpfExecFlags.TSBPF_EXEC_ARGS_TRUNCATED;
 const EXEC_ENV_CAPTURED = TsbpfExecFlags.TSBPF_EXEC_ENV_CAPTURED;
 const EXEC_ENV_TRUNCATED = TsbpfExecFlags.TSBPF_EXEC_ENV_TRUNCATED;

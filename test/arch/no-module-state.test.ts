@@ -25,9 +25,9 @@ const LIBRARY = [
 ];
 
 /**
- * The exceptions, each for a reason: the one libc handle module (koffi bound lazily into
- * live bindings, and the syscall seam's recorder slot), and the single binary's addon
- * loader (swapped in for src/sys/koffi.ts by scripts/build-sea.mjs, never imported).
+ * The exceptions, each for a reason: the syscall seam (the Syscalls in use, which
+ * overrideSyscalls() swaps, and the bpf() recorder slot) and the libc module behind it
+ * (koffi and libc, loaded on first use). src/binary is not library code.
  */
 const ALLOWED = new Set(["src/sys/libc.ts", "src/sys/syscalls.ts"]);
 
