@@ -73,7 +73,7 @@ export {
 } from "./loader/collection.ts";
 export { LoadError, UnsupportedProgramError, VerifierError } from "./loader/errors.ts";
 export { Program, type TestRunOptions, type TestRunResult } from "./loader/handle.ts";
-export { AssetError, loadCollectionSpec } from "./loader/spec-file.ts";
+export { AssetError, loadCollectionSpec, type ObjectFiles } from "./loader/spec-file.ts";
 export type { LoadStep, OnStep, VerifierStats } from "./loader/steps.ts";
 export { GlobalData, GlobalDataError, type GlobalValue } from "./maps/global-data.ts";
 export { BpfMap, type MapCreateOptions, type MapKey, type MapValue } from "./maps/map.ts";
@@ -95,6 +95,7 @@ export type {
 } from "./spec.ts";
 export type { MapInfo, ProgInfo } from "./sys/bpf.ts";
 export { SyscallError } from "./sys/errors.ts";
+export { overrideSyscalls, SyscallNotProvidedError, type Syscalls } from "./sys/syscalls.ts";
 export { XdpSocket, type XskOptions } from "./sys/xsk.ts";
 
 export { VERSION } from "./version.ts";

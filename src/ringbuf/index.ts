@@ -14,6 +14,7 @@ export {
   RingBufError,
 } from "../events/base.ts";
 export { PerfReader, type PerfReaderOptions } from "../perf/reader.ts";
+export type { ConsumeLoop, ConsumeLoopFactory, ConsumeLoopState } from "./consume-loop.ts";
 export { LossCounter } from "./loss.ts";
 export { type OpenEventReaderOptions, openEventReader } from "./open.ts";
 export {

@@ -27,6 +27,6 @@ export { EventFilter, type EventFilterOptions, isFailedExit } from "./filter.ts"
 export { EventWriter, type EventWriterOptions, type OutputTarget } from "./output.ts";
 export type { Rule } from "./rules.ts";
 export type { TraceEnd, TraceSink } from "./sink.ts";
-export { openSession, type SessionOptions, type TraceSession } from "./source.ts";
+export { type DrainWarmUp, openSession, type SessionOptions, type TraceSession } from "./source.ts";
 export { Summary, type SummaryOptions, type SummaryRenderOptions } from "./summary.ts";
 export { openTrace, type Trace, type TraceConfig } from "./trace.ts";
