@@ -33,32 +33,47 @@ export interface SmapsMapping {
 
 const HEADER = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) [0-9a-f]+ \S+ \d+\s*(.*)$/;
 
-/** Parses /proc/<pid>/smaps text. */
-export function parseSmaps(text: string): SmapsMapping[] {
+/** A "Key:   N kB" field of one smaps entry, 0 when absent. */
+function field(entry: string, key: string): number {
+  const at = entry.indexOf(`\n${key}:`);
+  return at < 0 ? 0 : Number.parseInt(entry.slice(at + key.length + 2), 10);
+}
+
+/**
+ * Parses /proc/<pid>/smaps text; with `path`, only the entries of mappings of that
+ * file (found by searching for it, not by reading every line: the start-up pays for
+ * this, and a process has hundreds of mappings).
+ */
+export function parseSmaps(text: string, path?: string): SmapsMapping[] {
   const out: SmapsMapping[] = [];
-  let cur: SmapsMapping | undefined;
-  for (const line of text.split("\n")) {
-    const h = HEADER.exec(line);
-    if (h) {
-      cur = {
-        start: BigInt(`0x${h[1]}`),
-        end: BigInt(`0x${h[2]}`),
-        perms: h[3] as string,
-        path: h[4] as string,
-        rss: 0,
-        privateDirty: 0,
-        anonymous: 0,
-      };
-      out.push(cur);
-      continue;
+  const starts: number[] = [];
+  if (path === undefined) {
+    for (let i = 0; i < text.length; i = text.indexOf("\n", i) + 1 || text.length) {
+      if (HEADER.test(text.slice(i, text.indexOf("\n", i) >>> 0))) starts.push(i);
     }
-    if (!cur) continue;
-    const colon = line.indexOf(":");
-    if (colon < 0) continue;
-    const key = line.slice(0, colon);
-    if (key === "Rss") cur.rss = Number.parseInt(line.slice(colon + 1), 10);
-    else if (key === "Private_Dirty") cur.privateDirty = Number.parseInt(line.slice(colon + 1), 10);
-    else if (key === "Anonymous") cur.anonymous = Number.parseInt(line.slice(colon + 1), 10);
+  } else {
+    for (let i = text.indexOf(path); i >= 0; i = text.indexOf(path, i + path.length)) {
+      const line = text.lastIndexOf("\n", i) + 1;
+      if (starts[starts.length - 1] !== line) starts.push(line);
+    }
+  }
+  for (const start of starts) {
+    const eol = text.indexOf("\n", start);
+    const h = HEADER.exec(text.slice(start, eol < 0 ? text.length : eol));
+    if (!h || (path !== undefined && (h[4] as string).replace(/ \(deleted\)$/, "") !== path)) continue;
+    // Each entry's fields run to the next header line (the last is VmFlags).
+    let end = text.indexOf("\nVmFlags:", start);
+    if (end < 0) end = text.length;
+    const entry = text.slice(eol, end);
+    out.push({
+      start: BigInt(`0x${h[1]}`),
+      end: BigInt(`0x${h[2]}`),
+      perms: h[3] as string,
+      path: h[4] as string,
+      rss: field(entry, "Rss"),
+      privateDirty: field(entry, "Private_Dirty"),
+      anonymous: field(entry, "Anonymous"),
+    });
   }
   return out;
 }
@@ -90,7 +105,7 @@ export function dropExecutablePages(): number {
   let kb = 0;
   try {
     const exe = readlinkSync("/proc/self/exe").replace(/ \(deleted\)$/, "");
-    for (const m of droppableMappings(parseSmaps(readFileSync("/proc/self/smaps", "utf8")), exe)) {
+    for (const m of droppableMappings(parseSmaps(readFileSync("/proc/self/smaps", "utf8"), exe), exe)) {
       madvise(m.start, Number(m.end - m.start), MADV_DONTNEED);
       kb += m.rss;
     }

@@ -62,10 +62,24 @@ test("only clean, private, read-only mappings of the file with resident pages ar
   );
 });
 
+test("parseSmaps with a path keeps that file's entries, field for field", () => {
+  const all = parseSmaps(SAMPLE);
+  assert.equal(
+    parseSmaps(SAMPLE, "/opt/tsbpf"),
+    all.filter((m) => m.path === "/opt/tsbpf"),
+  );
+  assert.equal(parseSmaps(SAMPLE, "/opt/tsbp"), []);
+});
+
 test("parseSmaps agrees with the running process's own smaps", () => {
-  const maps = parseSmaps(readFileSync("/proc/self/smaps", "utf8"));
+  const text = readFileSync("/proc/self/smaps", "utf8");
+  const maps = parseSmaps(text);
   const exe = readlinkSync("/proc/self/exe");
   assert.ok(maps.some((m) => m.path === exe && m.perms === "r-xp" && m.rss > 0));
+  assert.equal(
+    parseSmaps(text, exe),
+    maps.filter((m) => m.path === exe),
+  );
 });
 
 function rssKb(): number {
