@@ -6,15 +6,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { ForkEvent, LostEvent, TraceEvent } from "../../src/tracker/events.ts";
 import { haveTool, privileged } from "../helpers/env.ts";
-import { buildWorkloads, startTrace } from "../workload/oracle.ts";
+import { buildWorkloads, identity, startTrace } from "../workload/oracle.ts";
 
 const enabled = privileged("perf-buffer loss accounting") && haveTool("gcc");
-
-/** The identity of a record: forks by the child they made, the others by the image that ran. */
-const identity = (e: TraceEvent): string =>
-  e.event === "fork"
-    ? `fork ${(e as ForkEvent).child_exec_id ?? (e as ForkEvent).child_pid}`
-    : `${e.event} ${e.exec_id}`;
 
 test("perf-buffer fallback under loss: reported + lost == what ran, exactly (issue 18 item 8)", async () => {
   if (!enabled) return;

@@ -12,7 +12,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { ExecEvent, ExitEvent, ForkEvent, LostEvent, TraceEvent } from "../../src/tracker/events.ts";
 import { haveTool, privileged } from "../helpers/env.ts";
-import { type Built, buildWorkloads, startTrace, type TraceRun } from "../workload/oracle.ts";
+import { type Built, buildWorkloads, identity, startTrace, type TraceRun } from "../workload/oracle.ts";
 
 const enabled = privileged("loss accounting under tsbpf trace") && haveTool("gcc");
 
@@ -55,12 +55,6 @@ async function slowlyRead(built: Built, rounds: number, ringSize: string): Promi
 
 const sumLost = (lost: LostEvent[], kind: string) =>
   lost.filter((e) => e.kind === kind).reduce((n, e) => n + e.count, 0);
-
-/** The identity of a record: forks by the child they made, the others by the image that ran. */
-const identity = (e: TraceEvent): string =>
-  e.event === "fork"
-    ? `fork ${(e as ForkEvent).child_exec_id ?? (e as ForkEvent).child_pid}`
-    : `${e.event} ${e.exec_id}`;
 
 test("slow reader + 4 KiB ring: reported + lost == expected per kind, with real losses", async () => {
   if (!enabled) return;

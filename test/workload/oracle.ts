@@ -5,7 +5,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TraceEvent } from "../../src/tracker/events.ts";
+import type { ForkEvent, TraceEvent } from "../../src/tracker/events.ts";
 import { encodeSurrogateEscape } from "../../src/tracker/utf8.ts";
 import { ROOT_DIR } from "../helpers/env.ts";
 
@@ -54,6 +54,12 @@ export function readTruth(path: string): Truth[] {
 export const hexToBytes = (h: string) => Buffer.from(h, "hex");
 /** The exact bytes behind a tracer string (surrogateescape undone), as hex. */
 export const stringToHex = (s: string) => Buffer.from(encodeSurrogateEscape(s)).toString("hex");
+
+/** The identity of a record: forks by the child they made, the others by the image that ran. */
+export const identity = (e: TraceEvent): string =>
+  e.event === "fork"
+    ? `fork ${(e as ForkEvent).child_exec_id ?? (e as ForkEvent).child_pid}`
+    : `${e.event} ${e.exec_id}`;
 
 export interface TraceRun {
   events: TraceEvent[];
