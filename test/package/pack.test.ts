@@ -95,6 +95,10 @@ test("npm pack, then install the tarball into an empty project", () => {
   ])
     assert.ok(files.includes(want), `the tarball has ${want}`);
   assert.ok(files.includes("dist/bpf/process.bpf.o"), "the tarball has the tracer's object");
+  // Every Markdown document the README links to ships, so its links work from node_modules.
+  const readme = readFileSync(join(ROOT_DIR, "README.md"), "utf8");
+  for (const m of readme.matchAll(/\]\((docs\/[^)#\s]+\.md)/g))
+    assert.ok(files.includes(m[1]), `the tarball has ${m[1]}, which the README links to`);
   const leaked = files.filter(
     (f) =>
       /^(src|test|bench|scripts)\//.test(f) ||
