@@ -72,8 +72,11 @@ test("./tsbpf trace --json -- /bin/echo hi reports the exec and the exit", () =>
 test("the binary's reader waits in the epoll worker (koffi loaded from the kept addon fd)", () => {
   if (!root) return;
   // The child outlives the worker's start-up, so its exit event is delivered by a worker wakeup.
+  // A trace session waits on libuv's pool by default (src/tracker/source.ts, `waiter`);
+  // TSBPF_WAITER=worker asks for the worker, whose addon loading in the binary is tested here.
   const r = tsbpf(["trace", "--json", "--", "/bin/sh", "-c", "/bin/sleep 0.5; echo hi"], {
     TSBPF_DEBUG: "1",
+    TSBPF_WAITER: "worker",
   });
   assert.is(r.status, 0, show(r));
   assert.match(
