@@ -9,25 +9,8 @@ import { VerifierError } from "../loader/errors.ts";
 import type { LoadStep } from "../loader/steps.ts";
 import type { CollectionSpec } from "../spec.ts";
 import type { BpfCallRecord } from "../sys/bpf.ts";
+import { ERRNO_NAMES } from "../sys/errors.ts";
 import type { ExplainReport } from "./explain.ts";
-
-const ERRNO: Record<number, string> = {
-  1: "EPERM",
-  2: "ENOENT",
-  4: "EINTR",
-  7: "E2BIG",
-  9: "EBADF",
-  11: "EAGAIN",
-  12: "ENOMEM",
-  13: "EACCES",
-  14: "EFAULT",
-  16: "EBUSY",
-  17: "EEXIST",
-  22: "EINVAL",
-  28: "ENOSPC",
-  95: "EOPNOTSUPP",
-  524: "ENOTSUPP",
-};
 
 type Entry =
   | { call: BpfCallRecord; probe?: { name: string; supported: boolean } }
@@ -123,7 +106,7 @@ export class LoadTrace {
         ...(program !== undefined ? { program } : {}),
         attr: attr(c, e.probe !== undefined),
         result: c.result,
-        ...(c.errno ? { errno: ERRNO[c.errno] ?? String(c.errno) } : {}),
+        ...(c.errno ? { errno: ERRNO_NAMES[c.errno] ?? String(c.errno) } : {}),
         duration_us: Math.round(c.durationNs / 100) / 10,
       });
     });

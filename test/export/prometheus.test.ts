@@ -57,6 +57,27 @@ async function release(fifo: string, trace: Proc): Promise<void> {
   });
 }
 
+/** `tsbpf trace --json -o /dev/null --metrics 127.0.0.1:PORT -- sh -c SCRIPT`. */
+function traceWithMetrics(port: number, script: string): Proc {
+  return new Proc(
+    process.execPath,
+    [
+      ...CLI,
+      "trace",
+      "--json",
+      "-o",
+      "/dev/null",
+      "--metrics",
+      `127.0.0.1:${port}`,
+      "--",
+      "sh",
+      "-c",
+      script,
+    ],
+    { cwd: ROOT_DIR },
+  );
+}
+
 test(`tsbpf_events_total{type="exec"} rises by ${N} in Prometheus`, async () => {
   if (!ok || !have("prometheus")) return;
   const dir = mkdtempSync(join(tmpdir(), "tsbpf-export-prom-"));
@@ -68,23 +89,7 @@ test(`tsbpf_events_total{type="exec"} rises by ${N} in Prometheus`, async () => 
   let prom: Proc | undefined;
   try {
     const script = `read a < ${go}; i=0; while [ $i -lt ${N} ]; do /bin/true; i=$((i+1)); done; read b < ${end}`;
-    trace = new Proc(
-      process.execPath,
-      [
-        ...CLI,
-        "trace",
-        "--json",
-        "-o",
-        "/dev/null",
-        "--metrics",
-        `127.0.0.1:${port}`,
-        "--",
-        "sh",
-        "-c",
-        script,
-      ],
-      { cwd: ROOT_DIR },
-    );
+    trace = traceWithMetrics(port, script);
     const p = await startPrometheus(dir, `127.0.0.1:${port}`);
     prom = p.proc;
     const execs = async () =>
@@ -161,23 +166,7 @@ test("with kernel.bpf_stats_enabled=1: per-program BPF run time and run count of
     // A global knob: on only for the seconds this test runs, then restored.
     writeFileSync("/proc/sys/kernel/bpf_stats_enabled", "1");
     const script = `read a < ${go}; for i in 1 2 3 4 5 6 7 8 9 10; do /bin/true; done; read b < ${end}`;
-    trace = new Proc(
-      process.execPath,
-      [
-        ...CLI,
-        "trace",
-        "--json",
-        "-o",
-        "/dev/null",
-        "--metrics",
-        `127.0.0.1:${port}`,
-        "--",
-        "sh",
-        "-c",
-        script,
-      ],
-      { cwd: ROOT_DIR },
-    );
+    trace = traceWithMetrics(port, script);
     await release(go, trace);
     const metric = (text: string, name: string) => {
       const m = new RegExp(`^${name}\\{program="handle_exec"\\} (\\S+)$`, "m").exec(text);
