@@ -11,7 +11,7 @@
 import { appendResult, commandLine, table } from "./lib.ts";
 import { buildWorkloads, standardWorkloads } from "./workloads/build.ts";
 import { type Cell, compare, fmt, memoryTable, peakRssRatio, rateOf } from "./workloads/compare.ts";
-import { abTracers, baselineTsbpf, ensurePeers, ensureTsbpf } from "./workloads/tracers.ts";
+import { abTracers, baselineTsbpf, coldPageCache, ensurePeers, ensureTsbpf } from "./workloads/tracers.ts";
 
 const log = (s: string) => console.error(s);
 const DURATION_S = 2;
@@ -25,9 +25,14 @@ const workloads = standardWorkloads(DURATION_S).filter((w) => w.id === "fork-cpu
 log(
   `bench:memory: ${REPS} interleaved repetitions of ${workloads.map((w) => w.id).join("/")} (${DURATION_S} s each)`,
 );
+const tracers = abTracers(tsbpf, before);
+const notDropped = coldPageCache(tracers, [tsbpf, before]);
+const pageCacheNote = notDropped.length
+  ? `The page cache of ${notDropped.join(", ")} could not be dropped before the run (bench/README.md, Memory).`
+  : "Each tracer's executable was dropped from the page cache before the run (bench/README.md, Memory).";
 const cmp = await compare({
   bins,
-  tracers: abTracers(tsbpf, before),
+  tracers,
   workloads,
   reps: REPS,
   log,
@@ -49,7 +54,8 @@ const body = [
   `Binary: ${tsbpf.how}${before ? `; baseline: ${before.how}` : ""}. Peer: \`stdbuf -oL execsnoop\` + \`stdbuf -oL exitsnoop\` (libbpf-tools, run together; their ` +
     `figures are the two processes summed). ${REPS} interleaved repetitions, ${DURATION_S} s per storm. RSS counts ` +
     "every resident page of a mapping, the binary's file pages and each mapping of the ring buffer included; PSS " +
-    "divides shared pages among the processes that map them; USS is what ending the process would free.",
+    "divides shared pages among the processes that map them; USS is what ending the process would free. " +
+    pageCacheNote,
   "",
   memoryTable(cmp),
   "",

@@ -24,7 +24,7 @@ import {
   rateOf,
   slowdown,
 } from "./workloads/compare.ts";
-import { abTracers, baselineTsbpf, ensurePeers, ensureTsbpf } from "./workloads/tracers.ts";
+import { abTracers, baselineTsbpf, coldPageCache, ensurePeers, ensureTsbpf } from "./workloads/tracers.ts";
 
 const log = (s: string) => console.error(s);
 const DURATION_S = 2;
@@ -38,9 +38,14 @@ const workloads = standardWorkloads(DURATION_S).filter((w) => w.id !== "exec-lon
 log(
   `bench:tracer: ${REPS} interleaved repetitions of ${workloads.map((w) => w.id).join("/")} (${DURATION_S} s each)`,
 );
+const tracers = abTracers(tsbpf, before);
+const notDropped = coldPageCache(tracers, [tsbpf, before]);
+const pageCacheNote = notDropped.length
+  ? `The page cache of ${notDropped.join(", ")} could not be dropped before the run (bench/README.md, Memory).`
+  : "Each tracer's executable was dropped from the page cache before the run (bench/README.md, Memory).";
 const cmp = await compare({
   bins,
-  tracers: abTracers(tsbpf, before),
+  tracers,
   workloads,
   reps: REPS,
   log,
@@ -81,7 +86,8 @@ const body = [
   `Binary: ${tsbpf.how}${before ? `; baseline: ${before.how}` : ""}. Peer: \`stdbuf -oL execsnoop\` + \`stdbuf -oL exitsnoop\` (libbpf-tools, run together). ` +
     `Each tracer writes to a file. ${REPS} interleaved repetitions, ${DURATION_S} s per workload; rates are medians. ` +
     "Events = fork+exec+exit for tsbpf, exec+exit for the peer (what each reports by default); the thread storm " +
-    "produces no process events, so its CPU column is per 10k threads.",
+    "produces no process events, so its CPU column is per 10k threads. " +
+    pageCacheNote,
   "",
   table(
     [

@@ -337,6 +337,15 @@ async function main() {
   const inj = run(process.execPath, [postject, out, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SENTINEL]);
   if (!inj.ok) fail(`postject failed:\n${inj.out}`);
   chmodSync(out, 0o755);
+  // Out of the page cache with it: postject wrote the file in one call, and the page
+  // cache keeps such a file in large folios (512 KiB here), which Linux 6.18+ maps
+  // whole on a page fault: the first runs would carry ~6 MB more RSS of Node's code
+  // than the same binary does once read back by exec-time readahead (after a reboot,
+  // or copied in small writes). `sync FILE` makes the pages clean, GNU dd's
+  // `iflag=nocache count=0` is posix_fadvise(POSIX_FADV_DONTNEED) over the file.
+  // bench/README.md, Memory.
+  const cold = run("sync", [out]).ok && run("dd", [`if=${out}`, "iflag=nocache", "count=0"]).ok;
+  if (!cold) console.warn("build-sea: could not drop dist/tsbpf from the page cache (sync/dd)");
 
   const check = run(out, ["--version"]);
   if (!check.ok) fail(`the built binary does not run: ${check.out}`);

@@ -34,10 +34,18 @@ export interface TracerSummary {
   pssKb: number[];
   ussKb: number[];
   anonKb: number[];
+  startRssKb: number[];
   idleRssKb: number[];
   lost: number;
   cells: Map<string, Cell>;
 }
+
+/**
+ * How long each tracer sits idle after its first event before its idle RSS is taken:
+ * past tsbpf's drop of its start-up pages (STARTUP_OVER_MS in src/binary/file-pages.ts,
+ * 1 s after the session opened) with a second to spare, the same for every tracer.
+ */
+export const IDLE_AFTER_MS = 2000;
 
 export interface Comparison {
   workloads: Workload[];
@@ -77,6 +85,7 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
     pssKb: [],
     ussKb: [],
     anonKb: [],
+    startRssKb: [],
     idleRssKb: [],
     lost: 0,
     cells: new Map(
@@ -113,6 +122,7 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
         bins: o.bins,
         workloads: o.workloads,
         tag: `tsbpf-marker-${process.pid}-${++sessionNo}`,
+        idleAfterMs: IDLE_AFTER_MS,
       });
       s.sessions++;
       if (r.error) {
@@ -128,6 +138,7 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
       s.pssKb.push(r.pssKb as number);
       s.ussKb.push(r.ussKb as number);
       s.anonKb.push(r.anonKb as number);
+      s.startRssKb.push(r.startRssKb as number);
       s.idleRssKb.push(r.idleRssKb as number);
       s.lost += r.lost;
       for (const run of r.runs) {
@@ -211,17 +222,28 @@ export const fmt = {
 };
 
 /**
- * The memory table of a comparison: per tracer, medians over its sessions of RSS once
- * started (idle), peak RSS (VmHWM) over the whole session, and RSS, PSS, USS and
- * anonymous RSS after the workloads. PSS and USS show how much of the RSS is file pages
+ * The memory table of a comparison: per tracer, medians over its sessions of RSS when
+ * its first event came (at start), RSS after IDLE_AFTER_MS more with nothing to trace
+ * (idle), peak RSS (VmHWM) over the whole session, and RSS, PSS, USS and anonymous RSS
+ * after the workloads. PSS and USS show how much of the RSS is file pages
  * shared with the page cache or other processes (a binary's text), which RSS counts in
  * full for every process.
  */
 export function memoryTable(cmp: Comparison): string {
   return table(
-    ["tracer", "idle RSS", "peak RSS", "RSS after", "PSS after", "USS after", "anon RSS after"],
+    [
+      "tracer",
+      "RSS at start",
+      `idle RSS (${IDLE_AFTER_MS / 1000} s on)`,
+      "peak RSS",
+      "RSS after",
+      "PSS after",
+      "USS after",
+      "anon RSS after",
+    ],
     cmp.tracers.map((s) => [
       s.tracer.label,
+      fmt.mb(s.startRssKb),
       fmt.mb(s.idleRssKb),
       fmt.mb(s.hwmKb),
       fmt.mb(s.rssKb),

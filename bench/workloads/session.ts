@@ -45,7 +45,9 @@ export interface SessionResult {
   pssKb?: number;
   ussKb?: number;
   anonKb?: number;
-  /** RSS once started and idle, before the first workload, kB. */
+  /** RSS when the tracer reported its first event (the marker), kB. */
+  startRssKb?: number;
+  /** RSS after SessionOptions.idleAfterMs more with nothing to trace, before the first workload, kB. */
   idleRssKb?: number;
   lost: number;
 }
@@ -153,6 +155,12 @@ export interface SessionOptions {
   /** marker interval, ms */
   markerMs?: number;
   startTimeoutMs?: number;
+  /**
+   * How long the tracer sits idle after its first event before idleRssKb is sampled
+   * (default 0: at once). A tracer's start-up leaves pages mapped it may give back
+   * once started (tsbpf drops the binary's start-up pages 1 s after it opened).
+   */
+  idleAfterMs?: number;
   /** called after each workload with the tracer's CPU/RSS (the soak samples RSS) */
   between?: (index: number, sample: TreeSample) => void;
 }
@@ -320,7 +328,10 @@ export async function runSession(tracer: Tracer, o: SessionOptions): Promise<Ses
   if (startErr) return failed(startErr);
   res.startupMs = nowMs() - t0;
 
-  const idle = sampleTree(pids);
+  const started = sampleTree(pids);
+  res.startRssKb = started.rssKb;
+  if (o.idleAfterMs) await new Promise((r) => setTimeout(r, o.idleAfterMs));
+  const idle = o.idleAfterMs ? sampleTree(pids) : started;
   res.idleRssKb = idle.rssKb;
   let cpu = idle.cpuS;
   const results: { w: Workload; r: WorkloadResult; cpuS: number }[] = [];

@@ -6,6 +6,7 @@
 // `-o FILE` writer, which batches.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { BENCH_DIR, OUT_DIR } from "./build.ts";
 
@@ -57,6 +58,38 @@ export interface Tracer {
 
 function which(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+}
+
+/**
+ * Drops each tracer's executable from the page cache, once, before a memory benchmark,
+ * so every binary runs from the page cache an installed binary has after a reboot,
+ * whatever wrote it last. Why it matters (bench/README.md, Memory): since Linux 6.18 a
+ * page fault maps the whole page-cache folio around it, and the size of those folios
+ * depends on how the file entered the cache: one big write() (the build) leaves 512 KiB
+ * folios, which put ~6 MB more of the same Node code in a tracer's RSS than the small
+ * folios exec-time readahead makes. `sync FILE` writes the pages back (only clean pages
+ * can be dropped), GNU dd's `iflag=nocache count=0` is posix_fadvise(POSIX_FADV_DONTNEED)
+ * over the whole file. Returns the files it could not drop.
+ */
+export function coldPageCache(tracers: Tracer[], tsbpf: (TsbpfBinary | undefined)[]): string[] {
+  const files = new Set<string>();
+  for (const b of tsbpf) if (b && b.prefix.length === 0) files.add(b.cmd);
+  for (const t of tracers) {
+    if (t.missing()) continue;
+    for (const p of t.procs(tmpdir())) {
+      const cmd = p.cmd === "stdbuf" ? (p.args[1] as string) : p.cmd;
+      const r = spawnSync("sh", ["-c", 'command -v "$1"', "sh", cmd], { encoding: "utf8" });
+      if (r.status === 0 && r.stdout.trim().startsWith("/")) files.add(r.stdout.trim());
+    }
+  }
+  const failed: string[] = [];
+  for (const f of files) {
+    const ok =
+      spawnSync("sync", [f]).status === 0 &&
+      spawnSync("dd", [`if=${f}`, "iflag=nocache", "count=0"], { stdio: "ignore" }).status === 0;
+    if (!ok) failed.push(f);
+  }
+  return failed;
 }
 
 function bytesOf(args: string): number {

@@ -35,7 +35,7 @@ export function compileConsumeLoop(pageSize: number, atomicHeaders: boolean): Co
   // callback runs, so a callback that throws still releases its record: a bad record
   // cannot wedge the ring. producer_pos is re-read only when the walk catches up.
   const source = `"use strict"; // tsbpf ring buffer consume loop ${loopId()}
-const size = state.size, ro = state.ro, ro32 = state.ro32, prod64 = state.prod64;
+const size = state.size, ro = state.ro, ro32 = state.ro32, prod64 = state.prod64, end = state.end;
 const start = state.pos;
 const wrapAt = ${pageSize} + size;
 let avail = Number(Atomics.load(prod64, 0)) - start;
@@ -52,6 +52,7 @@ try {
     rel += step;
     hdr += step;
     if (hdr >= wrapAt) hdr -= size;
+    if (at + dataLen > end) { state.overlong = dataLen; break; } // past a partly mapped second copy
     if (!(len & 0x40000000)) { // BPF_RINGBUF_DISCARD_BIT
       n++;
       cb(ro, at, dataLen);

@@ -8,7 +8,11 @@
 // them, and a page touched again is mapped back by a minor fault with the file's
 // contents. That is safe only where the process holds no private copy of a page (a
 // copy-on-write page would be discarded, e.g. relocated .data.rel.ro): so a mapping is
-// dropped only when smaps shows no dirty private and no anonymous page in it.
+// dropped only when smaps shows no anonymous page in it. A private mapping's copied
+// pages are exactly its anonymous ones (smaps "Anonymous", proc(5)); its dirty file
+// pages are not ours: Private_Dirty also counts page-cache pages not yet written back,
+// which every page of a binary written in the last ~30 s is (a fresh build, a fresh
+// download), and dropping those loses nothing.
 // Only for the single binary (a build with its own file); library code never does this.
 import { readFileSync, readlinkSync } from "node:fs";
 import { MADV_DONTNEED, madvise } from "../sys/mm.ts";
@@ -80,20 +84,14 @@ export function parseSmaps(text: string, path?: string): SmapsMapping[] {
 
 /**
  * The mappings of `file` whose resident pages can all be dropped and refaulted from the
- * file: private, not writable, no dirty private or anonymous (copied-on-write) page.
+ * file: private, not writable, no anonymous (copied-on-write) page.
  */
 export function droppableMappings(maps: SmapsMapping[], file: string): SmapsMapping[] {
   // A binary replaced on disk while it runs shows as "PATH (deleted)": its pages still
   // come from the old inode, which the mapping keeps.
   const names = new Set([file, `${file} (deleted)`]);
   return maps.filter(
-    (m) =>
-      names.has(m.path) &&
-      m.perms[1] === "-" &&
-      m.perms[3] === "p" &&
-      m.rss > 0 &&
-      m.privateDirty === 0 &&
-      m.anonymous === 0,
+    (m) => names.has(m.path) && m.perms[1] === "-" && m.perms[3] === "p" && m.rss > 0 && m.anonymous === 0,
   );
 }
 

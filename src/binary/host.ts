@@ -5,11 +5,12 @@ import type { CliHost } from "../cli/host.ts";
 import { embeddedObjectFiles, isSea } from "./assets.ts";
 import { compileConsumeLoop } from "./consume-loop.ts";
 import { dropExecutablePages, STARTUP_OVER_MS } from "./file-pages.ts";
+import { useTracerHeapPolicy } from "./heap-policy.ts";
 import { useTracerJitPolicy } from "./jit-policy.ts";
 import { tracerWarmUp } from "./jit-warm.ts";
 
 /**
- * Embedded objects, the tracer's V8 setting, its per-reader record loop and warm-up, and
+ * Embedded objects, the tracer's V8 settings (compiler and heap), its per-reader record loop and warm-up, and
  * the binary's file pages given back around the tracer's start (file-pages.ts).
  */
 export function binaryHost(): CliHost {
@@ -21,6 +22,7 @@ export function binaryHost(): CliHost {
       // go before the load adds its own, which keeps them out of the peak RSS.
       if (sea) dropExecutablePages();
       useTracerJitPolicy();
+      useTracerHeapPolicy();
     },
     traceOpened: () => {
       // Then what the load alone used (the loader, CO-RE, the /proc seeding).

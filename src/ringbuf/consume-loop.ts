@@ -5,7 +5,9 @@
 // 8-byte header { u32 len; u32 pg_off } then the payload; len bit 31 = BUSY (stop: not
 // committed yet), bit 30 = DISCARD (skip); the whole is rounded up to 8 bytes. The data
 // pages are mapped twice in a row, so a record that wraps reads contiguously and only
-// the NEXT header moves back into the first copy.
+// the NEXT header moves back into the first copy. When the reader maps only part of the
+// second copy (RingBufReaderOptions.maxRecordSize), a record running past the mapping is
+// skipped and its length left in `overlong` for the reader to report.
 
 /** Fields of the reader the loop reads. */
 export interface ConsumeLoopState {
@@ -16,10 +18,14 @@ export interface ConsumeLoopState {
   readonly ro32: Uint32Array;
   /** producer_pos (u64 at offset 0 of the mapping). */
   readonly prod64: BigUint64Array;
+  /** Bytes of the mapping (`ro`): a record must end within it. */
+  readonly end: number;
   /** Our copy of consumer_pos, set by the reader before each call. */
   pos: number;
   /** Out: bytes the loop moved past (records handed out, discards), also when cb threw. */
   walked: number;
+  /** Out: the length of a record skipped because it ran past `end` (the loop stops there), else 0. */
+  overlong: number;
 }
 
 /**
@@ -53,7 +59,7 @@ export function consumeLoop(pageSize: number, atomicHeaders: boolean): ConsumeLo
     // place in the mapping (hdr), small integers, while positions are free-running and
     // pass 2^31. `rel` includes a record BEFORE its callback runs, so a callback that
     // throws still releases its record: a bad record cannot wedge the ring.
-    const { size, ro, ro32, prod64 } = state;
+    const { size, ro, ro32, prod64, end } = state;
     const start = state.pos;
     const wrapAt = pageSize + size;
     let avail = Number(Atomics.load(prod64, 0)) - start;
@@ -70,6 +76,10 @@ export function consumeLoop(pageSize: number, atomicHeaders: boolean): ConsumeLo
         rel += step;
         hdr += step;
         if (hdr >= wrapAt) hdr -= size;
+        if (at + dataLen > end) {
+          state.overlong = dataLen;
+          break;
+        }
         if (!(len & 0x40000000)) {
           // not BPF_RINGBUF_DISCARD_BIT
           n++;

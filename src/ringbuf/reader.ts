@@ -3,7 +3,11 @@
 //  - mmap offset 0, one page, READ-WRITE: the consumer page; consumer_pos (u64) at 0.
 //  - mmap offset page_size, page_size + 2 × max_entries, READ-ONLY: the producer page
 //    (producer_pos u64 at 0) followed by the data pages, which the kernel maps twice in a
-//    row so a record that wraps the end of the ring reads contiguously.
+//    row so a record that wraps the end of the ring reads contiguously. A shorter length
+//    is accepted (ringbuf_map_mmap_kern() leaves the bounds to remap_vmalloc_range()):
+//    with `maxRecordSize` only as much of the second copy is mapped as the longest
+//    record can run into it. remap_vmalloc_range() maps every page of the range at
+//    mmap time, so each page of the second copy is resident twice over (RSS) for good.
 //  - a record is an 8-byte header { u32 len; u32 pg_off } then `len & ~(BUSY|DISCARD)`
 //    bytes, the whole rounded up to 8 (BPF_RINGBUF_HDR_SZ = 8). BPF_RINGBUF_BUSY_BIT
 //    (1 << 31) = reserved but not committed yet: stop there, the next wakeup brings it.
@@ -96,6 +100,22 @@ export interface RingBufReaderOptions {
   waiter?: WaiterMode;
   /** Makes this reader's record loop (default consumeLoop, in consume-loop.ts). */
   consumeLoop?: ConsumeLoopFactory;
+  /**
+   * The longest record (payload bytes) the producers submit. The second copy of the data
+   * pages is then mapped only that far (plus the header), instead of whole: for a 2 MiB
+   * ring and records of at most 80 KiB that is 2 MB less mapped memory. A record that
+   * wraps and runs past the mapped part cannot be read: it is skipped and the consume
+   * call throws a RingBufError naming its length. Default: the whole second copy (any
+   * record size).
+   */
+  maxRecordSize?: number;
+}
+
+/** Bytes of the second copy of the data pages to map for records of up to `maxRecordSize`. */
+export function wrapTailBytes(size: number, maxRecordSize: number | undefined): number {
+  if (maxRecordSize === undefined) return size;
+  const need = Math.ceil((maxRecordSize + BPF_RINGBUF_HDR_SZ) / PAGE_SIZE) * PAGE_SIZE;
+  return Math.min(size, need);
 }
 
 function sourceOf(map: BpfMap | RingBufSource): RingBufSource {
@@ -113,6 +133,8 @@ export class RingBufReader extends EventReaderBase {
   readonly fd: number;
   /** Size of the data area (max_entries): a power of two, a multiple of the page size. */
   readonly size: number;
+  /** RingBufReaderOptions.maxRecordSize: undefined when the whole second copy is mapped. */
+  readonly maxRecordSize: number | undefined;
   protected readonly waiter: Waiter;
   private readonly consAddr: bigint;
   private readonly roAddr: bigint;
@@ -131,6 +153,8 @@ export class RingBufReader extends EventReaderBase {
   private readonly lengths = new Int32Array(BATCH_MAX);
   /** Bytes the last walk() covered (records and discards). */
   private walked = 0;
+  /** Length of the record the last walk() skipped as running past the mapping, else 0. */
+  private walkOverlong = 0;
   /** consume()'s loop, made for this reader by its ConsumeLoopFactory, and the fields it reads. */
   private readonly loop: ConsumeLoop;
   private readonly loopState: ConsumeLoopState;
@@ -144,8 +168,13 @@ export class RingBufReader extends EventReaderBase {
         `ring buffer fd ${fd}: max_entries ${maxEntries} is not a power of two >= page size ${PAGE_SIZE}`,
       );
     }
+    const maxRecord = opts.maxRecordSize;
+    if (maxRecord !== undefined && !(Number.isSafeInteger(maxRecord) && maxRecord > 0)) {
+      throw new RingBufError(`ring buffer fd ${fd}: maxRecordSize ${maxRecord} is not a positive integer`);
+    }
     this.fd = fd;
     this.size = maxEntries;
+    this.maxRecordSize = maxRecord;
     this.loss = opts.loss;
     this.consAddr = mmap(
       PAGE_SIZE,
@@ -155,7 +184,7 @@ export class RingBufReader extends EventReaderBase {
       0,
       `ring buffer fd ${fd} consumer page`,
     );
-    this.roLen = PAGE_SIZE + 2 * maxEntries;
+    this.roLen = PAGE_SIZE + maxEntries + wrapTailBytes(maxEntries, maxRecord);
     try {
       this.roAddr = mmap(this.roLen, PROT_READ, MAP_SHARED, fd, PAGE_SIZE, `ring buffer fd ${fd} data pages`);
     } catch (e) {
@@ -174,8 +203,10 @@ export class RingBufReader extends EventReaderBase {
       ro: this.ro,
       ro32: this.ro32,
       prod64: this.prod64,
+      end: this.roLen,
       pos: this.pos,
       walked: 0,
+      overlong: 0,
     };
     try {
       this.waiter = new Waiter([fd], opts.waiter);
@@ -202,6 +233,7 @@ export class RingBufReader extends EventReaderBase {
     const st = this.loopState;
     st.pos = this.pos;
     st.walked = 0;
+    st.overlong = 0;
     let n = 0;
     try {
       n = this.loop(st, cb, Math.min(limit, 0x7fff_ffff));
@@ -213,6 +245,7 @@ export class RingBufReader extends EventReaderBase {
         Atomics.store(this.cons64, 0, BigInt(this.pos));
       }
     }
+    if (st.overlong !== 0) this.overlong(st.overlong);
     return n;
   }
 
@@ -228,6 +261,7 @@ export class RingBufReader extends EventReaderBase {
     const n = this.walk(limit < BATCH_MAX ? limit | 0 : BATCH_MAX);
     const rel = this.walked;
     if (rel === 0) return 0;
+    const overlong = this.walkOverlong;
     const pos = this.pos + rel;
     try {
       if (n > 0) cb(this.ro, this.offsets, this.lengths, n, this.ro32);
@@ -238,7 +272,16 @@ export class RingBufReader extends EventReaderBase {
         Atomics.store(this.cons64, 0, BigInt(pos));
       }
     }
+    if (overlong !== 0) this.overlong(overlong);
     return n;
+  }
+
+  /** A record ran past the mapped part of the second copy (maxRecordSize): it was skipped. */
+  private overlong(len: number): never {
+    throw new RingBufError(
+      `ring buffer fd ${this.fd}: skipped a ${len}-byte record that wraps past the mapped data ` +
+        `(the reader was opened for records of at most ${this.maxRecordSize} bytes)`,
+    );
   }
 
   /**
@@ -263,8 +306,10 @@ export class RingBufReader extends EventReaderBase {
     // reached inside the loop has no type feedback in the loop's OSR code, which then
     // deoptimized ("insufficient type feedback") each time the walk caught up.
     const prod64 = this.prod64;
+    const end = this.roLen;
     let avail = Number(Atomics.load(prod64, 0)) - start;
     const wrapAt = PAGE_SIZE + size;
+    let overlong = 0;
     let hdr = PAGE_SIZE + (start % size);
     let rel = 0;
     let n = 0;
@@ -272,20 +317,27 @@ export class RingBufReader extends EventReaderBase {
       const len = ATOMIC_HEADERS ? Atomics.load(ro32, hdr >>> 2) : ro32[hdr >>> 2];
       if (len & BPF_RINGBUF_BUSY_BIT) break;
       const dataLen = len & LEN_MASK;
-      if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
-        offsets[n] = hdr + BPF_RINGBUF_HDR_SZ;
-        lengths[n] = dataLen;
-        n++;
-      }
+      const at = hdr + BPF_RINGBUF_HDR_SZ;
       const step = (dataLen + BPF_RINGBUF_HDR_SZ + 7) & ~7;
       rel += step;
       hdr += step;
       // The data pages are mapped twice in a row: a record may run past wrapAt, but the
       // next header is back in the first copy.
       if (hdr >= wrapAt) hdr -= size;
+      if (at + dataLen > end) {
+        // Past the mapped part of the second copy: skipped, reported after the batch.
+        overlong = dataLen;
+        break;
+      }
+      if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
+        offsets[n] = at;
+        lengths[n] = dataLen;
+        n++;
+      }
       if (rel >= avail) avail = Number(Atomics.load(prod64, 0)) - start;
     }
     this.walked = rel;
+    this.walkOverlong = overlong;
     return n;
   }
 
@@ -303,10 +355,12 @@ export class RingBufReader extends EventReaderBase {
       const len = ATOMIC_HEADERS ? Atomics.load(this.ro32, hdr >>> 2) : this.ro32[hdr >>> 2];
       if (len & BPF_RINGBUF_BUSY_BIT) break;
       const dataLen = len & LEN_MASK;
+      const at = hdr + BPF_RINGBUF_HDR_SZ;
       try {
+        if (at + dataLen > this.roLen) this.overlong(dataLen);
         if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
           n++;
-          cb(this.ro, hdr + BPF_RINGBUF_HDR_SZ, dataLen);
+          cb(this.ro, at, dataLen);
         }
       } finally {
         this.pos += (dataLen + BPF_RINGBUF_HDR_SZ + 7) & ~7;

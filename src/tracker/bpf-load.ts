@@ -149,6 +149,11 @@ export async function loadTracer(spec: CollectionSpec, o: TracerLoadOptions): Pr
       : new RingBufReader(events, {
           ...(o.waiter ? { waiter: o.waiter } : {}),
           ...(o.consumeLoop ? { consumeLoop: o.consumeLoop } : {}),
+          // process.bpf.c builds every variable-length record in a `scratch` slot and
+          // emits it from there; fixed records are far smaller. So no record is longer
+          // than a slot, and the reader maps that much of the data's second copy instead
+          // of all of it (2 MB less resident at the default ring size).
+          maxRecordSize: map("scratch").spec.valueSize,
         });
     const r = reader;
     return {
