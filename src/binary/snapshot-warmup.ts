@@ -36,6 +36,7 @@ import { Summary } from "../tracker/summary.ts";
 import { embeddedObjectFiles } from "./assets.ts";
 import { compileConsumeLoop } from "./consume-loop.ts";
 import { fakeKernel } from "./fake-kernel.ts";
+import { DecoderWarmUp } from "./jit-warm.ts";
 
 /** The running kernel's BTF on the build machine; the objects' own BTF when it has none. */
 const BUILD_VMLINUX = "/sys/kernel/btf/vmlinux";
@@ -225,7 +226,7 @@ export function warmUpEventPath(objectPath: string): number {
       const table = new ProcessTable();
       table.upsert({ pid: 4000, ppid: 1, exec_id: "4000-80", comm: "warm-up" });
       const decoder = makeRecordDecoder(spec.btf, { bootToRealtimeNs: 0n, parentOf: (p) => table.get(p) });
-      decoder.warm(0); // its own synthetic records (events dropped), for warm()'s bytecode
+      new DecoderWarmUp().round(0, decoder); // the drain warm-up's records (events dropped), for its bytecode
       const out = new EventWriter({ path: "/dev/null" }, { format: mode, startedAt: Date.now() });
       const rules = new RuleEvaluator(loadRuleSet(), table);
       const summary = new Summary(table);

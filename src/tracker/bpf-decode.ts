@@ -120,17 +120,6 @@ function commString(bytes: Uint8Array, start: number, end: number): string {
   return s;
 }
 
-const WARM_COMM = Uint8Array.of(120, 0);
-
-/**
- * commString runs only on a comm-cache miss, and a first miss in the middle of a storm
- * (a new process name) found its compares without type feedback inside the optimized
- * decode, which then deoptimized: the single binary's warm-up (src/binary/jit-warm.ts) runs it before the first event.
- */
-export function warmCommDecoding(): void {
-  commString(WARM_COMM, 0, 2);
-}
-
 /**
  * Decoded comm strings, direct-mapped by a hash of the 16 bytes: a storm's records
  * carry a handful of names, so a hit (four word compares) replaces building the
@@ -183,19 +172,9 @@ export interface DecoderOptions {
  */
 export interface RecordDecoder {
   decode(view: DataView, offset: number, length: number): TraceEvent | undefined;
-  /**
-   * Decodes synthetic records of every kind (round `i` of src/binary/jit-warm.ts's rounds) and
-   * drops the events. Why: decode() is optimized within the first few hundred records
-   * of a storm, and a record kind or branch it had not met by then (an exec, a thread
-   * exit, an unknown parent) deoptimized it when it came: a recompile on a core the
-   * traced workload needs. The records carry pids no process can have, so parentOf
-   * finds nothing and nothing else is touched.
-   */
-  warm(i: number): void;
+  /** The object's BTF the record layout was read from. */
+  readonly btf: Btf;
 }
-
-/** Above PID_MAX_LIMIT (2^22, include/linux/threads.h): never a real pid. */
-const WARM_PID = 0x7f00_0000;
 
 export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder {
   const H = "tsbpf_event_hdr";
@@ -307,68 +286,8 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
     nsPid: nsPid.read(dv, b + nsPid.off),
   });
 
-  // Scratch record for warm(): the largest fixed part plus a filename and two args.
-  const warmBytes = new Uint8Array(Math.max(fSize, xSize, xfSize, eSize) + 64);
-  const warmView = new DataView(warmBytes.buffer);
-  const typeOff = type.off;
-  const warmRecord = (kind: number, i: number): void => {
-    warmBytes.fill(0);
-    const w = warmView;
-    w.setUint32(typeOff, kind, true);
-    w.setUint32(pid.off, WARM_PID + i, true);
-    w.setUint32(tid.off, WARM_PID + i + (kind === EV.THREAD || kind === EV.THREAD_EXIT ? 1 : 0), true);
-    w.setUint32(ppid.off, WARM_PID, true);
-    // Times and ids below 2^53 (the Number path), distinct per round.
-    w.setUint32(ts.off, 1_000_000 * (i + 1), true);
-    w.setUint32(eid.off, 10_000_000 * (i + 1), true);
-    w.setUint32(peid.off, 10_000_000, true);
-    w.setUint32(cg.off, 1, true);
-    w.setUint32(pidns.off, 4026531836, true);
-    w.setUint32(nsPid.off, i + 2, true);
-    warmBytes[comm.off] = 119; // "w"
-  };
-  const te = new TextEncoder();
-  const warmFile = te.encode("/w");
-  const warmArgs = te.encode("w\0-\0");
-
   const decoder: RecordDecoder = {
-    warm(i: number): void {
-      const v = warmView;
-      warmRecord(EV.FORK, i);
-      v.setUint32(fParentPid.off, WARM_PID, true);
-      v.setUint32(fParentTid.off, WARM_PID, true);
-      decoder.decode(v, 0, fSize);
-      warmRecord(EV.THREAD, i);
-      v.setUint32(fParentPid.off, WARM_PID + i, true);
-      v.setUint32(fParentTid.off, WARM_PID + i, true);
-      decoder.decode(v, 0, fSize);
-      // An exec (with env in odd rounds) and a failed exec, each with a filename.
-      warmRecord(EV.EXEC, i);
-      v.setUint32(xOld.off, WARM_PID + i, true);
-      v.setUint32(xArgc.off, 2, true);
-      v.setUint32(xFn.off, warmFile.length, true);
-      warmBytes.set(warmFile, xSize);
-      v.setUint32(xArgs.off, warmArgs.length, true);
-      warmBytes.set(warmArgs, xSize + warmFile.length);
-      if (i % 2 === 1) v.setUint32(xFlags.off, EXEC_ENV_CAPTURED, true);
-      decoder.decode(v, 0, xSize + warmFile.length + warmArgs.length);
-      warmRecord(EV.EXEC_FAILED, i);
-      v.setUint32(xfErr.off, -2, true);
-      v.setUint32(xfFn.off, warmFile.length, true);
-      warmBytes.set(warmFile, xfSize);
-      decoder.decode(v, 0, xfSize + warmFile.length);
-      // A process exit (by a signal in odd rounds) and a thread exit.
-      warmRecord(EV.EXIT, i);
-      v.setUint32(eStatus.off, i % 2 === 0 ? 0 : 9, true);
-      v.setUint32(eLife.off, 1000, true);
-      decoder.decode(v, 0, eSize);
-      warmRecord(EV.THREAD_EXIT, i);
-      decoder.decode(v, 0, eSize);
-      // Short and unknown records.
-      decoder.decode(v, 0, 4);
-      warmRecord(99, i);
-      decoder.decode(v, 0, eSize);
-    },
+    btf,
 
     decode(dv: DataView, b: number, len: number): TraceEvent | undefined {
       if (len < hdrSize) return undefined;

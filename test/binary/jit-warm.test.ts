@@ -1,11 +1,14 @@
 // The JIT warm-up (jit-warm.ts) runs the per-event code on synthetic events: it must
 // leave no trace in what a real session computes or writes.
+import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { EventPathWarmUp, WARM_ROUNDS } from "../../src/binary/jit-warm.ts";
+import { DecoderWarmUp, EventPathWarmUp, WARM_PID, WARM_ROUNDS } from "../../src/binary/jit-warm.ts";
+import { readCollectionSpec } from "../../src/elf/collection.ts";
+import { makeRecordDecoder } from "../../src/tracker/bpf-decode.ts";
 import { exitEvent, forkEvent, type RawTask } from "../../src/tracker/build.ts";
 import { escapeJsonLine } from "../../src/tracker/escape.ts";
-import { eventTimeMs, isoTimeFromUs } from "../../src/tracker/events.ts";
+import { type ExecEvent, eventTimeMs, isoTimeFromUs } from "../../src/tracker/events.ts";
 import { JsonEventWriter } from "../../src/tracker/json-bytes.ts";
 import { ProcessTable } from "../../src/tracker/process-table.ts";
 
@@ -53,6 +56,58 @@ test("a table, the JSON writer and the time caches behave the same after the war
     assert.ok(end > 0);
     assert.is(out.subarray(0, end).toString("utf8"), escapeJsonLine(ev));
   }
+});
+
+test("DecoderWarmUp: every record kind through decode(), pids no process can have, env and a signal in odd rounds", () => {
+  const spec = readCollectionSpec(new Uint8Array(readFileSync("bpf/process.bpf.o")), "bpf/process.bpf.o");
+  if (!spec.btf) throw new Error("bpf/process.bpf.o has no BTF");
+  const asked: number[] = [];
+  const decoder = makeRecordDecoder(spec.btf, {
+    bootToRealtimeNs: 0n,
+    parentOf: (pid) => {
+      asked.push(pid);
+      return undefined;
+    },
+  });
+  // The warm-up calls decode() through the decoder object, so a wrapper sees every record.
+  const decode = decoder.decode;
+  let seen: string[] = [];
+  const comms = new Set<string>();
+  decoder.decode = (v, o, l) => {
+    const ev = decode(v, o, l);
+    const thread = ev && "thread" in ev && ev.thread === true ? ":thread" : "";
+    const env = ev?.event === "exec" && (ev as ExecEvent).env !== undefined ? ":env" : "";
+    const signal = ev?.event === "exit" && ev.signal !== null ? ":signal" : "";
+    seen.push(ev ? `${ev.event}${thread}${env}${signal}` : "none");
+    if (ev) {
+      assert.ok(ev.pid >= WARM_PID, `${ev.event} pid ${ev.pid}`);
+      comms.add(ev.comm);
+    }
+    return ev;
+  };
+  const warm = new DecoderWarmUp();
+  for (let i = 0; i < WARM_ROUNDS; i++) {
+    seen = [];
+    warm.round(i, decoder);
+    const odd = i % 2 === 1;
+    assert.equal(seen, [
+      "fork",
+      "fork:thread",
+      odd ? "exec:env" : "exec",
+      "exec_failed",
+      odd ? "exit:signal" : "exit",
+      "exit:thread",
+      "none",
+      "none",
+    ]);
+  }
+  // A name of its own per round: the comm cache's miss path runs in every round.
+  assert.is(comms.size, WARM_ROUNDS);
+  assert.ok(asked.length > 0);
+  assert.ok(
+    asked.every((p) => p >= 2 ** 22),
+    "parentOf only ever asked for pids above PID_MAX_LIMIT",
+  );
 });
 
 test.run();

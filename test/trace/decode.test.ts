@@ -169,38 +169,6 @@ test("exit and exec: exec_id and parent_exec_id from the table when the start ti
   assert.equal([exit().exec_id, exit().parent_exec_id], ["100-123", "50-45"]);
 });
 
-test("warm(): every record kind through decode(), pids no process can have, env in odd rounds", () => {
-  const asked: number[] = [];
-  const d = makeRecordDecoder(btf, {
-    bootToRealtimeNs: 0n,
-    parentOf: (pid) => {
-      asked.push(pid);
-      return undefined;
-    },
-  });
-  // warm() calls decode() through the decoder object, so a wrapper sees every record.
-  const decode = d.decode;
-  let seen: string[] = [];
-  d.decode = (v, o, l) => {
-    const ev = decode(v, o, l);
-    const thread = ev && "thread" in ev && ev.thread === true ? ":thread" : "";
-    const env = ev?.event === "exec" && (ev as ExecEvent).env !== undefined ? ":env" : "";
-    seen.push(ev ? `${ev.event}${thread}${env}` : "none");
-    return ev;
-  };
-  for (let i = 0; i < 24; i++) {
-    seen = [];
-    d.warm(i);
-    const exec = i % 2 === 1 ? "exec:env" : "exec";
-    assert.equal(seen, ["fork", "fork:thread", exec, "exec_failed", "exit", "exit:thread", "none", "none"]);
-  }
-  assert.ok(asked.length > 0);
-  assert.ok(
-    asked.every((p) => p >= 2 ** 22),
-    "parentOf only ever asked for pids above PID_MAX_LIMIT",
-  );
-});
-
 test("fork: common fields are the parent's, child ids from the header", () => {
   const ev = decodeAt(
     record("tsbpf_fork_event", {
