@@ -52,8 +52,8 @@ try {
     rel += step;
     hdr += step;
     if (hdr >= wrapAt) hdr -= size;
-    if (at + dataLen > end) { state.overlong = dataLen; break; } // past a partly mapped second copy
     if (!(len & 0x40000000)) { // BPF_RINGBUF_DISCARD_BIT
+      if (at + dataLen > end) { state.overlong = dataLen; break; } // past a partly mapped second copy
       n++;
       cb(ro, at, dataLen);
     }

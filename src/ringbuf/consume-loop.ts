@@ -24,7 +24,7 @@ export interface ConsumeLoopState {
   pos: number;
   /** Out: bytes the loop moved past (records handed out, discards), also when cb threw. */
   walked: number;
-  /** Out: the length of a record skipped because it ran past `end` (the loop stops there), else 0. */
+  /** Out: the length of a committed record skipped because it ran past `end` (the loop stops there), else 0. */
   overlong: number;
 }
 
@@ -76,12 +76,12 @@ export function consumeLoop(pageSize: number, atomicHeaders: boolean): ConsumeLo
         rel += step;
         hdr += step;
         if (hdr >= wrapAt) hdr -= size;
-        if (at + dataLen > end) {
-          state.overlong = dataLen;
-          break;
-        }
         if (!(len & 0x40000000)) {
           // not BPF_RINGBUF_DISCARD_BIT
+          if (at + dataLen > end) {
+            state.overlong = dataLen;
+            break;
+          }
           n++;
           cb(ro, at, dataLen);
         }

@@ -324,12 +324,12 @@ export class RingBufReader extends EventReaderBase {
       // The data pages are mapped twice in a row: a record may run past wrapAt, but the
       // next header is back in the first copy.
       if (hdr >= wrapAt) hdr -= size;
-      if (at + dataLen > end) {
-        // Past the mapped part of the second copy: skipped, reported after the batch.
-        overlong = dataLen;
-        break;
-      }
       if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
+        if (at + dataLen > end) {
+          // Past the mapped part of the second copy: skipped, reported after the batch.
+          overlong = dataLen;
+          break;
+        }
         offsets[n] = at;
         lengths[n] = dataLen;
         n++;
@@ -357,8 +357,8 @@ export class RingBufReader extends EventReaderBase {
       const dataLen = len & LEN_MASK;
       const at = hdr + BPF_RINGBUF_HDR_SZ;
       try {
-        if (at + dataLen > this.roLen) this.overlong(dataLen);
         if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
+          if (at + dataLen > this.roLen) this.overlong(dataLen);
           n++;
           cb(this.ro, at, dataLen);
         }

@@ -107,13 +107,14 @@ test("with maxRecordSize the second copy is mapped one page deep, and wrapping r
  * A synthetic mapping: producer page, an 8 KiB data area and one page of its second
  * copy, holding records of `lens` bytes from position 0. Returns the loop state.
  */
-function synthetic(lens: number[]): ConsumeLoopState {
+function synthetic(lens: number[], discard = new Set<number>()): ConsumeLoopState {
   const size = 8192;
   const buf = new ArrayBuffer(PAGE + size + PAGE);
   const ro32 = new Uint32Array(buf);
   let pos = 0;
   for (const len of lens) {
-    ro32[(PAGE + (pos % size)) >>> 2] = len;
+    // BPF_RINGBUF_DISCARD_BIT (1 << 30) on the lengths in `discard`.
+    ro32[(PAGE + (pos % size)) >>> 2] = discard.has(len) ? (len | 0x4000_0000) >>> 0 : len;
     pos += (len + 8 + 7) & ~7;
   }
   const prod64 = new BigUint64Array(buf, 0, 1);
@@ -147,6 +148,19 @@ for (const [name, factory] of [
     );
     assert.equal(seen, [8000, 100, PAGE + 5824 + 8]);
     assert.is(st.overlong, 0);
+  });
+
+  test(`${name}: a discarded record past the mapped tail is skipped like any discard, nothing reported`, () => {
+    const loop = factory(PAGE, false);
+    const st = synthetic([8000, 6000, 100], new Set([6000]));
+    const seen: number[] = [];
+    assert.is(
+      loop(st, (_v, _off, len) => seen.push(len), 100),
+      2,
+    );
+    assert.equal(seen, [8000, 100]);
+    assert.is(st.overlong, 0);
+    assert.is(st.walked, 8008 + 6008 + 112);
   });
 }
 
