@@ -13,7 +13,7 @@ import type { Btf } from "../btf/btf.ts";
 import type { BtfMember } from "../btf/types.ts";
 import { TsbpfError } from "../errors.ts";
 import { execEvent, execFailedEvent, exitEvent, forkEvent, type RawTask } from "./build.ts";
-import { cString, isoTimeFromNs, isoTimeFromUs, startTicks, type TraceEvent } from "./events.ts";
+import { cString, IsoTimeFormatter, startTicks, type TraceEvent } from "./events.ts";
 import { TsbpfEventType, TsbpfExecFlags } from "./process.gen.ts";
 
 /** enum tsbpf_event_type (bpf/process.h), from the bindings `tsbpf gen` writes for the object. */
@@ -238,15 +238,16 @@ export function makeRecordDecoder(btf: Btf, opts: DecoderOptions): RecordDecoder
   // boot→realtime offset split so every term is an exact Number (see getU64).
   const offUs = offset >= 0n ? Number(offset / 1000n) : Number.NaN;
   const offRemNs = offset >= 0n ? Number(offset % 1000n) : 0;
+  const iso = new IsoTimeFormatter();
   const timeOf = (t: number | bigint): string => {
     if (typeof t === "number" && Number.isFinite(offUs)) {
       const ns = t + offRemNs;
       let us = Math.floor(ns / 1000);
       if (us * 1000 > ns) us--; // a float quotient may round up across an integer
       const epochUs = us + offUs;
-      if (epochUs <= Number.MAX_SAFE_INTEGER) return isoTimeFromUs(epochUs);
+      if (epochUs <= Number.MAX_SAFE_INTEGER) return iso.fromUs(epochUs);
     }
-    return isoTimeFromNs(BigInt(t) + offset);
+    return iso.fromNs(BigInt(t) + offset);
   };
   const comms = new CommCache();
 

@@ -250,37 +250,52 @@ export function decodeStatus(status: number): DecodedStatus {
   };
 }
 
-// isoTimeFromNs runs once per event: the "YYYY-MM-DDTHH:MM:SS." part is cached for
-// the last second seen (a storm's events share it), so Date formatting runs about
-// once per second instead of once per event.
-let isoSecond = Number.NaN;
-let isoPrefix = "";
-
-/** ISO 8601 UTC with microseconds, from nanoseconds since the Unix epoch. */
-export function isoTimeFromNs(epochNs: bigint): string {
-  // µs since the epoch is exact as a Number until 2^53 µs (year 2255).
-  const us = Number(epochNs / 1000n);
-  if (us < 0 || us > Number.MAX_SAFE_INTEGER) return isoTimeSlow(epochNs);
-  return isoTimeFromUs(us);
-}
-
-/** isoTimeFromNs for µs since the epoch as a safe, non-negative integer Number. */
-export function isoTimeFromUs(us: number): string {
-  const sec = Math.floor(us / 1_000_000);
-  if (sec !== isoSecond) newIsoSecond(sec);
-  const frac = us - sec * 1_000_000;
-  return `${isoPrefix}${frac < 100000 ? `${frac + 1_000_000}`.slice(1) : frac}Z`;
-}
-
 /**
- * The once-a-second part of isoTimeFromUs, a function of its own: inlined into the
- * per-event code, its first run after that code was optimized lacked type feedback
- * and deoptimized the whole decode path (bench/jit-cost.ts).
+ * ISO 8601 UTC time strings with microseconds ("YYYY-MM-DDTHH:MM:SS.ffffffZ"), for
+ * code that formats one per event: the "YYYY-MM-DDTHH:MM:SS." part is kept for the
+ * last second seen (a storm's events share it), so Date formatting runs about once a
+ * second instead of once per event. Each decoder owns one (no module state).
  */
-function newIsoSecond(sec: number): void {
-  const iso = new Date(sec * 1000).toISOString(); // ...SS.000Z
-  isoPrefix = iso.slice(0, -4);
-  isoSecond = sec;
+export class IsoTimeFormatter {
+  private second = Number.NaN;
+  private prefix = "";
+
+  /** From nanoseconds since the Unix epoch. */
+  fromNs(epochNs: bigint): string {
+    // µs since the epoch is exact as a Number until 2^53 µs (year 2255).
+    const us = Number(epochNs / 1000n);
+    if (us < 0 || us > Number.MAX_SAFE_INTEGER) return isoTimeSlow(epochNs);
+    return this.fromUs(us);
+  }
+
+  /** From µs since the epoch as a safe, non-negative integer Number. */
+  fromUs(us: number): string {
+    const sec = Math.floor(us / 1_000_000);
+    if (sec !== this.second) this.newSecond(sec);
+    const frac = us - sec * 1_000_000;
+    return `${this.prefix}${frac < 100000 ? `${frac + 1_000_000}`.slice(1) : frac}Z`;
+  }
+
+  /**
+   * The once-a-second part of fromUs, a method of its own: inlined into the per-event
+   * code, its first run after that code was optimized lacked type feedback and
+   * deoptimized the whole decode path (bench/jit-cost.ts).
+   */
+  private newSecond(sec: number): void {
+    const iso = new Date(sec * 1000).toISOString(); // ...SS.000Z
+    this.prefix = iso.slice(0, -4);
+    this.second = sec;
+  }
+}
+
+/** ISO 8601 UTC with microseconds, from nanoseconds since the Unix epoch (one-off: IsoTimeFormatter for a stream). */
+export function isoTimeFromNs(epochNs: bigint): string {
+  return new IsoTimeFormatter().fromNs(epochNs);
+}
+
+/** isoTimeFromNs for µs since the epoch as a safe, non-negative integer Number (one-off). */
+export function isoTimeFromUs(us: number): string {
+  return new IsoTimeFormatter().fromUs(us);
 }
 
 /** The uncached form, for times outside the cached range (before 1970, after 2255). */
@@ -291,37 +306,45 @@ function isoTimeSlow(epochNs: bigint): string {
   return `${base.slice(0, -1)}${us.toString().padStart(3, "0")}Z`;
 }
 
-// eventTimeMs runs once per exit: for the tracer's own format (isoTimeFromNs,
-// "YYYY-MM-DDTHH:MM:SS.ffffffZ") the date part is parsed once per second, like
-// isoTimeFromNs formats it once per second.
-let msPrefix = "";
-let msBase = Number.NaN;
+/**
+ * Milliseconds since the epoch of events' `time` strings (µs precision is dropped), for
+ * code that reads one per event: for the tracer's own format (IsoTimeFormatter) the date
+ * part is parsed once per second. The process table owns one (no module state).
+ */
+export class EventTimeParser {
+  private prefix = "";
+  private base = Number.NaN;
 
-/** The once-a-second part of eventTimeMs (kept out of it like newIsoSecond). */
-function newMsSecond(t: string): boolean {
-  const prefix = t.slice(0, 20);
-  const base = Date.parse(`${prefix}000Z`);
-  if (!Number.isFinite(base)) return false;
-  msPrefix = prefix;
-  msBase = base;
-  return true;
+  ms(ev: { time: string }): number {
+    const t = ev.time;
+    if (t.length === 27 && t.charCodeAt(19) === 46 && t.charCodeAt(26) === 90) {
+      if (!t.startsWith(this.prefix) || this.prefix === "") {
+        if (!this.newSecond(t)) return Date.parse(t);
+      }
+      // Date.parse keeps the first 3 fraction digits (truncates), so do the same.
+      let ms = 0;
+      for (let i = 20; i < 23; i++) {
+        const c = t.charCodeAt(i);
+        if (c < 48 || c > 57) return Date.parse(t);
+        ms = ms * 10 + (c - 48);
+      }
+      return this.base + ms;
+    }
+    return Date.parse(t);
+  }
+
+  /** The once-a-second part of ms() (kept out of it like IsoTimeFormatter's). */
+  private newSecond(t: string): boolean {
+    const prefix = t.slice(0, 20);
+    const base = Date.parse(`${prefix}000Z`);
+    if (!Number.isFinite(base)) return false;
+    this.prefix = prefix;
+    this.base = base;
+    return true;
+  }
 }
 
-/** Milliseconds since the epoch of an event's `time` (µs precision is dropped). */
+/** Milliseconds since the epoch of an event's `time` (one-off: EventTimeParser for a stream). */
 export function eventTimeMs(ev: { time: string }): number {
-  const t = ev.time;
-  if (t.length === 27 && t.charCodeAt(19) === 46 && t.charCodeAt(26) === 90) {
-    if (!t.startsWith(msPrefix) || msPrefix === "") {
-      if (!newMsSecond(t)) return Date.parse(t);
-    }
-    // Date.parse keeps the first 3 fraction digits (truncates), so do the same.
-    let ms = 0;
-    for (let i = 20; i < 23; i++) {
-      const c = t.charCodeAt(i);
-      if (c < 48 || c > 57) return Date.parse(t);
-      ms = ms * 10 + (c - 48);
-    }
-    return msBase + ms;
-  }
-  return Date.parse(t);
+  return new EventTimeParser().ms(ev);
 }

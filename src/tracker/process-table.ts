@@ -3,7 +3,7 @@
 // (= tgid). Memory is bounded: exited processes are pruned after a grace period and a
 // hard cap evicts the oldest exited entries first, so a fork storm cannot grow it.
 import type { ExitEvent, ForkEvent, TraceEvent } from "./events.ts";
-import { eventTimeMs, execIdTicks } from "./events.ts";
+import { EventTimeParser, execIdTicks } from "./events.ts";
 import { NO_ARGV, NO_CHILDREN, newEntry, newExitInfo, type ProcessEntry } from "./process-entry.ts";
 
 export type { ExitInfo, ProcessEntry } from "./process-entry.ts";
@@ -24,6 +24,8 @@ export class ProcessTable {
   private readonly procs = new Map<number, ProcessEntry>();
   /** Exited pids in exit order: the eviction queue. */
   private readonly exitedOrder = new Map<number, number>();
+  /** Exit times in ms, parsed from the events' time strings once per second of them. */
+  private readonly times = new EventTimeParser();
 
   constructor(opts: ProcessTableOptions = {}) {
     this.maxEntries = Math.max(16, opts.maxEntries ?? 65_536);
@@ -165,7 +167,7 @@ export class ProcessTable {
           e.threads = Math.max(1, e.threads - 1);
           return;
         }
-        const timeMs = eventTimeMs(ev);
+        const timeMs = this.times.ms(ev);
         // Only an entry that already exited is in exitedOrder (a repeated exit): the
         // delete, a miss for every other exit, showed up in a fork storm's profile.
         if (e.exited !== undefined) this.exitedOrder.delete(e.pid);

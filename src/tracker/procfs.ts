@@ -63,37 +63,44 @@ export interface ProcessInfo {
   exe: string;
 }
 
-/** Shared read buffer: /proc files report size 0, so readFileSync grows and copies. */
-let scratch = Buffer.allocUnsafe(16384);
-
 /**
- * open + read + close into the shared buffer, returning a copy: 3 syscalls per small
- * /proc file where readFileSync makes 5 (fstat, a second read to see EOF). A short
- * read is the end: stat/status are seq_files (seq_read_iter fills the whole request
- * unless the file ends) and cmdline's reader (get_mm_cmdline) loops the same way.
+ * Reads small /proc files through one read buffer of its own, kept between reads
+ * (/proc files report size 0, so readFileSync grows and copies a buffer per file). A
+ * seeder owns one for all the processes it reads.
  */
-function tryRead(path: string): Buffer | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch {
-    return undefined; // the process exited, or (exe/cmdline) access was denied
-  }
-  try {
-    let len = 0;
-    for (;;) {
-      const n = readSync(fd, scratch, len, scratch.length - len, null);
-      len += n;
-      if (n === 0 || len < scratch.length) break;
-      const bigger = Buffer.allocUnsafe(scratch.length * 2);
-      scratch.copy(bigger, 0, 0, len);
-      scratch = bigger;
+export class ProcFileReader {
+  private scratch = Buffer.allocUnsafe(16384);
+
+  /**
+   * open + read + close into the buffer, returning a copy: 3 syscalls per small /proc
+   * file where readFileSync makes 5 (fstat, a second read to see EOF). A short read is
+   * the end: stat/status are seq_files (seq_read_iter fills the whole request unless the
+   * file ends) and cmdline's reader (get_mm_cmdline) loops the same way. Undefined when
+   * the file cannot be opened or read.
+   */
+  read(path: string): Buffer | undefined {
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch {
+      return undefined; // the process exited, or (exe/cmdline) access was denied
     }
-    return Buffer.from(scratch.subarray(0, len));
-  } catch {
-    return undefined; // exited between open and read (ESRCH)
-  } finally {
-    closeSync(fd);
+    try {
+      let len = 0;
+      for (;;) {
+        const n = readSync(fd, this.scratch, len, this.scratch.length - len, null);
+        len += n;
+        if (n === 0 || len < this.scratch.length) break;
+        const bigger = Buffer.allocUnsafe(this.scratch.length * 2);
+        this.scratch.copy(bigger, 0, 0, len);
+        this.scratch = bigger;
+      }
+      return Buffer.from(this.scratch.subarray(0, len));
+    } catch {
+      return undefined; // exited between open and read (ESRCH)
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 
@@ -118,20 +125,27 @@ export function cmdlineArgv(bytes: Uint8Array): string[] {
   return kept;
 }
 
-/** Reads one process from procRoot/<pid>; undefined when it vanished or is malformed. */
-export function readProcessInfo(pid: number, procRoot = "/proc"): ProcessInfo | undefined {
+/**
+ * Reads one process from procRoot/<pid>; undefined when it vanished or is malformed.
+ * `files`: the reader to read through (a seeder passes its own; default a new one).
+ */
+export function readProcessInfo(
+  pid: number,
+  procRoot = "/proc",
+  files: ProcFileReader = new ProcFileReader(),
+): ProcessInfo | undefined {
   // Plain concatenation, not path.join: the seeding runs in a trace's first turns, and
   // hundreds of joins made V8 optimize path's normalizeString there, a compile in the
   // first half second of a fork storm (bench/README.md). pids are digits and
   // procRoot is /proc or a test fixture, so there is nothing to normalize.
   const dir = `${procRoot.endsWith("/") ? procRoot.slice(0, -1) : procRoot}/${pid}`;
-  const statBuf = tryRead(`${dir}/stat`);
+  const statBuf = files.read(`${dir}/stat`);
   if (!statBuf) return undefined;
   const stat = parseStat(decodeSurrogateEscape(statBuf));
   if (!stat) return undefined;
-  const statusBuf = tryRead(`${dir}/status`);
+  const statusBuf = files.read(`${dir}/status`);
   const status = statusBuf ? parseStatus(statusBuf.toString("latin1")) : { uid: -1, gid: -1, threads: 1 };
-  const cmdline = tryRead(`${dir}/cmdline`);
+  const cmdline = files.read(`${dir}/cmdline`);
   let exe = "";
   try {
     exe = decodeSurrogateEscape(readlinkSync(`${dir}/exe`, { encoding: "buffer" }));
@@ -184,6 +198,7 @@ export function listPids(procRoot = "/proc"): number[] {
  */
 export class ProcSeeder {
   private readonly pending: Set<number>;
+  private readonly files = new ProcFileReader();
   /** Processes read from /proc and added. */
   added = 0;
 
@@ -207,7 +222,7 @@ export class ProcSeeder {
     // An unlisted pid, or one already read or created by an event, has its ancestors
     // in place already (the invariant above): stop there.
     while (this.pending.delete(p) && !this.table.has(p)) {
-      const info = readProcessInfo(p, this.procRoot);
+      const info = readProcessInfo(p, this.procRoot, this.files);
       if (!info) break;
       chain.push(info);
       p = info.ppid;

@@ -5,10 +5,12 @@ import {
   argvToBytes,
   bytesToArgv,
   decodeStatus,
+  EventTimeParser,
   errnoName,
   eventTimeMs,
   execIdTicks,
   formatExecId,
+  IsoTimeFormatter,
   isoTimeFromNs,
   signalName,
 } from "../../src/tracker/events.ts";
@@ -95,17 +97,34 @@ test("isoTimeFromNs keeps microseconds", () => {
   assert.is(isoTimeFromNs(1_700_000_000_123_456_789n), "2023-11-14T22:13:20.123456Z");
 });
 
-test("eventTimeMs: the cached per-second parse equals Date.parse", () => {
+test("EventTimeParser: the cached per-second parse equals Date.parse, as does the one-off eventTimeMs", () => {
+  const parser = new EventTimeParser();
+  const iso = new IsoTimeFormatter();
   for (let i = 0; i < 50_000; i++) {
-    const ns = BigInt(Math.floor(Math.random() * 2 ** 52)) * 1000n + BigInt(i % 1000);
-    const t = isoTimeFromNs(ns);
+    // Random seconds, and runs of events within one second (the cached path).
+    const ns =
+      i % 4 === 0
+        ? BigInt(Math.floor(Math.random() * 2 ** 52)) * 1000n + BigInt(i % 1000)
+        : 1_764_000_000_000_000_000n + BigInt(i) * 1_000_003n;
+    const t = iso.fromNs(ns);
+    assert.is(t, isoTimeFromNs(ns), "the stream formatter and the one-off agree");
+    assert.is(parser.ms({ time: t }), Date.parse(t), t);
     assert.is(eventTimeMs({ time: t }), Date.parse(t), t);
   }
   // Same second, later and earlier events; then other formats (not cached).
-  assert.is(eventTimeMs({ time: "2026-11-25T06:30:06.999999Z" }), Date.parse("2026-11-25T06:30:06.999Z"));
-  assert.is(eventTimeMs({ time: "2026-11-25T06:30:06.000001Z" }), Date.parse("2026-11-25T06:30:06.000Z"));
+  assert.is(parser.ms({ time: "2026-11-25T06:30:06.999999Z" }), Date.parse("2026-11-25T06:30:06.999Z"));
+  assert.is(parser.ms({ time: "2026-11-25T06:30:06.000001Z" }), Date.parse("2026-11-25T06:30:06.000Z"));
   for (const t of ["2026-11-25T06:30:06.12x456Z", "2026-11-25T06:30:06Z", "2026-13-25T06:30:06.123456Z", "x"])
-    assert.ok(Object.is(eventTimeMs({ time: t }), Date.parse(t)), t);
+    assert.ok(Object.is(parser.ms({ time: t }), Date.parse(t)), t);
+});
+
+test("two formatters keep their own second: one stream's times never leak into another's", () => {
+  const a = new IsoTimeFormatter();
+  const b = new IsoTimeFormatter();
+  assert.is(a.fromUs(1_700_000_000_123_456), "2023-11-14T22:13:20.123456Z");
+  assert.is(b.fromUs(1_600_000_000_000_001), "2020-09-13T12:26:40.000001Z");
+  assert.is(a.fromUs(1_700_000_000_999_999), "2023-11-14T22:13:20.999999Z");
+  assert.is(a.fromUs(1_700_000_001_000_000), "2023-11-14T22:13:21.000000Z");
 });
 
 test("execIdTicks: the ticks after the dash, undefined when malformed", () => {
