@@ -10,20 +10,11 @@
 // small, and the storms' rates did not move (bench:memory, bench/README.md "Memory").
 //
 // V8 reads --semi-space-growth-factor each time it considers growing the new space,
-// so setting it at run time, before the first event, is enough. Like the compiler
-// setting (jit-policy.ts) it is never set while the start-up snapshot is built, since
-// V8 rejects a snapshot built under different flags.
-import { setFlagsFromString, startupSnapshot } from "node:v8";
+// so setting it at run time, before the first event, is enough (how: v8-flag.ts).
+import { runtimeV8Flag } from "./v8-flag.ts";
 
-let applied = false;
-
-/** Applies the tracer's heap setting once per process (no-op while building the snapshot). */
-export function useTracerHeapPolicy(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (applied) return true;
-  if (startupSnapshot.isBuildingSnapshot()) return false;
-  // An escape hatch for measuring the setting itself (bench:memory with --baseline).
-  if (env.TSBPF_SEMI_SPACE_GROWTH === "1") return false;
-  setFlagsFromString("--semi-space-growth-factor=1");
-  applied = true;
-  return true;
-}
+/**
+ * Applies the tracer's heap setting once per process (no-op while building the
+ * snapshot). TSBPF_SEMI_SPACE_GROWTH=1 leaves V8 as it is (bench:memory with --baseline).
+ */
+export const useTracerHeapPolicy = runtimeV8Flag("--semi-space-growth-factor=1", "TSBPF_SEMI_SPACE_GROWTH");

@@ -9,22 +9,13 @@
 // (bench/jit-cost.ts --bin, bench/tracer-path.ts; figures in bench/README.md).
 //
 // V8 reads --turbo-inlining when it creates each compile job (on the main thread),
-// so setting it before the first event changes every later compile. It is never set
-// while Node builds the single binary's start-up snapshot: a flag that differs from
-// the build's would make the binary reject its own snapshot (V8 checks a hash of the
-// flags when it deserializes one).
-import { setFlagsFromString, startupSnapshot } from "node:v8";
+// so setting it before the first event changes every later compile (how it is set:
+// v8-flag.ts).
+import { runtimeV8Flag } from "./v8-flag.ts";
 
-let applied = false;
-
-/** Applies the tracer's compiler setting once per process (no-op while building the snapshot). */
-export function useTracerJitPolicy(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (applied) return true;
-  if (startupSnapshot.isBuildingSnapshot()) return false;
-  // An escape hatch for measuring the setting itself
-  // (bench/jit-cost.ts --bin NAME=dist/tsbpf,TSBPF_TURBO_INLINING=1).
-  if (env.TSBPF_TURBO_INLINING === "1") return false;
-  setFlagsFromString("--no-turbo-inlining");
-  applied = true;
-  return true;
-}
+/**
+ * Applies the tracer's compiler setting once per process (no-op while building the
+ * snapshot). TSBPF_TURBO_INLINING=1 leaves V8 as it is, for measuring the setting
+ * (bench/jit-cost.ts --bin NAME=dist/tsbpf,TSBPF_TURBO_INLINING=1).
+ */
+export const useTracerJitPolicy = runtimeV8Flag("--no-turbo-inlining", "TSBPF_TURBO_INLINING");
