@@ -2,6 +2,7 @@
 // workload with no tracer and then under each tracer, in an order rotated per
 // repetition, so slow drifts of this noisy 2-core machine hit every configuration
 // alike; figures are medians (rates) or sums (events, CPU) over the repetitions.
+import { STARTUP_OVER_MS } from "../../src/binary/file-pages.ts";
 import { median, table } from "../lib.ts";
 import type { Generator, Workload, WorkloadResult } from "./build.ts";
 import { runWorkload } from "./build.ts";
@@ -42,10 +43,10 @@ export interface TracerSummary {
 
 /**
  * How long each tracer sits idle after its first event before its idle RSS is taken:
- * past tsbpf's drop of its start-up pages (STARTUP_OVER_MS in src/binary/file-pages.ts,
- * 1 s after the session opened) with a second to spare, the same for every tracer.
+ * past tsbpf's drop of its start-up pages (STARTUP_OVER_MS after the session opened)
+ * with a second to spare, the same for every tracer.
  */
-export const IDLE_AFTER_MS = 2000;
+export const IDLE_AFTER_MS = STARTUP_OVER_MS + 1000;
 
 export interface Comparison {
   workloads: Workload[];

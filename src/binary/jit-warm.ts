@@ -106,6 +106,17 @@ const enc = new TextEncoder();
 const WARM_FILE = enc.encode("/w");
 const WARM_ARGS = enc.encode("w\0-\0");
 
+/** Codecs of process.bpf.c's record structs (bpf/process.h), from the object's BTF. */
+export function recordCodecs(btf: Btf): { fork: Codec; exec: Codec; failed: Codec; exit: Codec } {
+  const codec = (name: string) => makeCodec(btf, btf.findByNameKind(name, "struct")[0] as number);
+  return {
+    fork: codec("tsbpf_fork_event"),
+    exec: codec("tsbpf_exec_event"),
+    failed: codec("tsbpf_exec_failed_event"),
+    exit: codec("tsbpf_exit_event"),
+  };
+}
+
 /**
  * The decoder's side of the warm-up: records of every kind, laid out by the object's
  * own BTF (btf/codec.ts), through RecordDecoder.decode(); the events are dropped.
@@ -118,20 +129,11 @@ const WARM_ARGS = enc.encode("w\0-\0");
  * process name of its own, so the comm cache's miss path runs too.
  */
 export class DecoderWarmUp {
-  private codecs: { btf: Btf; fork: Codec; exec: Codec; failed: Codec; exit: Codec } | undefined;
+  private codecs: { btf: Btf; codecs: ReturnType<typeof recordCodecs> } | undefined;
 
-  private codecsFor(btf: Btf) {
-    if (this.codecs?.btf !== btf) {
-      const codec = (name: string) => makeCodec(btf, btf.findByNameKind(name, "struct")[0] as number);
-      this.codecs = {
-        btf,
-        fork: codec("tsbpf_fork_event"),
-        exec: codec("tsbpf_exec_event"),
-        failed: codec("tsbpf_exec_failed_event"),
-        exit: codec("tsbpf_exit_event"),
-      };
-    }
-    return this.codecs;
+  private codecsFor(btf: Btf): ReturnType<typeof recordCodecs> {
+    if (this.codecs?.btf !== btf) this.codecs = { btf, codecs: recordCodecs(btf) };
+    return this.codecs.codecs;
   }
 
   /** Round `i`: a fork, a thread, an exec (with env in odd rounds), a failed exec, a process exit (by a signal in odd rounds), a thread exit, a short and an unknown record. */

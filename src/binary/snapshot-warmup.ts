@@ -22,7 +22,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Btf } from "../btf/btf.ts";
-import { makeCodec } from "../btf/codec.ts";
 import { readCollectionSpec } from "../elf/collection.ts";
 import { explainObject } from "../explain/explain.ts";
 import { overrideSyscalls } from "../sys/syscalls.ts";
@@ -36,7 +35,7 @@ import { Summary } from "../tracker/summary.ts";
 import { embeddedObjectFiles } from "./assets.ts";
 import { compileConsumeLoop } from "./consume-loop.ts";
 import { fakeKernel } from "./fake-kernel.ts";
-import { DecoderWarmUp } from "./jit-warm.ts";
+import { DecoderWarmUp, recordCodecs } from "./jit-warm.ts";
 
 /** The running kernel's BTF on the build machine; the objects' own BTF when it has none. */
 const BUILD_VMLINUX = "/sys/kernel/btf/vmlinux";
@@ -131,10 +130,7 @@ export async function warmUpExplain(objects: { name: string; path: string }[]): 
 
 /** One round of a process's life as the kernel side reports it: fork, exec, exit. */
 function syntheticRecords(btf: Btf): { bytes: Uint8Array; records: [number, number][] } {
-  const codec = (name: string) => makeCodec(btf, btf.findByNameKind(name, "struct")[0] as number);
-  const fork = codec("tsbpf_fork_event");
-  const exec = codec("tsbpf_exec_event");
-  const exit = codec("tsbpf_exit_event");
+  const { fork, exec, exit } = recordCodecs(btf);
   const enc = new TextEncoder();
   const comm = new Uint8Array(16);
   comm.set(enc.encode("warm-up"));
